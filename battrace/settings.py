@@ -1,0 +1,53 @@
+"""The one place that defines every setting; each reads a ``BATTRACE_*`` environment variable."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Empty ``kafka``/``clickhouse`` mean: use the embedded stack."""
+
+    model_config = SettingsConfigDict(env_prefix="BATTRACE_", extra="ignore")
+
+    home: Path = Field(Path(".battrace"), description="Embedded broker logs, chDB store and keys.")
+    kafka: str = Field("", description="bootstrap servers of an external Kafka; empty = embedded Tansu")
+    clickhouse: str = Field(
+        "", description="clickhouse-connect DSN (http://host:8123 or chdb:///path); empty = embedded chDB"
+    )
+    schema_registry_url: str = Field("", description="Confluent Schema Registry; empty = single-object framing")
+    partitions: int = Field(4, ge=1, description="partitions of every source and internal topic")
+    app_id: str = Field("battrace", description="Faust application id (consumer group, changelog prefix)")
+    batch_size: int = Field(2000, ge=1, description="events per processing batch / ClickHouse insert")
+    batch_seconds: float = Field(0.5, gt=0, description="longest wait to fill a batch")
+    commit_interval_s: float = Field(1.0, gt=0, description="how often acked offsets are committed")
+    log_origin: str = Field("battrace.example/log", description="origin line prefix of the per-partition logs")
+    table_store: str = Field("memory://", description="Faust table store URL (memory:// or rocksdb://)")
+    future_tolerance_s: int = Field(
+        86_400, description="how far an event time may lie after its Kafka timestamp before it is rejected"
+    )
+
+    @property
+    def clickhouse_dsn(self) -> str:
+        return self.clickhouse or f"chdb:///{self.clickhouse_path.resolve()}"
+
+    @property
+    def clickhouse_path(self) -> Path:
+        return self.home / "clickhouse"
+
+    @property
+    def broker_dir(self) -> Path:
+        return self.home / "broker"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.home / "keys"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""The Faust pipeline: validate -> dedup -> chain/correlate/carbon -> seal -> ClickHouse sink."""

@@ -1,0 +1,18 @@
+"""Machine-readable reject reasons: the closed vocabulary of the reject topic and table."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    BAD_FRAMING = "bad_framing"  # neither single-object (C3 01) nor Confluent (00) framing
+    UNKNOWN_SCHEMA = "unknown_schema"  # fingerprint / schema id not a battrace contract
+    UNDECODABLE = "undecodable"  # framing fine, Avro body is not
+    WRONG_TOPIC = "wrong_topic"  # a valid contract, published to another source's topic
+    MISSING_VALUE = "missing_value"  # an empty id or an empty list that needs at least one item
+    INVALID_BATTERY_CODE = "invalid_battery_code"  # not a GB/T 34014 code
+    INVALID_IDENTIFIER = "invalid_identifier"  # smelter CID, VIN, time-zone offset ...
+    OUT_OF_RANGE = "out_of_range"  # a quantity outside its physical range
+    INVALID_TIME = "invalid_time"  # before 2000 or after the Kafka timestamp + tolerance
+    DUPLICATE = "duplicate"  # an event id that was already accepted from another offset

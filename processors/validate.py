@@ -1,0 +1,220 @@
+"""Decode and check one source message: it becomes an accepted event or a reject with a reason.
+
+Pure and deterministic: the verdict depends only on the message (bytes, topic, Kafka timestamp),
+never on the wall clock, so replays reach the same verdicts.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from processors.battery_code import code_error
+from processors.entities import battery_ids, body_of, entities_of, kind_of
+from processors.reasons import Reason
+from schemas.catalog import ASSAY_RESULT, LICENSED_ENTITY, LOGISTICS_EVENT, MES_EVENT
+from schemas.codec import CodecError, Decoder, canonical_bytes
+from streams import topics
+
+SCHEMA_OF_TOPIC = {
+    topics.MES.name: MES_EVENT,
+    topics.LOGISTICS.name: LOGISTICS_EVENT,
+    topics.ASSAY.name: ASSAY_RESULT,
+    topics.REGISTRY.name: LICENSED_ENTITY,
+}
+EARLIEST_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
+MAX_MASS_KG = 1e7
+TZ_OFFSET = re.compile(r"[+-](0\d|1[0-4]):[0-5]\d")
+SMELTER_ID = re.compile(r"CID\d{6}")
+ELEMENTS = frozenset(["Co", "Ni", "Li", "Mn", "Al", "Fe", "P", "Cu", "C", "Pb", "Na", "Si", "Ti", "O"])
+VEHICLE_CATEGORIES = frozenset(["M1", "N1", "L", "M2", "M3", "N2", "N3"])
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int
+
+
+@dataclass(frozen=True)
+class Accepted:
+    event_id: str
+    schema: str
+    kind: str
+    event_time_ms: int
+    record: dict[str, Any]
+    canonical: bytes
+    entities: list[str]
+
+
+@dataclass(frozen=True)
+class Rejected:
+    reason: Reason
+    detail: str
+    event_id: str = ""
+
+
+class Invalid(Exception):
+    def __init__(self, reason: Reason, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def _positive(name: str, value: float, upper: float = MAX_MASS_KG) -> None:
+    if not (math.isfinite(value) and 0 < value <= upper):
+        raise Invalid(Reason.OUT_OF_RANGE, f"{name}={value} must be in (0, {upper:g}]")
+
+
+def _within(name: str, value: float, low: float, high: float) -> None:
+    if not (math.isfinite(value) and low <= value <= high):
+        raise Invalid(Reason.OUT_OF_RANGE, f"{name}={value} must be in [{low:g}, {high:g}]")
+
+
+def _present(name: str, value: Any) -> None:
+    if not value:
+        raise Invalid(Reason.MISSING_VALUE, f"{name} is empty")
+
+
+def _position(b: dict[str, Any]) -> None:
+    _within("lat", b["lat"], -90, 90)
+    _within("lon", b["lon"], -180, 180)
+
+
+def _check_mes(kind: str, b: dict[str, Any]) -> None:
+    if kind == "Commissioned":
+        _positive("capacity_ah", b["capacity_ah"], 1e5)
+        _positive("energy_kwh", b["energy_kwh"], 1e5)
+        _positive("mass_kg", b["mass_kg"], 1e5)
+        _present("certification_number", b["certification_number"])
+    elif kind == "Assembled":
+        _present("child_ids", b["child_ids"])
+    elif kind == "MaterialConsumed":
+        _present("inputs", b["inputs"])
+        for item in b["inputs"]:
+            _present("inputs.lot_id", item["lot_id"])
+            _positive("inputs.mass_kg", item["mass_kg"])
+    elif kind == "EnergyUsed":
+        _within("energy_kwh", b["energy_kwh"], 0, 1e6)
+        _within("grid_factor_kg_per_kwh", b["grid_factor_kg_per_kwh"], 0, 2)
+    elif kind == "VehicleIntegrated":
+        if len(b["vin"]) != 17:
+            raise Invalid(Reason.INVALID_IDENTIFIER, f"vin {b['vin']!r} must have 17 characters")
+        if b["vehicle_category"] not in VEHICLE_CATEGORIES:
+            raise Invalid(Reason.INVALID_IDENTIFIER, f"vehicle_category {b['vehicle_category']!r} is unknown")
+    elif kind == "Serviced":
+        _within("state_of_health", b["state_of_health"], 0, 1)
+    elif kind == "EndOfLifeCollected":
+        _present("collector_id", b["collector_id"])
+    elif kind == "Dismantled":
+        _present("dismantler_id", b["dismantler_id"])
+        _present("output_lot_id", b["output_lot_id"])
+        _positive("output_mass_kg", b["output_mass_kg"])
+    elif kind == "Recycled":
+        _present("recycler_id", b["recycler_id"])
+        _present("inputs", b["inputs"])
+        _present("outputs", b["outputs"])
+        for item in [*b["inputs"], *b["outputs"]]:
+            _present("lot_id", item["lot_id"])
+            _positive("mass_kg", item["mass_kg"])
+
+
+def _check_logistics(kind: str, r: dict[str, Any], b: dict[str, Any]) -> None:
+    _present("consignment_id", r["consignment_id"])
+    if kind == "ConsignmentCreated":
+        if not b["battery_ids"] and not b["lot_ids"]:
+            raise Invalid(Reason.MISSING_VALUE, "a consignment carries at least one battery or lot")
+        _positive("gross_mass_kg", b["gross_mass_kg"])
+        _present("transporter_id", b["transporter_id"])
+    else:
+        _position(b)
+
+
+def _check_assay(r: dict[str, Any]) -> None:
+    _present("lot_id", r["lot_id"])
+    _positive("lot_mass_kg", r["lot_mass_kg"])
+    _present("fractions", r["fractions"])
+    total = 0.0
+    for f in r["fractions"]:
+        if f["element"] not in ELEMENTS:
+            raise Invalid(Reason.INVALID_IDENTIFIER, f"element {f['element']!r} is not a known symbol")
+        _within(f"fraction[{f['element']}]", f["fraction"], 0, 1)
+        total += f["fraction"]
+    _within("sum of fractions", total, 0, 1.000001)
+    if r["smelter_id"] is not None and not SMELTER_ID.fullmatch(r["smelter_id"]):
+        raise Invalid(Reason.INVALID_IDENTIFIER, f"smelter_id {r['smelter_id']!r} is not CID + 6 digits")
+    if r["refining_kgco2e_per_kg"] is not None:
+        _within("refining_kgco2e_per_kg", r["refining_kgco2e_per_kg"], 0, 200)
+    _within("recycled_pre_consumer", r["recycled_pre_consumer"], 0, 1)
+    _within("recycled_post_consumer", r["recycled_post_consumer"], 0, 1)
+    _within("recycled share total", r["recycled_pre_consumer"] + r["recycled_post_consumer"], 0, 1)
+    _within("sample_lat", r["sample_lat"], -90, 90)
+    _within("sample_lon", r["sample_lon"], -180, 180)
+
+
+def _check_registry(r: dict[str, Any]) -> None:
+    _present("entity_id", r["entity_id"])
+    _present("licence_number", r["licence_number"])
+    if r["valid_to"] <= r["valid_from"]:
+        raise Invalid(Reason.OUT_OF_RANGE, "valid_to must be after valid_from")
+
+
+def check(schema: str, record: dict[str, Any], kafka_timestamp_ms: int, future_tolerance_s: int) -> str:
+    """Business rules; returns the event kind or raises Invalid."""
+    _present("event_id", record["event_id"])
+    kind = kind_of(record)
+    if "tz_offset" in record and not TZ_OFFSET.fullmatch(record["tz_offset"]):
+        raise Invalid(Reason.INVALID_IDENTIFIER, f"tz_offset {record['tz_offset']!r} is not ±HH:MM")
+    t = record["event_time"]
+    if t < EARLIEST_MS or t > kafka_timestamp_ms + future_tolerance_s * 1000:
+        raise Invalid(Reason.INVALID_TIME, f"event_time {t} ms is before 2000 or after the Kafka timestamp")
+    for code in battery_ids(schema, record):
+        problem = code_error(code)
+        if problem:
+            raise Invalid(Reason.INVALID_BATTERY_CODE, f"{code!r}: {problem}")
+    b = body_of(record)
+    if schema == MES_EVENT:
+        _check_mes(kind, b)
+    elif schema == LOGISTICS_EVENT:
+        _check_logistics(kind, record, b)
+    elif schema == ASSAY_RESULT:
+        _check_assay(record)
+    elif schema == LICENSED_ENTITY:
+        _check_registry(record)
+    return kind
+
+
+class Validator:
+    """Decoder + rules for one worker; keeps the decoder's schema cache warm."""
+
+    def __init__(self, decoder: Decoder | None = None, future_tolerance_s: int = 86_400) -> None:
+        self.decoder = decoder or Decoder()
+        self.future_tolerance_s = future_tolerance_s
+
+    def validate(self, topic: str, value: bytes | None, timestamp_ms: int) -> Accepted | Rejected:
+        try:
+            decoded = self.decoder.decode(value or b"")
+        except CodecError as exc:
+            return Rejected(Reason(exc.reason), exc.detail)
+        record = decoded.record
+        event_id = record.get("event_id", "")
+        expected = SCHEMA_OF_TOPIC.get(topic)
+        if expected is not None and decoded.schema != expected:
+            return Rejected(Reason.WRONG_TOPIC, f"{decoded.schema} does not belong on {topic}", event_id)
+        try:
+            kind = check(decoded.schema, record, timestamp_ms, self.future_tolerance_s)
+        except Invalid as exc:
+            return Rejected(exc.reason, exc.detail, event_id)
+        return Accepted(
+            event_id=event_id,
+            schema=decoded.schema,
+            kind=kind,
+            event_time_ms=record["event_time"],
+            record=record,
+            canonical=canonical_bytes(decoded.schema, record),
+            entities=entities_of(decoded.schema, record),
+        )

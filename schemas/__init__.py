@@ -1,0 +1,1 @@
+"""Avro contracts of every source topic and the codec that frames them."""

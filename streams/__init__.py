@@ -1,0 +1,1 @@
+"""Sources: the topic catalogue, Kafka client settings, producer SDK and the simulator."""

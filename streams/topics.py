@@ -1,0 +1,32 @@
+"""The topic catalogue: every topic the system reads or writes, defined once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    doc: str
+    compacted: bool = False
+    config: dict[str, str] = field(default_factory=dict)
+
+
+MES = TopicSpec("mes.events", "MES production and lifecycle events (Avro MesEvent)")
+LOGISTICS = TopicSpec("logistics.events", "freight consignments, legs and GPS positions (Avro LogisticsEvent)")
+ASSAY = TopicSpec("assay.results", "lab assays of material lots (Avro AssayResult)")
+REGISTRY = TopicSpec(
+    "registry.entities",
+    "licensed dismantlers, transporters, smelters, recyclers and labs (Avro LicensedEntity)",
+    compacted=True,
+    config={"cleanup.policy": "compact"},
+)
+ACCEPTED = TopicSpec("trace.accepted", "validated events keyed by event id (internal, JSON envelope)")
+CHAIN = TopicSpec("trace.chain", "accepted events fanned out per entity: the per-entity sequencer")
+REJECTS = TopicSpec("trace.rejects", "invalid events with the original bytes and a machine-readable reason")
+CHECKPOINTS = TopicSpec("trace.checkpoints", "signed checkpoints of the per-partition logs")
+
+SOURCES: tuple[TopicSpec, ...] = (MES, LOGISTICS, ASSAY, REGISTRY)
+INTERNAL: tuple[TopicSpec, ...] = (ACCEPTED, CHAIN, REJECTS, CHECKPOINTS)
+ALL: tuple[TopicSpec, ...] = SOURCES + INTERNAL
