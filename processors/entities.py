@@ -25,14 +25,14 @@ def split_key(key: str) -> tuple[str, str]:
 def kind_of(record: dict[str, Any]) -> str:
     """Short name of the event kind: the union branch for MES/logistics, the schema for the others."""
     body = record.get("body")
-    if isinstance(body, tuple):
+    if isinstance(body, tuple | list):  # a union branch: (full name, fields); a list after a JSON hop
         return body[0].rsplit(".", 1)[-1]
     return "Assay" if "lot_id" in record and "fractions" in record else "Licence"
 
 
 def body_of(record: dict[str, Any]) -> dict[str, Any]:
     body = record.get("body")
-    return body[1] if isinstance(body, tuple) else record
+    return body[1] if isinstance(body, tuple | list) else record
 
 
 def battery_ids(schema: str, record: dict[str, Any]) -> list[str]:

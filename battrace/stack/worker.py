@@ -1,0 +1,134 @@
+"""Run Faust workers as child processes, and tell when the pipeline has caught up with its input."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import TracebackType
+
+from confluent_kafka import Consumer, TopicPartition
+
+from battrace.settings import Settings
+from streams.kafka import committed_offsets, end_offsets
+
+
+class WorkerError(RuntimeError):
+    pass
+
+
+class WorkerProcess:
+    """``python -m processors worker``; always stopped on exit (SIGTERM, then SIGKILL)."""
+
+    def __init__(self, settings: Settings, bootstrap: str, log_path: Path) -> None:
+        self.settings = settings
+        self.bootstrap = bootstrap
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> WorkerProcess:
+        env = dict(os.environ)
+        env.update(
+            BATTRACE_KAFKA=self.bootstrap,
+            BATTRACE_HOME=str(self.settings.home.resolve()),
+            BATTRACE_CLICKHOUSE=self.settings.clickhouse,
+            BATTRACE_PARTITIONS=str(self.settings.partitions),
+        )
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "processors", "worker", "--loglevel", "warn"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,
+            )
+        return self
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: no commit, no flush."""
+        if self.alive():
+            assert self.proc is not None
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self, timeout_s: float = 30) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+    def __enter__(self) -> WorkerProcess:
+        return self.start()
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+
+def true_end_offsets(bootstrap: str, topic_names: Iterable[str], quiet_s: float = 0.5) -> dict[tuple[str, int], int]:
+    """End offsets read from the data itself.
+
+    Tansu 0.6 reports a partition's high watermark as the base offset of its last record batch + 1,
+    so a multi-record last batch hides its tail. Reading from (reported - 1) to the end finds the real one.
+    """
+    reported = end_offsets(bootstrap, topic_names)
+    tail = {tp: high for tp, high in reported.items() if high > 0}
+    if not tail:
+        return reported
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "battrace-tail", "enable.auto.commit": False})
+    try:
+        consumer.assign([TopicPartition(t, p, high - 1) for (t, p), high in tail.items()])
+        true_end = dict(reported)
+        last_seen = time.monotonic()
+        while time.monotonic() - last_seen < quiet_s:
+            msgs = consumer.consume(num_messages=10_000, timeout=0.1)
+            for m in msgs:
+                if m.error() is None:
+                    key = (m.topic(), m.partition())
+                    true_end[key] = max(true_end[key], m.offset() + 1)
+            if msgs:
+                last_seen = time.monotonic()
+        return true_end
+    finally:
+        consumer.close()
+
+
+def wait_until_caught_up(
+    bootstrap: str,
+    group: str,
+    topic_names: list[str],
+    worker: WorkerProcess | None = None,
+    timeout_s: float = 600,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """Block until the group has committed every message of every topic (twice in a row, to let
+    in-flight sends of an upstream stage land)."""
+    deadline = time.monotonic() + timeout_s
+    stable = 0
+    while time.monotonic() < deadline:
+        if worker is not None and not worker.alive():
+            raise WorkerError(f"the worker exited early; see {worker.log_path}")
+        ends = true_end_offsets(bootstrap, topic_names)
+        done = committed_offsets(bootstrap, group, ends)
+        total = sum(ends.values())
+        committed = sum(min(max(done.get(tp, 0), 0), end) for tp, end in ends.items())
+        if on_progress:
+            on_progress(committed, total)
+        stable = stable + 1 if committed == total else 0
+        if stable >= 2:
+            return
+        time.sleep(0.5)
+    raise WorkerError(f"the pipeline did not catch up within {timeout_s:.0f} s")

@@ -1,0 +1,186 @@
+"""The Faust application: validate -> dedup -> seal (chain, correlate, carbon) -> ClickHouse; rejects -> ClickHouse.
+
+Delivery is at-least-once. Each stage is idempotent: dedup remembers where an event id was first
+accepted; the seal stage remembers, per entity, the trace.accepted offsets it has applied, writes
+ClickHouse first and state second, and only then lets its offsets be committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from typing import Any
+
+import faust
+
+from battrace.settings import get_settings
+from battrace.stack.clickhouse import apply_ddl, connect
+from processors.correlate import apply, new_state
+from processors.envelope import ChainItem, Envelope, RejectRecord
+from processors.projections import projection
+from processors.reasons import Reason
+from processors.sink import ClickHouseSink, SinkBatch
+from processors.validate import Accepted, Validator
+from streams import topics
+
+settings = get_settings()
+
+app = faust.App(
+    settings.app_id,
+    broker=f"kafka://{settings.kafka or 'localhost:9092'}",
+    store=settings.table_store,
+    topic_partitions=settings.partitions,
+    topic_replication_factor=1,
+    broker_commit_interval=settings.commit_interval_s,
+    consumer_auto_offset_reset="earliest",
+    web_enabled=False,
+    key_serializer="raw",
+    value_serializer="raw",
+    table_standby_replicas=0,
+    producer_acks=-1,
+    datadir=str(settings.home / "faust"),
+)
+
+RAW: dict[str, Any] = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
+source_topic = app.topic(*(t.name for t in topics.SOURCES), **RAW)
+accepted_topic = app.topic(topics.ACCEPTED.name, **RAW)
+chain_topic = app.topic(topics.CHAIN.name, **RAW)
+rejects_topic = app.topic(topics.REJECTS.name, **RAW)
+
+# event id -> "partition:offset" in trace.accepted where it was first accepted (keyed like its input topic)
+event_ids = app.Table(
+    "event_ids",
+    default=None,
+    schema=faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"),
+)
+# entity key -> entity state (chain head, applied offsets, projection); written by key, not by current event
+entity_state = app.Table(
+    "entities",
+    default=None,
+    use_partitioner=True,
+    schema=faust.Schema(key_type=bytes, key_serializer="raw", value_serializer="json"),
+)
+
+_clickhouse = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse")
+
+
+@cache
+def sink() -> ClickHouseSink:
+    client = connect(settings)
+    apply_ddl(client)
+    return ClickHouseSink(client)
+
+
+async def write(batch: SinkBatch) -> None:
+    """Insert off the event loop (heartbeats keep flowing); returns after ClickHouse acknowledged."""
+    if len(batch):
+        await asyncio.get_running_loop().run_in_executor(_clickhouse, sink().write, batch)
+
+
+def _source(message: Any) -> tuple[str, int, int, int]:
+    return (message.topic, message.partition, message.offset, round(message.timestamp * 1000))
+
+
+@app.agent(source_topic)
+async def validate(stream: faust.StreamT) -> None:
+    validator = Validator(future_tolerance_s=settings.future_tolerance_s)
+    async for event in stream.events():
+        msg = event.message
+        source = _source(msg)
+        verdict = validator.validate(msg.topic, msg.value, source[3])
+        if isinstance(verdict, Accepted):
+            original = None if verdict.canonical == msg.value else bytes(msg.value)
+            envelope = Envelope(
+                verdict.event_id,
+                verdict.schema,
+                verdict.kind,
+                verdict.event_time_ms,
+                source,
+                verdict.canonical,
+                verdict.record,
+                verdict.entities,
+                original,
+            )
+            await accepted_topic.send(key=verdict.event_id.encode(), value=envelope.dumps())
+        else:
+            reject = RejectRecord(source, verdict.reason.value, verdict.detail, verdict.event_id, msg.value or b"")
+            await rejects_topic.send(key=f"{msg.topic}:{msg.partition}:{msg.offset}".encode(), value=reject.dumps())
+
+
+@app.agent(accepted_topic)
+async def dedup(stream: faust.StreamT) -> None:
+    async for event in stream.events():
+        msg = event.message
+        envelope = Envelope.loads(msg.value)
+        here = f"{msg.partition}:{msg.offset}"
+        first = event_ids.get(envelope.event_id.encode())
+        if first is not None and first.decode() != here:
+            reject = RejectRecord(
+                envelope.source,
+                Reason.DUPLICATE.value,
+                f"event id first accepted at trace.accepted {first.decode()}",
+                envelope.event_id,
+                envelope.original or envelope.canonical,
+            )
+            key = "{}:{}:{}".format(*envelope.source[:3]).encode()
+            await rejects_topic.send(key=key, value=reject.dumps())
+            continue
+        if first is None:
+            event_ids[envelope.event_id.encode()] = here.encode()
+        for entity in envelope.entities:
+            item = ChainItem(entity, (msg.partition, msg.offset), envelope)
+            await chain_topic.send(key=entity.encode(), value=item.dumps())
+
+
+@app.agent(chain_topic)
+async def seal(stream: faust.StreamT) -> None:
+    async for events in stream.take_events(settings.batch_size, within=settings.batch_seconds):
+        batch = SinkBatch()
+        working: dict[str, dict[str, Any]] = {}
+        for event in events:
+            msg = event.message
+            item = ChainItem.loads(msg.value)
+            state = working.get(item.entity)
+            if state is None:
+                stored = entity_state.get(item.entity.encode())
+                state = copy.deepcopy(stored) if stored is not None else new_state(item.entity)
+                working[item.entity] = state
+            out = apply(state, item, f"{settings.log_origin}/{msg.partition}", msg.offset, _source(msg)[3])
+            if out.sealed:
+                batch.add("sealed", out.sealed)
+            if out.event:
+                batch.add("events", out.event)
+            for line in out.carbon:
+                batch.add("carbon", line)
+        for state in working.values():
+            row = projection(state)
+            if row:
+                batch.add(*row)
+        await write(batch)  # ClickHouse first ...
+        for entity, state in working.items():  # ... then state; offsets are committed after both
+            entity_state[entity.encode()] = state
+
+
+@app.agent(rejects_topic)
+async def store_rejects(stream: faust.StreamT) -> None:
+    async for events in stream.take_events(settings.batch_size, within=settings.batch_seconds):
+        batch = SinkBatch()
+        for event in events:
+            r = RejectRecord.loads(event.message.value)
+            topic, partition, offset, ts = r.source
+            batch.add(
+                "rejects",
+                {
+                    "source_topic": topic,
+                    "source_partition": partition,
+                    "source_offset": offset,
+                    "reason": r.reason,
+                    "detail": r.detail,
+                    "event_id": r.event_id,
+                    "original": r.original,
+                    "kafka_timestamp": ts,
+                },
+            )
+        await write(batch)

@@ -1,0 +1,292 @@
+"""Apply one chain item to its entity's state: chain step, projection update, carbon ledger lines.
+
+A pure function of (state, item), so a replay in the same order yields byte-identical output.
+State is a JSON-able dict, which is what the Faust table stores and its changelog carries.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from processors.carbon import TRANSPORT_FACTORS, haversine_km, refining_kg_co2e, transport_kg_co2e
+from processors.chain import GENESIS, chain_step, event_hash
+from processors.entities import BATTERY, LOT, SHIPMENT, body_of, split_key
+from processors.envelope import ChainItem
+
+PHASES = {
+    "Commissioned": ("manufacturing", "original"),
+    "Assembled": ("manufacturing", None),
+    "MaterialConsumed": ("manufacturing", None),
+    "EnergyUsed": ("manufacturing", None),
+    "VehicleIntegrated": ("vehicle_integration", None),
+    "Serviced": ("service", None),
+    "EndOfLifeCollected": ("end_of_life", "waste"),
+    "Dismantled": ("recycling", "waste"),
+}
+
+
+@dataclass
+class Output:
+    """Rows one item adds: at most one sealed row, the event row (subject entity only), ledger lines."""
+
+    sealed: dict[str, Any] | None = None
+    event: dict[str, Any] | None = None
+    carbon: list[dict[str, Any]] = field(default_factory=list)
+    skipped: bool = False
+
+
+def new_state(entity: str) -> dict[str, Any]:
+    entity_type, entity_id = split_key(entity)
+    return {"type": entity_type, "id": entity_id, "seq": 0, "head": GENESIS.hex(), "applied": {}}
+
+
+def already_applied(state: dict[str, Any], item: ChainItem) -> bool:
+    """A redelivered item: its trace.accepted offset is not past what this entity already applied."""
+    partition, offset = item.accepted_at
+    return offset <= state["applied"].get(str(partition), -1)
+
+
+def _ledger(
+    out: Output,
+    item: ChainItem,
+    target: str,
+    stage: str,
+    source: str,
+    qty: float,
+    unit: str,
+    kg: float,
+    factor_id: str,
+    version: str,
+    suffix: str = "",
+) -> None:
+    entity_type, entity_id = split_key(target)
+    ev = item.envelope
+    out.carbon.append(
+        {
+            "line_id": f"{ev.event_id}:{item.entity}:{target}:{source}{suffix}",
+            "entity_type": entity_type,
+            "entity_id": entity_id,
+            "stage": stage,
+            "source": source,
+            "quantity": qty,
+            "unit": unit,
+            "kg_co2e": kg,
+            "factor_id": factor_id,
+            "factor_version": version,
+            "event_id": ev.event_id,
+            "event_time": ev.event_time_ms,
+        }
+    )
+
+
+def _battery(state: dict[str, Any], item: ChainItem, b: dict[str, Any], out: Output) -> None:
+    kind, me = item.envelope.kind, state["id"]
+    phase, status = PHASES.get(kind, (None, None))
+    if phase and (kind != "Serviced" or b.get("battery_id") == me):
+        state["phase"] = phase
+    if status:
+        state["status"] = status
+    if kind == "Commissioned":
+        for f in ("chemistry", "model", "capacity_ah", "energy_kwh", "mass_kg", "certification_number", "sgtin"):
+            state[f] = b[f]
+        state["product_type"] = {"C": "cell", "M": "module", "P": "pack"}.get(me[3:4], "unknown")
+        state["site_id"] = item.envelope.record.get("site_id", "")
+    elif kind == "Assembled":
+        if b["parent_id"] == me:
+            state["children"] = sorted(set(state.get("children", [])) | set(b["child_ids"]))
+        else:
+            state["parent_id"] = b["parent_id"]
+    elif kind == "MaterialConsumed":
+        state["lots"] = sorted(set(state.get("lots", [])) | {i["lot_id"] for i in b["inputs"]})
+    elif kind == "EnergyUsed":
+        kg = b["energy_kwh"] * b["grid_factor_kg_per_kwh"]
+        factor = f"grid:{item.envelope.record.get('site_id', '')}:{b['grid_factor_kg_per_kwh']}"
+        _ledger(out, item, item.entity, "production", "energy", b["energy_kwh"], "kWh", kg, factor, "supplier")
+    elif kind == "VehicleIntegrated":
+        state["vin"] = b["vin"]
+    elif kind == "Serviced" and b.get("replacement_id") == me:
+        state["phase"] = "service"
+    state["last_event"] = kind
+
+
+def _lot(state: dict[str, Any], item: ChainItem, record: dict[str, Any], out: Output) -> None:
+    kind, me = item.envelope.kind, state["id"]
+    b = body_of(record)
+    if kind == "Assay":
+        for f in (
+            "product",
+            "smelter_id",
+            "mine_licences",
+            "origin_country",
+            "refining_kgco2e_per_kg",
+            "recycled_pre_consumer",
+            "recycled_post_consumer",
+        ):
+            state[f] = record[f]
+        state["mass_kg"] = record["lot_mass_kg"]
+        state["composition"] = [[f["element"], f["fraction"]] for f in record["fractions"]]
+        state["assayed"] = True
+        state["assay_event"] = item.envelope.event_id
+        pending, state["pending"] = state.get("pending", []), []
+        for cell, kg, source_event in pending:
+            _refining_line(state, item, out, cell, kg, suffix=f":{source_event}")
+    elif kind == "MaterialConsumed":
+        kg = sum(i["mass_kg"] for i in b["inputs"] if i["lot_id"] == me)
+        state["consumed_kg"] = state.get("consumed_kg", 0.0) + kg
+        cell = f"{BATTERY}:{b['battery_id']}"
+        if state.get("refining_kgco2e_per_kg") is not None:
+            _refining_line(state, item, out, cell, kg)
+        else:  # the assay has not arrived yet: allocate when it does
+            state.setdefault("pending", []).append([cell, kg, item.envelope.event_id])
+    elif kind == "Dismantled":
+        state["product"] = state.get("product") or "black mass"
+        state["mass_kg"] = b["output_mass_kg"]
+        state["parent_batteries"] = [b["battery_id"]]
+    elif kind == "Recycled":
+        if any(o["lot_id"] == me for o in b["outputs"]):
+            state["parent_lots"] = sorted({i["lot_id"] for i in b["inputs"]})
+            state["mass_kg"] = sum(o["mass_kg"] for o in b["outputs"] if o["lot_id"] == me)
+        else:
+            state["consumed_kg"] = state.get("consumed_kg", 0.0) + sum(
+                i["mass_kg"] for i in b["inputs"] if i["lot_id"] == me
+            )
+    state["last_event"] = kind
+
+
+def _refining_line(state: dict[str, Any], item: ChainItem, out: Output, cell: str, kg: float, suffix: str = "") -> None:
+    intensity = state["refining_kgco2e_per_kg"]
+    factor = f"assay:{state['id']}:{state.get('assay_event', '')}"
+    _ledger(
+        out,
+        item,
+        cell,
+        "raw_material",
+        "refining",
+        kg,
+        "kg",
+        refining_kg_co2e(kg, intensity),
+        factor,
+        "supplier",
+        suffix,
+    )
+
+
+def _shipment(state: dict[str, Any], item: ChainItem, b: dict[str, Any], out: Output) -> None:
+    kind = item.envelope.kind
+    if kind == "ConsignmentCreated":
+        for f in (
+            "battery_ids",
+            "lot_ids",
+            "gross_mass_kg",
+            "mode",
+            "transporter_id",
+            "transporter_licence",
+            "origin_site",
+            "destination_site",
+        ):
+            state[f] = b[f]
+        state["status"] = "created"
+        return
+    if "lat" in b:
+        last = state.get("last_pos")
+        if last is not None:
+            state["distance_km"] = state.get("distance_km", 0.0) + haversine_km(last[0], last[1], b["lat"], b["lon"])
+        state["last_pos"] = [b["lat"], b["lon"]]
+        state["positions"] = state.get("positions", 0) + 1
+    state["status"] = {"Departed": "in_transit", "Arrived": "arrived", "Delivered": "delivered"}.get(
+        kind, state.get("status", "in_transit")
+    )
+    if kind == "Delivered" and state.get("mode") in TRANSPORT_FACTORS:
+        factor = TRANSPORT_FACTORS[state["mode"]]
+        distance = state.get("distance_km", 0.0)
+        kg = transport_kg_co2e(state["gross_mass_kg"], distance, state["mode"])
+        state["transport_kgco2e"] = kg
+        tkm = state["gross_mass_kg"] / 1000.0 * distance
+        _ledger(out, item, item.entity, "distribution", "transport", tkm, "t.km", kg, factor.factor_id, factor.version)
+        carried = state.get("battery_ids", [])
+        for battery in carried:  # per-item masses are not declared: equal shares of the consignment
+            _ledger(
+                out,
+                item,
+                f"{BATTERY}:{battery}",
+                "distribution",
+                "transport",
+                tkm / len(carried),
+                "t.km",
+                kg / len(carried),
+                factor.factor_id,
+                factor.version,
+            )
+
+
+def apply(state: dict[str, Any], item: ChainItem, log_id: str, log_index: int, sealed_at_ms: int) -> Output:
+    """Extend the entity's chain with the item and update its projection; mutates ``state``."""
+    if already_applied(state, item):
+        return Output(skipped=True)
+    ev = item.envelope
+    out = Output()
+    ev_hash = event_hash(ev.canonical)
+    prev = bytes.fromhex(state["head"])
+    seq = state["seq"] + 1
+    head = chain_step(prev, ev_hash, seq)
+    entity_type, entity_id = split_key(item.entity)
+    out.sealed = {
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "seq": seq,
+        "event_id": ev.event_id,
+        "event_hash": ev_hash.hex(),
+        "prev_hash": prev.hex(),
+        "chain_hash": head.hex(),
+        "log_id": log_id,
+        "log_index": log_index,
+        "sealed_at": sealed_at_ms,
+    }
+    state["seq"], state["head"] = seq, head.hex()
+    partition, offset = item.accepted_at
+    state["applied"][str(partition)] = offset
+    state["updated_at"] = ev.event_time_ms
+    b = body_of(ev.record)
+    if entity_type == BATTERY:
+        _battery(state, item, b, out)
+    elif entity_type == LOT:
+        _lot(state, item, ev.record, out)
+    elif entity_type == SHIPMENT:
+        _shipment(state, item, b, out)
+    else:
+        state.update({k: ev.record[k] for k in ("name", "role", "licence_number", "valid_from", "valid_to", "region")})
+        state["revoked"] = ev.record["revoked"]
+    if item.entity == ev.entities[0]:
+        out.event = event_row(item, ev_hash)
+    return out
+
+
+def event_row(item: ChainItem, ev_hash: bytes) -> dict[str, Any]:
+    ev = item.envelope
+    r, b = ev.record, body_of(ev.record)
+    lots = [split_key(e)[1] for e in ev.entities if e.startswith(f"{LOT}:")]
+    batteries = [split_key(e)[1] for e in ev.entities if e.startswith(f"{BATTERY}:")]
+    lat = b.get("lat", r.get("sample_lat"))
+    lon = b.get("lon", r.get("sample_lon"))
+    return {
+        "event_id": ev.event_id,
+        "source_topic": ev.source[0],
+        "source_partition": ev.source[1],
+        "source_offset": ev.source[2],
+        "schema": ev.schema,
+        "kind": ev.kind,
+        "event_time": ev.event_time_ms,
+        "tz_offset": r.get("tz_offset", "+00:00"),
+        "entities": ev.entities,
+        "battery_ids": batteries,
+        "lot_ids": lots,
+        "shipment_id": r.get("consignment_id", ""),
+        "site_id": b.get("site_id", r.get("site_id", "")),
+        "lat": lat,
+        "lon": lon,
+        "payload": json.dumps(r, separators=(",", ":"), sort_keys=True),
+        "canonical": ev.canonical,
+        "event_hash": ev_hash.hex(),
+    }
