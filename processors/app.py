@@ -40,6 +40,10 @@ app = faust.App(
     value_serializer="raw",
     table_standby_replicas=0,
     producer_acks=-1,
+    # Tansu holds a JoinGroup for about half the rebalance timeout before it answers; keep start-up short.
+    broker_rebalance_timeout=settings.rebalance_timeout_s,
+    broker_session_timeout=max(10.0, settings.rebalance_timeout_s),
+    broker_heartbeat_interval=1.0,
     datadir=str(settings.home / "faust"),
 )
 

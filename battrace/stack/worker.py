@@ -41,7 +41,14 @@ class WorkerProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "processors", "worker", "--loglevel", "warn"],
+                [
+                    sys.executable,
+                    "-m",
+                    "processors",
+                    "worker",
+                    "--loglevel",
+                    os.environ.get("BATTRACE_WORKER_LOGLEVEL", "warn"),
+                ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

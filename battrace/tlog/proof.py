@@ -80,7 +80,9 @@ def _subproof(leaves: Sequence[bytes], m: int, start: int, end: int, whole: bool
 def verify_inclusion(leaf_hash: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes) -> bool:
     """True iff ``proof`` shows ``leaf_hash`` at ``index`` in the tree of ``size`` leaves with ``root``.
 
-    The algorithm is RFC 9162 §2.1.3.2, step for step.
+    The algorithm is RFC 9162 §2.1.3.2, step for step. A proof binds ``index`` and
+    ``size`` only together with ``root`` (leaf 1 of 2 and leaf 2 of 3 have the same
+    path shape), so take ``size`` and ``root`` from the same signed checkpoint.
     """
     if not (_is_hash(leaf_hash) and _is_hash(root) and _is_uint(index) and _is_uint(size)):
         return False
@@ -117,6 +119,8 @@ def verify_consistency(old_size: int, new_size: int, proof: Sequence[bytes], old
     """True iff ``proof`` shows the tree (old_size, old_root) is a prefix of (new_size, new_root).
 
     For 0 < old_size < new_size the algorithm is RFC 9162 §2.1.4.2, step for step.
+    As with inclusion, sizes are bound only through the roots, so each (size, root)
+    pair must come from one signed checkpoint.
     The RFC leaves the edges undefined; the choices here are:
 
     * old_size == new_size: the proof must be empty and the roots equal (and, for
