@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import avro.schema
 import pytest
@@ -56,7 +57,7 @@ def test_single_object_round_trip() -> None:
 
 def test_confluent_round_trip_with_registered_id() -> None:
     decoder = Decoder()
-    decoder.register_confluent(42, json.load(open("schemas/registry_entity.avsc")))
+    decoder.register_confluent(42, json.loads(Path("schemas/registry_entity.avsc").read_text()))
     data = encode_confluent(42, LICENSED_ENTITY, LICENCE)
     assert data[:5] == b"\x00\x00\x00\x00\x2a"
     assert decoder.decode(data).record == LICENCE
