@@ -1,0 +1,124 @@
+"""End to end on the real broker and the real ClickHouse engine: counts, reasons, replay, tampering."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from conftest import embedded_stack
+
+from battrace.demo import CONSUMED_TOPICS
+from battrace.settings import Settings
+from battrace.stack.clickhouse import connect
+from battrace.verify import verify
+from streams.simulator import simulate
+
+pytestmark = pytest.mark.integration
+
+SNAPSHOT = {
+    "sealed": "SELECT entity_type, entity_id, seq, event_id, event_hash, prev_hash, chain_hash, log_id, log_index "
+    "FROM battrace.sealed FINAL ORDER BY entity_type, entity_id, seq",
+    "events": "SELECT event_id, event_hash FROM battrace.events FINAL ORDER BY event_id",
+    "carbon": "SELECT line_id, kg_co2e FROM battrace.carbon FINAL ORDER BY entity_type, entity_id, line_id",
+    "rejects": "SELECT source_topic, source_partition, source_offset, reason FROM battrace.rejects FINAL "
+    "ORDER BY source_topic, source_partition, source_offset",
+}
+
+
+def snapshot(client) -> dict[str, list]:
+    return {name: client.query(sql).result_rows for name, sql in SNAPSHOT.items()}
+
+
+@pytest.fixture(scope="module")
+def processed(tmp_path_factory: pytest.TempPathFactory):
+    """One simulated run shared by the tests of this module (each tampering test works on a copy)."""
+    with embedded_stack(tmp_path_factory.mktemp("pipeline")) as stack:
+        events = list(simulate(3000, seed=11, invalid_share=0.05))
+        published = stack.publish(events)
+        stack.process()
+        yield stack, events, published
+
+
+@pytest.fixture
+def tampered_home(processed, tmp_path: Path) -> Path:
+    """A copy of the processed ClickHouse store, so each tampering test starts from intact data."""
+    stack, _, _ = processed
+    shutil.copytree(stack.settings.clickhouse_path, tmp_path / "clickhouse")
+    return tmp_path
+
+
+def test_published_equals_sealed_plus_rejected_with_every_reason(processed) -> None:
+    stack, events, published = processed
+    expected_reasons = Counter(ev.expected_reason for ev in events if ev.expected_reason)
+    valid_ids = {ev.event_id for ev in events if ev.expected_reason is None}
+    with stack.clickhouse() as ch:
+        sealed_ids = {r[0] for r in ch.query("SELECT DISTINCT event_id FROM battrace.sealed FINAL").result_rows}
+        reasons = dict(ch.query("SELECT reason, count() FROM battrace.rejects FINAL GROUP BY reason").result_rows)
+        rejected = sum(reasons.values())
+        report = verify(ch)
+    assert published == len(events) == 3000
+    assert sealed_ids == valid_ids
+    assert published == len(sealed_ids) + rejected
+    assert reasons == dict(expected_reasons)
+    assert {"bad_framing", "unknown_schema", "undecodable", "invalid_battery_code", "out_of_range", "duplicate"} <= set(
+        reasons
+    )
+    assert report.ok, report.failures[:5]
+    assert report.checked > 100
+
+
+def test_full_replay_adds_no_rows_and_changes_no_hash(processed) -> None:
+    stack, _, _ = processed
+    with stack.clickhouse() as ch:
+        before = snapshot(ch)
+    stack.rewind(CONSUMED_TOPICS)
+    stack.process()
+    with stack.clickhouse() as ch:
+        after = snapshot(ch)
+        for table in ("sealed", "events", "carbon", "rejects"):
+            ch.command(f"OPTIMIZE TABLE battrace.{table} FINAL")
+        raw_sealed = ch.query("SELECT count() FROM battrace.sealed").result_rows[0][0]
+    assert after == before
+    assert raw_sealed == len(before["sealed"])
+
+
+def _verify_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "BATTRACE_HOME": str(home)}
+    return subprocess.run(
+        [sys.executable, "-m", "battrace", "verify", *args], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        "ALTER TABLE battrace.sealed UPDATE chain_hash = lower(hex(SHA256('forged'))) "
+        "WHERE (entity_type, entity_id, seq) IN (SELECT entity_type, entity_id, seq FROM battrace.sealed "
+        "ORDER BY entity_id LIMIT 1 OFFSET 7)",
+        "ALTER TABLE battrace.sealed DELETE WHERE (entity_type, entity_id, seq) IN "
+        "(SELECT entity_type, entity_id, max(seq) FROM battrace.sealed GROUP BY entity_type, entity_id "
+        "ORDER BY entity_id LIMIT 1)",
+        "ALTER TABLE battrace.sealed DELETE WHERE (entity_type, entity_id, seq) IN "
+        "(SELECT entity_type, entity_id, 1 FROM battrace.sealed WHERE seq = 2 ORDER BY entity_id LIMIT 1)",
+        "ALTER TABLE battrace.events UPDATE canonical = concat(canonical, 'x') WHERE event_id IN "
+        "(SELECT event_id FROM battrace.events ORDER BY event_id LIMIT 1)",
+    ],
+    ids=["altered-chain-hash", "deleted-last-row", "deleted-first-row", "altered-event-bytes"],
+)
+def test_tampering_makes_verify_fail(tampered_home: Path, tamper: str) -> None:
+    assert _verify_cli(tampered_home, "--all").returncode == 0
+    client = connect(Settings(home=tampered_home))
+    try:
+        client.command(tamper, settings={"mutations_sync": 2})
+    finally:
+        client.close()
+    result = _verify_cli(tampered_home, "--all", "--json")
+    assert result.returncode == 1, result.stdout + result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["ok"] is False and report["failures"]
