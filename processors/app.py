@@ -23,6 +23,7 @@ from processors.projections import projection
 from processors.reasons import Reason
 from processors.sink import ClickHouseSink, SinkBatch
 from processors.validate import Accepted, Validator
+from schemas.codec import Decoder, RegistryClient
 from streams import topics
 
 settings = get_settings()
@@ -89,7 +90,8 @@ def _source(message: Any) -> tuple[str, int, int, int]:
 
 @app.agent(source_topic)
 async def validate(stream: faust.StreamT) -> None:
-    validator = Validator(future_tolerance_s=settings.future_tolerance_s)
+    registry = RegistryClient(settings.schema_registry_url) if settings.schema_registry_url else None
+    validator = Validator(Decoder(registry), future_tolerance_s=settings.future_tolerance_s)
     async for event in stream.events():
         msg = event.message
         source = _source(msg)
