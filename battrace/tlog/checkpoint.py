@@ -32,7 +32,7 @@ class Checkpoint:
     def __post_init__(self) -> None:
         if not isinstance(self.origin, str) or not self.origin or not _is_line(self.origin):
             raise CheckpointError("origin must be a non-empty single line")
-        if not isinstance(self.size, int) or isinstance(self.size, bool) or not 0 <= self.size <= MAX_TREE_SIZE:
+        if type(self.size) is not int or not 0 <= self.size <= MAX_TREE_SIZE:
             raise CheckpointError(f"size must be an integer in [0, 2**64), got {self.size!r}")
         if not isinstance(self.root, bytes) or len(self.root) != HASH_SIZE:
             raise CheckpointError(f"root must be {HASH_SIZE} bytes")

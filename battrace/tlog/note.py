@@ -99,6 +99,10 @@ class Verifier:
             raise InvalidKeyError("Ed25519 public key must be 32 bytes")
         if self.key_id != key_id(self.name, self.public_key):
             raise InvalidKeyError(f"key ID does not match key {self.name}")
+        try:
+            Ed25519PublicKey.from_public_bytes(self.public_key)
+        except ValueError as e:
+            raise InvalidKeyError(f"not an Ed25519 public key: {self.name}") from e
 
     @classmethod
     def from_public_key(cls, name: str, public_key: bytes | Ed25519PublicKey) -> Verifier:
@@ -127,7 +131,7 @@ class Verifier:
     def verify(self, message: bytes, signature: bytes) -> bool:
         try:
             Ed25519PublicKey.from_public_bytes(self.public_key).verify(signature, message)
-        except InvalidSignature:
+        except (InvalidSignature, ValueError):
             return False
         return True
 

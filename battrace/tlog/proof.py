@@ -102,10 +102,9 @@ def verify_inclusion(leaf_hash: bytes, index: int, size: int, proof: Sequence[by
         if fn & 1 or fn == sn:
             r = node_hash(p, r)
             # ... if LSB(fn) is not set, right-shift both until LSB(fn) is set or fn is 0.
-            if not fn & 1:
-                while not fn & 1 and fn != 0:
-                    fn >>= 1
-                    sn >>= 1
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
         else:
             r = node_hash(r, p)
         # c. Right-shift both one time.
@@ -115,7 +114,9 @@ def verify_inclusion(leaf_hash: bytes, index: int, size: int, proof: Sequence[by
     return sn == 0 and r == root
 
 
-def verify_consistency(old_size: int, new_size: int, proof: Sequence[bytes], old_root: bytes, new_root: bytes) -> bool:
+def verify_consistency(
+    old_size: int, new_size: int, proof: Sequence[bytes], old_root: bytes, new_root: bytes
+) -> bool:
     """True iff ``proof`` shows the tree (old_size, old_root) is a prefix of (new_size, new_root).
 
     For 0 < old_size < new_size the algorithm is RFC 9162 §2.1.4.2, step for step.
@@ -167,10 +168,9 @@ def verify_consistency(old_size: int, new_size: int, proof: Sequence[bytes], old
             fr = node_hash(c, fr)
             sr = node_hash(c, sr)
             # iii. If LSB(fn) is not set, right-shift both until LSB(fn) is set or fn is 0.
-            if not fn & 1:
-                while not fn & 1 and fn != 0:
-                    fn >>= 1
-                    sn >>= 1
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
         else:
             sr = node_hash(sr, c)
         # Finally, right-shift both one time.
@@ -194,4 +194,6 @@ def _is_hash(x: object) -> bool:
 def _is_proof(proof: object) -> bool:
     # No proof in a uint64-sized tree needs more than 65 hashes; the cap bounds the
     # work an adversarial proof can cause before the RFC loop rejects it anyway.
-    return isinstance(proof, (list, tuple)) and len(proof) <= _MAX_PROOF_LEN and all(_is_hash(p) for p in proof)
+    if not isinstance(proof, (list, tuple)) or len(proof) > _MAX_PROOF_LEN:
+        return False
+    return all(_is_hash(p) for p in proof)
