@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import logging
+import os
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import Any
@@ -27,6 +29,8 @@ from schemas.codec import Decoder, RegistryClient
 from streams import topics
 
 settings = get_settings()
+log = logging.getLogger(__name__)
+EXIT_SINK_DOWN = 75  # EX_TEMPFAIL: restart the worker when ClickHouse is back
 
 app = faust.App(
     settings.app_id,
@@ -78,10 +82,23 @@ def sink() -> ClickHouseSink:
     return ClickHouseSink(client)
 
 
-async def write(batch: SinkBatch) -> None:
-    """Insert off the event loop (heartbeats keep flowing); returns after ClickHouse acknowledged."""
-    if len(batch):
-        await asyncio.get_running_loop().run_in_executor(_clickhouse, sink().write, batch)
+async def write(batch: SinkBatch, attempts: int = 5) -> None:
+    """Insert off the event loop (heartbeats keep flowing); returns only after ClickHouse acknowledged.
+
+    faust's take_events acks a batch even when the loop body raises, so a failed insert must never
+    propagate: retry, and if ClickHouse stays down, exit hard so no offset of this batch is committed.
+    """
+    if not len(batch):
+        return
+    for attempt in range(1, attempts + 1):
+        try:
+            await asyncio.get_running_loop().run_in_executor(_clickhouse, sink().write, batch)
+            return
+        except Exception:
+            log.exception("ClickHouse insert failed (attempt %d of %d)", attempt, attempts)
+            await asyncio.sleep(min(2**attempt, 10))
+    log.critical("ClickHouse unavailable: exiting without committing; the batch will be redelivered")
+    os._exit(EXIT_SINK_DOWN)
 
 
 def _source(message: Any) -> tuple[str, int, int, int]:
