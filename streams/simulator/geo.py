@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, cached_property
+from itertools import pairwise
 
 Point = tuple[float, float]  # (lat, lon), degrees WGS84
 EARTH_RADIUS_KM = 6371.0088
@@ -63,10 +64,14 @@ SITES: dict[str, Site] = {
         Site("CN-JX-YICHUN-REF", "Yichun lithium salt plant", 27.8040, 114.4160, _CN),
         Site("AU-WA-KWINANA-REF", "Kwinana lithium hydroxide refinery", -32.2300, 115.7800, _CN),
         Site("CN-NM-BAOTOU-GRA", "Baotou synthetic graphite plant", 40.6570, 109.8400, _CN),
+        # assay labs
+        Site("CN-FJ-XIAMEN-LAB", "Xiamen battery materials lab", 24.4800, 118.0890, _CN),
+        Site("DE-SN-FREIBERG-LAB", "Freiberg analytical lab", 50.9200, 13.3300, _EU, eu_dst=True),
     )
 }
 
 # Waypoints between two sites, keyed (from, to); the reverse direction walks them backwards.
+# fmt: off
 SEGMENTS: dict[tuple[str, str], tuple[str, tuple[Point, ...]]] = {
     ("CN-FJ-NINGDE-CELL", "CN-SH-YANGSHAN-PORT"): (
         "ROAD",
@@ -121,7 +126,7 @@ SEGMENTS: dict[tuple[str, str], tuple[str, tuple[Point, ...]]] = {
             (50.70, 0.80),
             (51.05, 1.55),
             (51.60, 2.80),
-        ),  # fmt: skip
+        ),
     ),
     ("NL-ZH-MAASVLAKTE-PORT", "DE-SN-ZWICKAU-VEH"): (
         "RAIL",
@@ -142,7 +147,7 @@ SEGMENTS: dict[tuple[str, str], tuple[str, tuple[Point, ...]]] = {
             (42.82, 93.51),
             (43.80, 87.60),
             (44.43, 84.90),
-        ),  # fmt: skip
+        ),
     ),
     ("KZ-ZT-KHORGOS-GW", "PL-LU-MALASZEWICZE-TERM"): (
         "RAIL",
@@ -159,7 +164,7 @@ SEGMENTS: dict[tuple[str, str], tuple[str, tuple[Point, ...]]] = {
             (54.78, 32.05),
             (53.90, 27.56),
             (52.10, 23.70),
-        ),  # fmt: skip
+        ),
     ),
     ("PL-LU-MALASZEWICZE-TERM", "DE-NW-DUISBURG-TERM"): (
         "RAIL",
@@ -182,6 +187,7 @@ SEGMENTS: dict[tuple[str, str], tuple[str, tuple[Point, ...]]] = {
         ((30.59, 114.30), (31.00, 115.50), (31.73, 116.51)),
     ),
 }
+# fmt: on
 
 
 def haversine_km(a: Point, b: Point) -> float:
@@ -212,12 +218,12 @@ class Leg:
     end: Site
     path: tuple[Point, ...]
 
-    @property
+    @cached_property
     def length_km(self) -> float:
-        return sum(haversine_km(a, b) for a, b in zip(self.path, self.path[1:], strict=False))
+        return sum(haversine_km(a, b) for a, b in pairwise(self.path))
 
     def point_at(self, km: float) -> Point:
-        for a, b in zip(self.path, self.path[1:], strict=False):
+        for a, b in pairwise(self.path):
             seg = haversine_km(a, b)
             if km <= seg:
                 return _along_great_circle(a, b, km / seg if seg else 0.0)
@@ -263,7 +269,7 @@ def _leg(a: str, b: str) -> Leg:
 @cache
 def route(*stops: str) -> Route:
     """The route through the given site ids, in order (origin, hubs..., destination)."""
-    return Route(tuple(_leg(a, b) for a, b in zip(stops, stops[1:], strict=False)))
+    return Route(tuple(_leg(a, b) for a, b in pairwise(stops)))
 
 
 @cache
