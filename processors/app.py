@@ -62,7 +62,7 @@ rejects_topic = app.topic(topics.REJECTS.name, **RAW)
 event_ids = app.Table(
     "event_ids",
     default=None,
-    schema=faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"),
+    schema=faust.Schema(key_type=bytes, key_serializer="raw", value_serializer="json"),
 )
 # entity key -> entity state (chain head, applied offsets, projection); written by key, not by current event
 entity_state = app.Table(
@@ -139,11 +139,11 @@ async def dedup(stream: faust.StreamT) -> None:
         envelope = Envelope.loads(msg.value)
         here = f"{msg.partition}:{msg.offset}"
         first = event_ids.get(envelope.event_id.encode())
-        if first is not None and first.decode() != here:
+        if first is not None and first != here:
             reject = RejectRecord(
                 envelope.source,
                 Reason.DUPLICATE.value,
-                f"event id first accepted at trace.accepted {first.decode()}",
+                f"event id first accepted at trace.accepted {first}",
                 envelope.event_id,
                 envelope.original or envelope.canonical,
             )
@@ -151,7 +151,7 @@ async def dedup(stream: faust.StreamT) -> None:
             await rejects_topic.send(key=key, value=reject.dumps())
             continue
         if first is None:
-            event_ids[envelope.event_id.encode()] = here.encode()
+            event_ids[envelope.event_id.encode()] = here
         for entity in envelope.entities:
             item = ChainItem(entity, (msg.partition, msg.offset), envelope)
             await chain_topic.send(key=entity.encode(), value=item.dumps())

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from aiokafka import AIOKafkaConsumer
+from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from clickhouse_connect.driver.client import Client
-from confluent_kafka import Consumer, TopicPartition
 
 from battrace.demo import CONSUMED_TOPICS
 from battrace.settings import Settings
@@ -18,6 +21,12 @@ from battrace.stack.clickhouse import connect
 from battrace.stack.worker import WorkerProcess, wait_until_caught_up
 from streams.kafka import end_offsets, ensure_topics
 from streams.producer import EventProducer
+
+
+class _AsFaust(RoundRobinPartitionAssignor):
+    """Joins under faust's protocol name: Tansu refuses a group member whose protocol differs."""
+
+    name = "faust"
 
 
 @dataclass
@@ -36,10 +45,10 @@ class Stack:
         with WorkerProcess(self.settings, self.bootstrap, self.settings.home / "worker.log") as worker:
             yield worker
 
-    def process(self) -> None:
+    def process(self, timeout_s: float = 300) -> None:
         """Run a worker until every published message is processed and committed, then stop it."""
         with self.worker() as worker:
-            wait_until_caught_up(self.bootstrap, self.settings.app_id, CONSUMED_TOPICS, worker, timeout_s=300)
+            wait_until_caught_up(self.bootstrap, self.settings.app_id, CONSUMED_TOPICS, worker, timeout_s=timeout_s)
 
     @contextmanager
     def clickhouse(self) -> Iterator[Client]:
@@ -51,15 +60,32 @@ class Stack:
             client.close()
 
     def rewind(self, topic_names: list[str]) -> None:
-        """Commit offset 0 for the pipeline's group on every partition: a full replay on next start."""
-        tps = [TopicPartition(t, p, 0) for (t, p) in end_offsets(self.bootstrap, topic_names)]
-        consumer = Consumer(
-            {"bootstrap.servers": self.bootstrap, "group.id": self.settings.app_id, "enable.auto.commit": False}
+        """Commit offset 0 on every partition as a member of the pipeline's group: a full replay on next start.
+
+        Tansu accepts commits only from group members, so this joins the group like a worker would.
+        """
+        asyncio.run(self._rewind(topic_names))
+
+    async def _rewind(self, topic_names: list[str]) -> None:
+        consumer = AIOKafkaConsumer(
+            *topic_names,
+            bootstrap_servers=self.bootstrap,
+            group_id=self.settings.app_id,
+            enable_auto_commit=False,
+            rebalance_timeout_ms=4000,
+            session_timeout_ms=10000,
+            partition_assignment_strategy=(_AsFaust,),
         )
+        await consumer.start()
         try:
-            consumer.commit(offsets=tps, asynchronous=False)
+            deadline = time.monotonic() + 60
+            while len(consumer.assignment()) < len(end_offsets(self.bootstrap, topic_names)):
+                if time.monotonic() > deadline:
+                    raise TimeoutError("could not take over every partition of the group")
+                await consumer.getmany(timeout_ms=200)
+            await consumer.commit({tp: 0 for tp in consumer.assignment()})
         finally:
-            consumer.close()
+            await consumer.stop()
 
 
 @contextmanager
