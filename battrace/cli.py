@@ -91,6 +91,24 @@ def verify_cmd(battery_id: str | None, verify_all: bool, as_json: bool) -> None:
     sys.exit(0 if report.ok else 1)
 
 
+@cli.command()
+@click.argument("sql")
+def query(sql: str) -> None:
+    """Run one SQL statement against the configured ClickHouse; prints one JSON array per row."""
+    from battrace.stack.clickhouse import connect
+
+    settings = _settings()
+    client = connect(settings)
+    try:
+        if sql.lstrip().upper().startswith(("SELECT", "WITH", "SHOW", "DESCRIBE")):
+            for row in client.query(sql).result_rows:
+                click.echo(json.dumps(list(row), default=str))
+        else:
+            client.command(sql, settings={"mutations_sync": 2})
+    finally:
+        client.close()
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,12 +16,10 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
-from clickhouse_connect.driver.client import Client
 
 from battrace.demo import CONSUMED_TOPICS
 from battrace.settings import Settings
 from battrace.stack.broker import EmbeddedBroker
-from battrace.stack.clickhouse import connect
 from battrace.stack.worker import WorkerProcess, wait_until_caught_up
 from streams.kafka import end_offsets, ensure_topics
 from streams.producer import EventProducer
@@ -50,14 +52,10 @@ class Stack:
         with self.worker() as worker:
             wait_until_caught_up(self.bootstrap, self.settings.app_id, CONSUMED_TOPICS, worker, timeout_s=timeout_s)
 
-    @contextmanager
-    def clickhouse(self) -> Iterator[Client]:
-        """chDB opens a path in one process at a time: use only while no worker runs."""
-        client = connect(self.settings)
-        try:
-            yield client
-        finally:
-            client.close()
+    def sql(self, statement: str) -> list[list]:
+        """Run SQL in a child process: chDB keeps its engine for the life of a process that opened it,
+        which would lock the store against the next worker."""
+        return run_sql(self.settings.home, statement)
 
     def rewind(self, topic_names: list[str]) -> None:
         """Commit offset 0 on every partition as a member of the pipeline's group: a full replay on next start.
@@ -86,6 +84,16 @@ class Stack:
             await consumer.commit({tp: 0 for tp in consumer.assignment()})
         finally:
             await consumer.stop()
+
+
+def run_sql(home: Path, statement: str) -> list[list]:
+    env = {**os.environ, "BATTRACE_HOME": str(home)}
+    result = subprocess.run(
+        [sys.executable, "-m", "battrace", "query", statement], env=env, capture_output=True, text=True, timeout=300
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"query failed: {result.stderr[-2000:]}")
+    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
 
 
 @contextmanager
