@@ -99,8 +99,8 @@ def _verify_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     "tamper",
     [
         "ALTER TABLE battrace.sealed UPDATE chain_hash = lower(hex(SHA256('forged'))) "
-        "WHERE (entity_type, entity_id, seq) IN (SELECT entity_type, entity_id, seq FROM battrace.sealed "
-        "ORDER BY entity_id LIMIT 1 OFFSET 7)",
+        "WHERE entity_type = 'battery' AND seq = 1 "
+        "AND entity_id = (SELECT min(entity_id) FROM battrace.sealed WHERE entity_type = 'battery')",
         "ALTER TABLE battrace.sealed DELETE WHERE (entity_type, entity_id, seq) IN "
         "(SELECT entity_type, entity_id, max(seq) FROM battrace.sealed GROUP BY entity_type, entity_id "
         "ORDER BY entity_id LIMIT 1)",
