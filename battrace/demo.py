@@ -10,7 +10,6 @@ from dataclasses import asdict, dataclass, field
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from streams.simulator import simulate
 
 from battrace.settings import Settings
 from battrace.stack.broker import EmbeddedBroker
@@ -20,6 +19,7 @@ from battrace.verify import verify
 from streams import topics
 from streams.kafka import ensure_topics
 from streams.producer import EventProducer
+from streams.simulator import simulate
 
 CONSUMED_TOPICS = [t.name for t in topics.SOURCES] + [topics.ACCEPTED.name, topics.CHAIN.name, topics.REJECTS.name]
 
