@@ -20,6 +20,7 @@ import faust
 from battrace.settings import get_settings
 from battrace.stack.clickhouse import apply_ddl, connect
 from processors.correlate import apply, new_state
+from processors.dedup import Verdict, decide
 from processors.envelope import ChainItem, Envelope, RejectRecord
 from processors.projections import projection
 from processors.reasons import Reason
@@ -58,18 +59,18 @@ accepted_topic = app.topic(topics.ACCEPTED.name, **RAW)
 chain_topic = app.topic(topics.CHAIN.name, **RAW)
 rejects_topic = app.topic(topics.REJECTS.name, **RAW)
 
-# event id -> "partition:offset" in trace.accepted where it was first accepted (keyed like its input topic)
+# event id -> where it was first accepted: source coordinates and trace.accepted coordinates (processors/dedup.py)
 event_ids = app.Table(
     "event_ids",
     default=None,
-    schema=faust.Schema(key_type=bytes, key_serializer="raw", value_serializer="json"),
+    key_type=bytes,  # faust derives the changelog serializers from key_type/value_type: raw keys, JSON values
 )
 # entity key -> entity state (chain head, applied offsets, projection); written by key, not by current event
 entity_state = app.Table(
     "entities",
     default=None,
     use_partitioner=True,
-    schema=faust.Schema(key_type=bytes, key_serializer="raw", value_serializer="json"),
+    key_type=bytes,  # faust derives the changelog serializers from key_type/value_type: raw keys, JSON values
 )
 
 _clickhouse = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse")
@@ -137,23 +138,24 @@ async def dedup(stream: faust.StreamT) -> None:
     async for event in stream.events():
         msg = event.message
         envelope = Envelope.loads(msg.value)
-        here = f"{msg.partition}:{msg.offset}"
-        first = event_ids.get(envelope.event_id.encode())
-        if first is not None and first != here:
+        key = envelope.event_id.encode()
+        source = (envelope.source[0], envelope.source[1], envelope.source[2])
+        decision = decide(event_ids.get(key), source, (msg.partition, msg.offset))
+        if decision.verdict is Verdict.DUPLICATE:
+            first = event_ids[key]["source"]
             reject = RejectRecord(
                 envelope.source,
                 Reason.DUPLICATE.value,
-                f"event id first accepted at trace.accepted {first}",
+                "event id first accepted from {}:{}:{}".format(*first),
                 envelope.event_id,
                 envelope.original or envelope.canonical,
             )
-            key = "{}:{}:{}".format(*envelope.source[:3]).encode()
-            await rejects_topic.send(key=key, value=reject.dumps())
+            await rejects_topic.send(key="{}:{}:{}".format(*source).encode(), value=reject.dumps())
             continue
-        if first is None:
-            event_ids[envelope.event_id.encode()] = here
+        if decision.remember is not None:
+            event_ids[key] = decision.remember
         for entity in envelope.entities:
-            item = ChainItem(entity, (msg.partition, msg.offset), envelope)
+            item = ChainItem(entity, decision.accepted_at, envelope)
             await chain_topic.send(key=entity.encode(), value=item.dumps())
 
 

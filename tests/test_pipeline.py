@@ -71,16 +71,11 @@ def test_published_equals_sealed_plus_rejected_with_every_reason(processed) -> N
     assert report["checked"] > 100
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect: after a group rewind the restarted worker's Faust table recovery from the Tansu "
-    "changelog logs decode errors and the pipeline does not catch up (issue 2 note)",
-)
 def test_full_replay_adds_no_rows_and_changes_no_hash(processed) -> None:
     stack, _, _ = processed
     before = snapshot(stack)
     stack.rewind(CONSUMED_TOPICS)
-    stack.process(timeout_s=120)
+    stack.process()
     after = snapshot(stack)
     stack.sql("OPTIMIZE TABLE battrace.sealed FINAL")
     raw_sealed = stack.sql("SELECT count() FROM battrace.sealed")[0][0]
