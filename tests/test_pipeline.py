@@ -13,6 +13,7 @@ import pytest
 from conftest import embedded_stack, run_sql
 
 from battrace.demo import CONSUMED_TOPICS
+from battrace.stack.worker import wait_until_caught_up
 from streams.simulator import simulate
 
 pytestmark = pytest.mark.integration
@@ -113,3 +114,40 @@ def test_tampering_makes_verify_fail(tampered_home: Path, tamper: str) -> None:
     assert result.returncode == 1, result.stdout + result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["ok"] is False and report["failures"]
+
+
+@pytest.mark.skipif(
+    os.environ.get("BATTRACE_CHAOS_TESTS") != "1",
+    reason="known open defect, run with BATTRACE_CHAOS_TESTS=1: in about half the runs the restarted worker processes "
+    "every message but its committed offset on one partition stops advancing (a hole in faust's acked offsets), "
+    "so the pipeline never reports caught up",
+)
+def test_worker_killed_mid_stream_loses_and_duplicates_nothing(stack) -> None:
+    """SIGKILL (no commit, no flush) part-way, restart: every valid event sealed once, every chain verifies."""
+    events = list(simulate(12000, seed=23, invalid_share=0.03))
+    published = stack.publish(events)
+    seen: list[int] = []
+
+    def kill_when_a_third_is_done(done: int, total: int) -> None:
+        seen.append(done)
+        if done > total // 3:
+            raise _Killed
+
+    with stack.worker() as worker:
+        with pytest.raises(_Killed):
+            wait_until_caught_up(
+                stack.bootstrap, stack.settings.app_id, CONSUMED_TOPICS, worker, on_progress=kill_when_a_third_is_done
+            )
+        worker.kill()
+    stack.process()
+    valid_ids = {ev.event_id for ev in events if ev.expected_reason is None}
+    sealed_ids = {r[0] for r in stack.sql("SELECT DISTINCT event_id FROM battrace.sealed FINAL")}
+    rejected = stack.sql("SELECT count() FROM battrace.rejects FINAL")[0][0]
+    assert sealed_ids == valid_ids
+    assert published == len(sealed_ids) + rejected
+    report = json.loads(_verify_cli(stack.settings.home, "--all", "--json").stdout.strip().splitlines()[-1])
+    assert report["ok"], report["failures"][:5]
+
+
+class _Killed(Exception):
+    pass
