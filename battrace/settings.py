@@ -25,7 +25,8 @@ class Settings(BaseSettings):
     batch_size: int = Field(2000, ge=1, description="events per processing batch / ClickHouse insert")
     batch_seconds: float = Field(0.5, gt=0, description="longest wait to fill a batch")
     commit_interval_s: float = Field(1.0, gt=0, description="how often acked offsets are committed")
-    rebalance_timeout_s: float = Field(4.0, gt=0, description="consumer group rebalance timeout of the workers")
+    rebalance_timeout_s: float = Field(6.0, gt=0, description="consumer group rebalance timeout of the workers")
+    session_timeout_s: float = Field(3.0, gt=0, description="consumer group session timeout (< rebalance timeout)")
     log_origin: str = Field("battrace.example/log", description="origin line prefix of the per-partition logs")
     table_store: str = Field("memory://", description="Faust table store URL (memory:// or rocksdb://)")
     future_tolerance_s: int = Field(

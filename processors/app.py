@@ -48,8 +48,11 @@ app = faust.App(
     producer_acks=-1,
     # Tansu holds a JoinGroup for about half the rebalance timeout before it answers; keep start-up short.
     broker_rebalance_timeout=settings.rebalance_timeout_s,
-    broker_session_timeout=max(10.0, settings.rebalance_timeout_s),
-    broker_heartbeat_interval=1.0,
+    # A crashed worker must leave the group *during* the next worker's join (session < rebalance timeout):
+    # Tansu only drops it when its session expires, and a second rebalance right after start-up makes faust
+    # drop in-flight messages (suspend_flow), leaving a hole in its acked offsets that stalls commits.
+    broker_session_timeout=settings.session_timeout_s,
+    broker_heartbeat_interval=min(1.0, settings.session_timeout_s / 3),
     datadir=str(settings.home / "faust"),
 )
 
