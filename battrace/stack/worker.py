@@ -125,6 +125,7 @@ def wait_until_caught_up(
     in-flight sends of an upstream stage land)."""
     deadline = time.monotonic() + timeout_s
     stable = 0
+    lagging: dict[tuple[str, int], tuple[int, int]] = {}
     while time.monotonic() < deadline:
         if worker is not None and not worker.alive():
             raise WorkerError(f"the worker exited early; see {worker.log_path}")
@@ -132,10 +133,12 @@ def wait_until_caught_up(
         done = committed_offsets(bootstrap, group, ends)
         total = sum(ends.values())
         committed = sum(min(max(done.get(tp, 0), 0), end) for tp, end in ends.items())
+        lagging = {tp: (done.get(tp, -1), end) for tp, end in ends.items() if done.get(tp, -1) < end}
         if on_progress:
             on_progress(committed, total)
         stable = stable + 1 if committed == total else 0
         if stable >= 2:
             return
         time.sleep(0.5)
-    raise WorkerError(f"the pipeline did not catch up within {timeout_s:.0f} s")
+    behind = ", ".join(f"{t}[{p}] committed {c} of {e}" for (t, p), (c, e) in sorted(lagging.items()))
+    raise WorkerError(f"the pipeline did not catch up within {timeout_s:.0f} s; behind: {behind}")
