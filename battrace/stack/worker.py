@@ -47,6 +47,7 @@ class WorkerProcess:
                     "-m",
                     "processors",
                     "worker",
+                    "--without-web",  # the CLI default would override web_enabled=False and bind 0.0.0.0:6066
                     "--loglevel",
                     os.environ.get("BATTRACE_WORKER_LOGLEVEL", "warn"),
                 ],
