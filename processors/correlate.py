@@ -129,9 +129,10 @@ def _lot(state: dict[str, Any], item: ChainItem, record: dict[str, Any], out: Ou
         state["composition"] = [[f["element"], f["fraction"]] for f in record["fractions"]]
         state["assayed"] = True
         state["assay_event"] = item.envelope.event_id
-        pending, state["pending"] = state.get("pending", []), []
-        for cell, kg, source_event in pending:
-            _refining_line(state, item, out, cell, kg, suffix=f":{source_event}")
+        if state["refining_kgco2e_per_kg"] is not None:  # an assay without intensity leaves them pending
+            pending, state["pending"] = state.get("pending", []), []
+            for cell, kg, source_event in pending:
+                _refining_line(state, item, out, cell, kg, suffix=f":{source_event}")
     elif kind == "MaterialConsumed":
         kg = sum(i["mass_kg"] for i in b["inputs"] if i["lot_id"] == me)
         state["consumed_kg"] = state.get("consumed_kg", 0.0) + kg

@@ -163,7 +163,11 @@ def test_refining_waits_for_a_late_assay() -> None:
         "recycled_pre_consumer": 0.0,
         "recycled_post_consumer": 0.0,
     }
-    env = Envelope("a1", "battrace.assay.AssayResult", "Assay", T, ("t", 0, 2, T), b"a1", assay, ["lot:L1"])
+    no_intensity = {**assay, "event_id": "a0", "refining_kgco2e_per_kg": None}
+    env = Envelope("a0", "battrace.assay.AssayResult", "Assay", T, ("t", 0, 2, T), b"a0", no_intensity, ["lot:L1"])
     out = apply(lot, ChainItem("lot:L1", (0, 2), env), "l", 1, T)
+    assert out.carbon == [] and len(lot["pending"]) == 1  # no intensity yet: still pending, never a crash
+    env = Envelope("a1", "battrace.assay.AssayResult", "Assay", T, ("t", 0, 3, T), b"a1", assay, ["lot:L1"])
+    out = apply(lot, ChainItem("lot:L1", (0, 3), env), "l", 2, T)
     assert [(c["entity_id"], c["kg_co2e"]) for c in out.carbon] == [(CELL, pytest.approx(6.0))]
     assert lot["pending"] == []
