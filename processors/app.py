@@ -32,6 +32,7 @@ from streams import topics
 settings = get_settings()
 log = logging.getLogger(__name__)
 EXIT_SINK_DOWN = 75  # EX_TEMPFAIL: restart the worker when ClickHouse is back
+EXIT_PROCESSING_FAILED = 70  # EX_SOFTWARE: a bug; the batch stays uncommitted and is redelivered
 
 app = faust.App(
     settings.app_id,
@@ -162,30 +163,40 @@ async def dedup(stream: faust.StreamT) -> None:
             await chain_topic.send(key=entity.encode(), value=item.dumps())
 
 
+def seal_batch(events: list[Any]) -> tuple[SinkBatch, dict[str, dict[str, Any]]]:
+    """Rows and new entity states for one batch of trace.chain messages (nothing is written yet)."""
+    batch = SinkBatch()
+    working: dict[str, dict[str, Any]] = {}
+    for event in events:
+        msg = event.message
+        item = ChainItem.loads(msg.value)
+        state = working.get(item.entity)
+        if state is None:
+            stored = entity_state.get(item.entity.encode())
+            state = copy.deepcopy(stored) if stored is not None else new_state(item.entity)
+            working[item.entity] = state
+        out = apply(state, item, f"{settings.log_origin}/{msg.partition}", msg.offset, _source(msg)[3])
+        if out.sealed:
+            batch.add("sealed", out.sealed)
+        if out.event:
+            batch.add("events", out.event)
+        for line in out.carbon:
+            batch.add("carbon", line)
+    for state in working.values():
+        row = projection(state)
+        if row:
+            batch.add(*row)
+    return batch, working
+
+
 @app.agent(chain_topic)
 async def seal(stream: faust.StreamT) -> None:
     async for events in stream.take_events(settings.batch_size, within=settings.batch_seconds):
-        batch = SinkBatch()
-        working: dict[str, dict[str, Any]] = {}
-        for event in events:
-            msg = event.message
-            item = ChainItem.loads(msg.value)
-            state = working.get(item.entity)
-            if state is None:
-                stored = entity_state.get(item.entity.encode())
-                state = copy.deepcopy(stored) if stored is not None else new_state(item.entity)
-                working[item.entity] = state
-            out = apply(state, item, f"{settings.log_origin}/{msg.partition}", msg.offset, _source(msg)[3])
-            if out.sealed:
-                batch.add("sealed", out.sealed)
-            if out.event:
-                batch.add("events", out.event)
-            for line in out.carbon:
-                batch.add("carbon", line)
-        for state in working.values():
-            row = projection(state)
-            if row:
-                batch.add(*row)
+        try:
+            batch, working = seal_batch(events)
+        except Exception:  # take_events would ack the batch on the way out: never let it
+            log.critical("sealing a batch failed: exiting without committing", exc_info=True)
+            os._exit(EXIT_PROCESSING_FAILED)
         await write(batch)  # ClickHouse first ...
         for entity, state in working.items():  # ... then state; offsets are committed after both
             entity_state[entity.encode()] = state
