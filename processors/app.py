@@ -63,7 +63,8 @@ accepted_topic = app.topic(topics.ACCEPTED.name, **RAW)
 chain_topic = app.topic(topics.CHAIN.name, **RAW)
 rejects_topic = app.topic(topics.REJECTS.name, **RAW)
 
-# event id -> where it was first accepted: source coordinates and trace.accepted coordinates (processors/dedup.py)
+# event id -> where it was first accepted: source coordinates and trace.accepted coordinates (processors/dedup.py).
+# Partitioned like trace.accepted (by source key): a re-sent event id is caught when it carries its original key.
 event_ids = app.Table(
     "event_ids",
     default=None,
@@ -131,7 +132,9 @@ async def validate(stream: faust.StreamT) -> None:
                 verdict.entities,
                 original,
             )
-            await accepted_topic.send(key=verdict.event_id.encode(), value=envelope.dumps())
+            # Keyed like the source message, not by event id: the events of one consignment, battery or lot
+            # keep their source order all the way to their chains (positions, then delivery).
+            await accepted_topic.send(key=msg.key or verdict.event_id.encode(), value=envelope.dumps())
         else:
             reject = RejectRecord(source, verdict.reason.value, verdict.detail, verdict.event_id, msg.value or b"")
             await rejects_topic.send(key=f"{msg.topic}:{msg.partition}:{msg.offset}".encode(), value=reject.dumps())

@@ -22,7 +22,7 @@ REGISTRY = TopicSpec(
     compacted=True,
     config={"cleanup.policy": "compact"},
 )
-ACCEPTED = TopicSpec("trace.accepted", "validated events keyed by event id (internal, JSON envelope)")
+ACCEPTED = TopicSpec("trace.accepted", "validated events keyed like their source message (internal, JSON envelope)")
 CHAIN = TopicSpec("trace.chain", "accepted events fanned out per entity: the per-entity sequencer")
 REJECTS = TopicSpec("trace.rejects", "invalid events with the original bytes and a machine-readable reason")
 CHECKPOINTS = TopicSpec("trace.checkpoints", "signed checkpoints of the per-partition logs")
