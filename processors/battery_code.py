@@ -38,4 +38,4 @@ def code_error(code: str) -> str | None:
 
 
 def product_type(code: str) -> str:
-    return {"C": "cell", "M": "module", "P": "pack"}[code[3]]
+    return {"C": "cell", "M": "module", "P": "pack"}.get(code[3:4], "unknown")

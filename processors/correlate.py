@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from processors.battery_code import product_type
 from processors.carbon import TRANSPORT_FACTORS, haversine_km, refining_kg_co2e, transport_kg_co2e
 from processors.chain import GENESIS, chain_step, event_hash
 from processors.entities import BATTERY, LOT, SHIPMENT, body_of, split_key
@@ -91,7 +92,7 @@ def _battery(state: dict[str, Any], item: ChainItem, b: dict[str, Any], out: Out
     if kind == "Commissioned":
         for f in ("chemistry", "model", "capacity_ah", "energy_kwh", "mass_kg", "certification_number", "sgtin"):
             state[f] = b[f]
-        state["product_type"] = {"C": "cell", "M": "module", "P": "pack"}.get(me[3:4], "unknown")
+        state["product_type"] = product_type(me)
         state["site_id"] = item.envelope.record.get("site_id", "")
     elif kind == "Assembled":
         if b["parent_id"] == me:

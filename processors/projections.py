@@ -6,8 +6,6 @@ from typing import Any
 
 from processors.entities import BATTERY, LOT, SHIPMENT
 
-TABLE_OF = {BATTERY: "batteries", LOT: "lots", SHIPMENT: "shipments"}
-
 
 def projection(state: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
     """(table, row) for entity types that have a projection table, else None."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from confluent_kafka import TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from streams.topics import ALL, TopicSpec
@@ -46,8 +46,6 @@ def ensure_topics(bootstrap: str, partitions: int, specs: Iterable[TopicSpec] = 
 
 def end_offsets(bootstrap: str, topic_names: Iterable[str], timeout_s: float = 10) -> dict[tuple[str, int], int]:
     """High watermark of every partition of the given topics."""
-    from confluent_kafka import Consumer
-
     consumer = Consumer(
         {"bootstrap.servers": bootstrap, "group.id": "battrace-watermarks", "enable.auto.commit": False}
     )
@@ -65,8 +63,6 @@ def end_offsets(bootstrap: str, topic_names: Iterable[str], timeout_s: float = 1
 
 def committed_offsets(bootstrap: str, group: str, tps: Iterable[tuple[str, int]], timeout_s: float = 10) -> dict:
     """Committed offset of a consumer group per partition (-1 when nothing was committed)."""
-    from confluent_kafka import Consumer
-
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
     try:
         parts = consumer.committed([TopicPartition(t, p) for t, p in tps], timeout=timeout_s)
