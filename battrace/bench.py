@@ -9,7 +9,7 @@ Throughput (default)
   N simulator events are produced before any worker runs (not timed). ``raw_consume_per_s``: one aiokafka
   consumer (assigned partitions, no group, no decoding) reads those N messages from the source topics: the
   ceiling of the consume step. Then the worker starts. ``pipeline_s`` runs from its first output (the earliest
-  CreateTime on trace.accepted / trace.rejects, i.e. first consume + one validation) to the first moment every
+  CreateTime on trace.chain / trace.rejects, i.e. first consume + one ingest batch) to the first moment every
   consumed topic's last offset is committed, seen by a poller of the committed offsets (every 100 ms).
   ``startup_s`` is worker spawn -> first output (interpreter, group join, table recovery); the first
   ClickHouse connection (chDB load, DDL) happens lazily on the first insert, so it is inside ``pipeline_s``.
@@ -18,10 +18,10 @@ Throughput (default)
 Latency (``--rate R``)
   A few warm-up events are processed first (so start-up is not counted), then N events are offered at R/s
   by a paced producer that records the offer time of every valid event id. The poller timestamps each
-  trace.chain partition's committed offset whenever it moves. After the worker stopped, ClickHouse maps every
-  sealed row to its trace.chain position (``sealed.log_id`` ends with the partition, ``sealed.log_index`` is
-  the offset); an event is sealed when all its rows (one per entity it touches) are committed, and its
-  latency is that moment minus its offer time. This is offer -> sealed *and committed*: it includes the seal
+  trace.chain partition's committed offset whenever it moves. After the worker stopped, the bench reads
+  trace.chain back and decodes its packs: an event is sealed when every pack that carries it (one per partition
+  of the entities it touches) is committed, and its latency is that moment minus its offer time; ClickHouse
+  confirms it was sealed. This is offer -> sealed *and committed*: it includes the seal
   batching window (``batch_seconds``) and up to ``commit_interval_s`` of commit delay, quantised by the poll
   interval. ``events_per_s`` is then N / (first offer -> last commit): the rate the pipeline kept up with.
   ``raw_consume_per_s`` is measured after the worker stopped, on the same source messages.
@@ -62,6 +62,7 @@ from battrace.settings import Settings
 from battrace.stack.broker import EmbeddedBroker
 from battrace.stack.clickhouse import connect
 from battrace.stack.worker import WorkerProcess, wait_until_caught_up
+from processors.envelope import loads_pack
 from streams import topics
 from streams.kafka import committed_offsets, ensure_topics
 from streams.producer import EventProducer
@@ -70,7 +71,7 @@ from streams.simulator import SimEvent, simulate
 POLL_S = 0.1  # resolution of the commit clock
 WARMUP_EVENTS = 100  # processed before a paced run, so its latencies exclude worker start-up
 SOURCE_TOPICS = [t.name for t in topics.SOURCES]
-OUTPUT_TOPICS = [topics.ACCEPTED.name, topics.REJECTS.name]  # the worker's first sends land here
+OUTPUT_TOPICS = [topics.CHAIN.name, topics.REJECTS.name]  # the worker's first sends land here
 TP = tuple[str, int]
 
 
@@ -310,21 +311,42 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
-def latencies_ms(rows: list[tuple[str, str, int]], offered: dict[str, float], clock: CommitClock) -> list[float]:
-    """Offer -> committed on trace.chain, per offered event with sealed rows (event_id, log_id, log_index)."""
-    sealed_at: dict[str, float] = {}
-    missing = 0
-    for event_id, log_id, log_index in rows:
-        if event_id not in offered:
-            continue
-        t = clock.committed_at((topics.CHAIN.name, int(log_id.rsplit("/", 1)[1])), log_index + 1)
-        if t is None:
+def chain_positions(bootstrap: str, quiet_s: float = 1.0) -> dict[str, dict[int, int]]:
+    """event id -> {trace.chain partition: offset of the first pack that carries it} (packs decoded)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "battrace-bench", "enable.auto.commit": False})
+    positions: dict[str, dict[int, int]] = {}
+    try:
+        meta = consumer.list_topics(timeout=10)
+        name = topics.CHAIN.name
+        consumer.assign([ConfluentTP(name, p, 0) for p in meta.topics[name].partitions])
+        last_seen = time.monotonic()
+        while time.monotonic() - last_seen < quiet_s:
+            msgs = consumer.consume(num_messages=1000, timeout=0.1)
+            for m in msgs:
+                if m.error() is None:
+                    for entry in loads_pack(m.value()):
+                        positions.setdefault(entry.event.event_id, {}).setdefault(m.partition(), m.offset())
+            if msgs:
+                last_seen = time.monotonic()
+        return positions
+    finally:
+        consumer.close()
+
+
+def latencies_ms(
+    sealed: set[str], positions: dict[str, dict[int, int]], offered: dict[str, float], clock: CommitClock
+) -> list[float]:
+    """Offer -> every pack carrying the event committed on trace.chain, per offered event that was sealed."""
+    latencies, missing = [], 0
+    for event_id in sealed & offered.keys():
+        times = [clock.committed_at((topics.CHAIN.name, p), off + 1) for p, off in positions.get(event_id, {}).items()]
+        if not times or None in times:
             missing += 1
             continue
-        sealed_at[event_id] = max(sealed_at.get(event_id, t), t)
+        latencies.append((max(t for t in times if t is not None) - offered[event_id]) * 1000)
     if missing:
-        raise BenchError(f"{missing} sealed rows lie beyond every committed trace.chain offset seen")
-    return [(t - offered[e]) * 1000 for e, t in sealed_at.items()]
+        raise BenchError(f"{missing} sealed events lie beyond every committed trace.chain offset seen")
+    return latencies
 
 
 def _done_at(clock: CommitClock, final: dict[TP, int]) -> float:
@@ -369,7 +391,7 @@ def _require_empty_server(settings: Settings) -> None:
 class _Collected:
     sealed: int
     rejected: int
-    rows: list[tuple[str, str, int]]
+    sealed_ids: set[str]
 
 
 def _collect(settings: Settings, with_rows: bool) -> _Collected:
@@ -377,17 +399,10 @@ def _collect(settings: Settings, with_rows: bool) -> _Collected:
     try:
         sealed = int(client.command("SELECT uniqExact(event_id) FROM battrace.sealed FINAL"))
         rejected = int(client.command("SELECT count() FROM battrace.rejects FINAL"))
-        rows = (
-            [
-                tuple(r)
-                for r in client.query("SELECT event_id, log_id, log_index FROM battrace.sealed FINAL").result_rows
-            ]
-            if with_rows
-            else []
-        )
+        ids = client.query("SELECT DISTINCT event_id FROM battrace.sealed").result_rows if with_rows else []
     finally:
         client.close()
-    return _Collected(sealed, rejected, rows)  # type: ignore[arg-type]
+    return _Collected(sealed, rejected, {r[0] for r in ids})
 
 
 def _workers(stack: ExitStack, settings: Settings, bootstrap: str, count: int) -> list[WorkerProcess]:
@@ -421,6 +436,7 @@ class _Run:
     clock: CommitClock
     measured: int
     cpu_s: float
+    positions: dict[str, dict[int, int]]
 
 
 def _run(
@@ -457,12 +473,13 @@ def _run(
             p.stop()
     first_output = first_output_time(bootstrap, OUTPUT_TOPICS)
     if first_output is None:
-        raise BenchError("the worker produced nothing on trace.accepted or trace.rejects")
+        raise BenchError("the worker produced nothing on trace.chain or trace.rejects")
     start = first_offer if rate else first_output
     done = _done_at(clock, final)
     if rate:
         raw = raw_consume(bootstrap, SOURCE_TOPICS, published, progress)
     return _Run(
+        positions=chain_positions(bootstrap) if rate else {},
         published=published,
         pipeline_s=done - start,
         startup_s=first_output - spawned,
@@ -508,7 +525,7 @@ def run_bench(
             f"published {run.published} != sealed {collected.sealed} + rejected {collected.rejected}: "
             f"the pipeline lost or duplicated events (see {settings.home}/worker-*.log)"
         )
-    lat = latencies_ms(collected.rows, run.offered, run.clock) if rate else []
+    lat = latencies_ms(collected.sealed_ids, run.positions, run.offered, run.clock) if rate else []
     raw_count, raw_s = run.raw
     if raw_count < run.published:
         raise BenchError(f"the raw consumer read {raw_count} of {run.published} source messages")
@@ -540,7 +557,7 @@ def run_bench(
             "wall clock; pipeline = first paced offer -> last offset committed (after the ClickHouse insert), "
             f"polled every {POLL_S * 1000:.0f} ms; latency = offer -> trace.chain offset committed"
             if rate
-            else "wall clock; pipeline = worker's first output (CreateTime on trace.accepted/rejects) -> last offset "
+            else "wall clock; pipeline = worker's first output (CreateTime on trace.chain/rejects) -> last offset "
             f"committed (after the ClickHouse insert), polled every {POLL_S * 1000:.0f} ms; "
             "startup = spawn -> first output"
         ),

@@ -24,7 +24,7 @@ from streams.producer import EventProducer
 from streams.simulator import simulate
 
 CONSUMED_TOPICS = [t.name for t in topics.SOURCES] + [
-    t.name for t in (topics.ACCEPTED, topics.CHAIN, topics.REJECTS, topics.DELIVERIES)
+    t.name for t in (topics.CHAIN, topics.REJECTS, topics.DELIVERIES)
 ]
 
 

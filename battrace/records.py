@@ -1,10 +1,10 @@
 """The bytes each trace.chain message is logged as: the leaf entries of the per-partition RFC 6962 logs.
 
-Log index = the message's offset in its trace.chain partition, and every offset gets exactly one
-entry, so the log is a pure function of the partition's content:
+A trace.chain message is a pack of chain items; each item gets exactly one entry, in partition order,
+and each skipped offset one ``gap`` entry, so the log is a pure function of the partition's content:
 
-- ``sealed`` — the sealed record the message produced (entity, seq, event, hashes);
-- ``redelivered`` — the seal stage recognised the message as a replay of an event the entity already holds;
+- ``sealed`` — the sealed record the item produced (entity, seq, event, hashes);
+- ``redelivered`` — the seal stage recognised the item as a replay of an event the entity already holds;
 - ``gap`` — no message at that offset (a Kafka offset can be skipped, e.g. by a transaction marker).
 
 Entries are compact JSON with sorted keys: unambiguous, and readable in an audit. This module has no
@@ -30,8 +30,9 @@ def sealed_entry(row: Mapping[str, Any]) -> bytes:
     return _dumps({"kind": SEALED, **{f: row[f] for f in SEALED_FIELDS}})
 
 
-def redelivered_entry(entity: str, event_id: str, accepted_at: tuple[int, int] | list[int]) -> bytes:
-    return _dumps({"kind": REDELIVERED, "entity": entity, "event_id": event_id, "accepted_at": list(accepted_at)})
+def redelivered_entry(entity: str, event_id: str, source: tuple[str, int, int] | list[object]) -> bytes:
+    """``source``: the (topic, partition, offset) the event was accepted from, which the entity already applied."""
+    return _dumps({"kind": REDELIVERED, "entity": entity, "event_id": event_id, "source": list(source)})
 
 
 def gap_entry(offset: int) -> bytes:

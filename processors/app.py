@@ -1,8 +1,11 @@
-"""The Faust application: validate -> dedup -> seal (chain, correlate, carbon) -> ClickHouse; rejects -> ClickHouse.
+"""The Faust application: ingest (validate, dedup) -> seal (chain, correlate, carbon) -> ClickHouse.
 
-Delivery is at-least-once. Each stage is idempotent: dedup remembers where an event id was first
-accepted; the seal stage remembers, per entity, the trace.accepted offsets it has applied, writes
-ClickHouse first and state second, and only then lets its offsets be committed.
+Rejects go to trace.rejects and from there to ClickHouse.
+
+Delivery is at-least-once. Each stage is idempotent: ingest remembers where an event id was first
+accepted; the seal stage remembers, per entity, the last source offset it applied from each source
+partition, writes ClickHouse first and state second, and only then lets its offsets be committed.
+Both stages work on batches (take_events), and ingest sends one pack per trace.chain partition and batch.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import logging
 import os
 import time
 import weakref
+from collections import defaultdict
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -36,10 +40,10 @@ from processors.checkpointer import Checkpointer
 from processors.correlate import apply, new_state
 from processors.dedup import Verdict, decide
 from processors.entities import SHIPMENT
-from processors.envelope import ChainItem, Envelope, RejectRecord
+from processors.envelope import ChainItem, Envelope, PackEntry, RejectRecord, dumps_pack, loads_pack
 from processors.projections import projection
 from processors.reasons import Reason
-from processors.sealing import PartitionLog, log_state_key
+from processors.sealing import PartitionLog, key_partition, log_state_key
 from processors.sink import ClickHouseSink, SinkBatch
 from processors.validate import Accepted, Validator
 from schemas.codec import Decoder, RegistryClient
@@ -57,6 +61,7 @@ for _noisy in ("aiokafka", "faust", "mode", "processors"):
     logging.getLogger(_noisy).setLevel(_LEVEL if isinstance(_LEVEL, int) else logging.WARNING)
 EXIT_SINK_DOWN = 75  # EX_TEMPFAIL: restart the worker when ClickHouse is back
 EXIT_PROCESSING_FAILED = 70  # EX_SOFTWARE: a bug; the batch stays uncommitted and is redelivered
+PACK_MAX_EVENTS = 500  # events per trace.chain message: keeps a pack well under Kafka's 1 MiB message limit
 
 app = faust.App(
     settings.app_id,
@@ -87,14 +92,14 @@ app = faust.App(
 
 RAW: dict[str, Any] = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
 source_topic = app.topic(*(t.name for t in topics.SOURCES), **RAW)
-accepted_topic = app.topic(topics.ACCEPTED.name, **RAW)
 chain_topic = app.topic(topics.CHAIN.name, **RAW)
 rejects_topic = app.topic(topics.REJECTS.name, **RAW)
 checkpoints_topic = app.topic(topics.CHECKPOINTS.name, **RAW)
 deliveries_topic = app.topic(topics.DELIVERIES.name, **RAW)
 
-# event id -> where it was first accepted: source coordinates and trace.accepted coordinates (processors/dedup.py).
-# Partitioned like trace.accepted (by source key): a re-sent event id is caught when it carries its original key.
+# event id -> the source coordinates it was first accepted from (processors/dedup.py). Partitioned like the source
+# topics (each write goes to the current event's partition): a re-sent event id is caught when it carries its
+# original key.
 event_ids = app.Table(
     "event_ids",
     default=None,
@@ -150,67 +155,90 @@ def _source(message: Any) -> tuple[str, int, int, int]:
     return (message.topic, message.partition, message.offset, round(message.timestamp * 1000))
 
 
-@app.agent(source_topic)
-async def validate(stream: faust.StreamT) -> None:
-    registry = RegistryClient(settings.schema_registry_url) if settings.schema_registry_url else None
-    validator = Validator(Decoder(registry), future_tolerance_s=settings.future_tolerance_s)
-    async for event in stream.events():
+@dataclass
+class Ingested:
+    """What one batch of source messages produced; nothing is sent or written yet."""
+
+    packs: dict[int, list[PackEntry]] = field(default_factory=lambda: defaultdict(list))  # chain partition -> pack
+    rejects: list[RejectRecord] = field(default_factory=list)
+    first_seen: dict[bytes, tuple[Any, dict[str, Any]]] = field(default_factory=dict)  # event id -> (event, entry)
+
+
+def ingest_batch(validator: Validator, events: list[Any]) -> Ingested:
+    """Validate and dedup a batch, and pack each accepted event for the partitions of the entities it extends."""
+    result = Ingested()
+    for event in events:
         msg = event.message
         source = _source(msg)
         verdict = validator.validate(msg.topic, msg.value, source[3])
-        if isinstance(verdict, Accepted):
-            original = None if verdict.canonical == msg.value else bytes(msg.value)
-            envelope = Envelope(
-                verdict.event_id,
-                verdict.schema,
-                verdict.kind,
-                verdict.event_time_ms,
-                source,
-                verdict.canonical,
-                verdict.record,
-                verdict.entities,
-                original,
+        if not isinstance(verdict, Accepted):
+            result.rejects.append(
+                RejectRecord(source, verdict.reason.value, verdict.detail, verdict.event_id, msg.value or b"")
             )
-            # Keyed like the source message, not by event id: the events of one consignment, battery or lot
-            # keep their source order all the way to their chains (positions, then delivery).
-            await accepted_topic.send(key=msg.key or verdict.event_id.encode(), value=envelope.dumps())
-        else:
-            reject = RejectRecord(source, verdict.reason.value, verdict.detail, verdict.event_id, msg.value or b"")
-            await rejects_topic.send(key=f"{msg.topic}:{msg.partition}:{msg.offset}".encode(), value=reject.dumps())
-
-
-@app.agent(accepted_topic)
-async def dedup(stream: faust.StreamT) -> None:
-    async for event in stream.events():
-        msg = event.message
-        envelope = Envelope.loads(msg.value)
-        key = envelope.event_id.encode()
-        source = (envelope.source[0], envelope.source[1], envelope.source[2])
-        decision = decide(event_ids.get(key), source, (msg.partition, msg.offset))
+            continue
+        key = verdict.event_id.encode()
+        seen = result.first_seen.get(key)
+        first = seen[1] if seen is not None else event_ids.get(key)
+        decision = decide(first, source[:3])
         if decision.verdict is Verdict.DUPLICATE:
-            first = event_ids[key]["source"]
-            reject = RejectRecord(
-                envelope.source,
-                Reason.DUPLICATE.value,
-                "event id first accepted from {}:{}:{}".format(*first),
-                envelope.event_id,
-                envelope.original or envelope.canonical,
-            )
-            await rejects_topic.send(key="{}:{}:{}".format(*source).encode(), value=reject.dumps())
+            detail = "event id first accepted from {}:{}:{}".format(*first["source"])
+            result.rejects.append(RejectRecord(source, Reason.DUPLICATE.value, detail, verdict.event_id, msg.value))
             continue
         if decision.remember is not None:
-            event_ids[key] = decision.remember
-        for entity in envelope.entities:
-            item = ChainItem(entity, decision.accepted_at, envelope)
-            await chain_topic.send(key=entity.encode(), value=item.dumps())
+            result.first_seen[key] = (event, decision.remember)
+        envelope = Envelope(
+            verdict.event_id,
+            verdict.schema,
+            verdict.kind,
+            verdict.event_time_ms,
+            source,
+            verdict.canonical,
+            verdict.record,
+            verdict.entities,
+            None if verdict.canonical == msg.value else bytes(msg.value),
+        )
+        here: dict[int, list[str]] = {}
+        for entity in verdict.entities:
+            here.setdefault(key_partition(entity.encode(), settings.partitions), []).append(entity)
+        for partition, entities in here.items():
+            result.packs[partition].append(PackEntry(entities, envelope))
+    return result
+
+
+@app.agent(source_topic)
+async def ingest(stream: faust.StreamT) -> None:
+    """Validate + dedup, batched: one trace.chain pack per partition and batch (see processors/envelope)."""
+    registry = RegistryClient(settings.schema_registry_url) if settings.schema_registry_url else None
+    validator = Validator(Decoder(registry), future_tolerance_s=settings.future_tolerance_s)
+    async for events in stream.take_events(settings.batch_size, within=settings.batch_seconds):
+        try:
+            await _ingest(ingest_batch(validator, events))
+        except Exception:  # take_events acks the batch anyway: see seal()
+            log.critical("ingesting a batch failed: exiting without committing", exc_info=True)
+            os._exit(EXIT_PROCESSING_FAILED)
+
+
+async def _ingest(ingested: Ingested) -> None:
+    # Packs first, then the event ids: a crash in between replays the batch, whose items the entities already
+    # applied (each item carries its source coordinates), so nothing is chained twice.
+    for partition, entries in ingested.packs.items():
+        for start in range(0, len(entries), PACK_MAX_EVENTS):
+            pack = dumps_pack(entries[start : start + PACK_MAX_EVENTS])
+            await chain_topic.send(key=None, partition=partition, value=pack)
+    for r in ingested.rejects:
+        await rejects_topic.send(key="{}:{}:{}".format(*r.source[:3]).encode(), value=r.dumps())
+    for key, (event, entry) in ingested.first_seen.items():
+        with _current(event):  # the table is partitioned like the source: the write goes to the event's partition
+            event_ids[key] = entry
 
 
 @dataclass
 class Sealed:
-    """What one batch of trace.chain messages produced; nothing is written yet."""
+    """What one batch of trace.chain packs produced; nothing is written yet."""
 
     batch: SinkBatch = field(default_factory=SinkBatch)
     working: dict[str, dict[str, Any]] = field(default_factory=dict)  # entity key -> new state
+    carriers: dict[str, Any] = field(default_factory=dict)  # entity key -> a message of its partition
     logs: dict[int, PartitionLog] = field(default_factory=dict)  # partition -> grown log
     deliveries: list[dict[str, Any]] = field(default_factory=list)  # sealed Delivered events of consignments
 
@@ -220,34 +248,42 @@ def seal_batch(events: list[Any]) -> Sealed:
     batch, working, logs = result.batch, result.working, result.logs
     for event in events:
         msg = event.message
-        item = ChainItem.loads(msg.value)
         log = logs.get(msg.partition)
         if log is None:
             log = logs[msg.partition] = PartitionLog(
                 entity_state.get(log_state_key(msg.partition, settings.partitions))
             )
-        state = working.get(item.entity)
-        if state is None:
-            stored = entity_state.get(item.entity.encode())
-            state = copy.deepcopy(stored) if stored is not None else new_state(item.entity)
-            working[item.entity] = state
-        out = apply(state, item, settings.log_id(msg.partition), msg.offset, _source(msg)[3])
-        if out.sealed:
-            batch.add("sealed", out.sealed)
-            log.add(msg.offset, sealed_entry(out.sealed))
-            if out.sealed["entity_type"] == SHIPMENT and item.envelope.kind == "Delivered":
-                delivery = {k: out.sealed[k] for k in ("entity_id", "event_id", "log_id", "log_index")}
-                result.deliveries.append({**delivery, "event_time": item.envelope.event_time_ms})
-        else:
-            log.add(msg.offset, redelivered_entry(item.entity, item.envelope.event_id, item.accepted_at))
-        if out.event:
-            batch.add("events", out.event)
-        for line in out.carbon:
-            batch.add("carbon", line)
-        for flag in out.flags:
-            batch.add("flags", flag)
-        for edge in out.edges:
-            batch.add("genealogy", edge)
+        log_id, sealed_at = settings.log_id(msg.partition), _source(msg)[3]
+        logged = log.holds(msg.offset)  # a replay: its entries exist; entities that lack its items catch up
+        index = log.first_index(msg.offset)
+        for entry in loads_pack(msg.value):
+            for entity in entry.here:
+                item = ChainItem.of(entity, entry.event)
+                state = working.get(entity)
+                if state is None:
+                    stored = entity_state.get(entity.encode())
+                    state = copy.deepcopy(stored) if stored is not None else new_state(entity)
+                    working[entity] = state
+                    result.carriers[entity] = event
+                out = apply(state, item, log_id, index, sealed_at)
+                if out.sealed:
+                    if not logged:
+                        log.add(sealed_entry(out.sealed))
+                    batch.add("sealed", out.sealed)
+                    if out.sealed["entity_type"] == SHIPMENT and entry.event.kind == "Delivered":
+                        delivery = {k: out.sealed[k] for k in ("entity_id", "event_id", "log_id", "log_index")}
+                        result.deliveries.append({**delivery, "event_time": entry.event.event_time_ms})
+                elif not logged:
+                    log.add(redelivered_entry(entity, entry.event.event_id, item.source))
+                index += 1
+                if out.event:
+                    batch.add("events", out.event)
+                for line in out.carbon:
+                    batch.add("carbon", line)
+                for flag in out.flags:
+                    batch.add("flags", flag)
+                for edge in out.edges:
+                    batch.add("genealogy", edge)
     for state in working.values():
         row = projection(state)
         if row:
@@ -311,14 +347,13 @@ async def _seal(events: list[Any]) -> None:
     await write(sealed.batch)  # ClickHouse first ...
     logs = sealed.logs
     # A disk store (RocksDB) files each write under the current event's partition, and take_events leaves no
-    # event current in this task: make it one of the key's partition (chain messages are keyed by entity).
+    # event current in this task: make it a message of the key's partition (packs go where their entities hash).
     of_partition = {e.message.partition: e for e in events}
-    of_key = {e.message.key: e for e in events}
     for partition, plog in logs.items():  # ... then each log (before its entities: see processors/sealing)
         with _current(of_partition[partition]):
             entity_state[log_state_key(partition, settings.partitions)] = plog.state()
     for entity, state in sealed.working.items():  # ... then entity states; offsets are committed after all
-        with _current(of_key[entity.encode()]):
+        with _current(sealed.carriers[entity]):
             entity_state[entity.encode()] = state
     for delivery in sealed.deliveries:  # a report per delivered consignment (at-least-once; reports dedupe)
         await deliveries_topic.send(key=delivery["entity_id"].encode(), value=json.dumps(delivery).encode())

@@ -1,6 +1,9 @@
-"""Internal message formats of trace.accepted, trace.chain and trace.rejects (compact JSON).
+"""Internal message formats of trace.chain (MessagePack packs) and trace.rejects (compact JSON).
 
 Accepted events carry their canonical Avro bytes, so every downstream hash is over the same bytes.
+A trace.chain message is a *pack*: the accepted events of one ingest batch whose entities live on that
+partition, in source order, each with the entities it extends there. One message per partition and batch
+instead of one per entity keeps the per-message cost of Kafka and Faust off the hot path.
 """
 
 from __future__ import annotations
@@ -10,13 +13,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 
 def _dumps(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-@dataclass(frozen=True)
-class Envelope:
+class Envelope(msgspec.Struct, frozen=True, array_like=True):
     """An accepted event with the coordinates of the source message it came from."""
 
     event_id: str
@@ -29,57 +33,37 @@ class Envelope:
     entities: list[str]
     original: bytes | None = None  # the source bytes, when they differ from the canonical bytes
 
-    def to_json(self) -> dict[str, Any]:
-        extra = {"original": base64.b64encode(self.original).decode()} if self.original is not None else {}
-        return {
-            **extra,
-            "event_id": self.event_id,
-            "schema": self.schema,
-            "kind": self.kind,
-            "event_time": self.event_time_ms,
-            "source": list(self.source),
-            "canonical": base64.b64encode(self.canonical).decode(),
-            "record": self.record,
-            "entities": self.entities,
-        }
 
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> Envelope:
-        return cls(
-            event_id=d["event_id"],
-            schema=d["schema"],
-            kind=d["kind"],
-            event_time_ms=d["event_time"],
-            source=tuple(d["source"]),  # type: ignore[arg-type]
-            canonical=base64.b64decode(d["canonical"]),
-            record=d["record"],
-            entities=d["entities"],
-            original=base64.b64decode(d["original"]) if "original" in d else None,
-        )
+class PackEntry(msgspec.Struct, frozen=True, array_like=True):
+    """One event in a pack, with the entities (of the pack's partition) whose chains it extends."""
 
-    def dumps(self) -> bytes:
-        return _dumps(self.to_json())
-
-    @classmethod
-    def loads(cls, raw: bytes) -> Envelope:
-        return cls.from_json(json.loads(raw))
+    here: list[str]
+    event: Envelope
 
 
-@dataclass(frozen=True)
+_pack_encoder = msgspec.msgpack.Encoder()
+_pack_decoder = msgspec.msgpack.Decoder(list[PackEntry])
+
+
+def dumps_pack(entries: list[PackEntry]) -> bytes:
+    return _pack_encoder.encode(entries)
+
+
+def loads_pack(raw: bytes) -> list[PackEntry]:
+    return _pack_decoder.decode(raw)
+
+
+@dataclass(frozen=True, slots=True)
 class ChainItem:
-    """One entity's share of an accepted event; ``accepted_at`` = (partition, offset) in trace.accepted."""
+    """One entity's share of an accepted event; ``source`` = the (topic, partition, offset) it was accepted from."""
 
     entity: str
-    accepted_at: tuple[int, int]
+    source: tuple[str, int, int]
     envelope: Envelope
 
-    def dumps(self) -> bytes:
-        return _dumps({"entity": self.entity, "accepted_at": list(self.accepted_at), "event": self.envelope.to_json()})
-
     @classmethod
-    def loads(cls, raw: bytes) -> ChainItem:
-        d = json.loads(raw)
-        return cls(d["entity"], tuple(d["accepted_at"]), Envelope.from_json(d["event"]))  # type: ignore[arg-type]
+    def of(cls, entity: str, envelope: Envelope) -> ChainItem:
+        return cls(entity, envelope.source[:3], envelope)
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,17 @@
 """The per-partition RFC 6962 log the seal stage appends to: where its state lives and how it grows.
 
 One log per trace.chain partition: Kafka partition order is the sequencer, and a worker that owns a
-partition owns its log. The log state (a compact tree: size + at most 64 subtree roots) is stored in
-the entities table under a key that hashes to the same partition as the log, so it moves with the
-partition and is written (changelog) before the entity states of the same batch: after a crash the
-changelog holds a prefix of [log, entity, entity, ...], and a replay re-derives exactly what is logged.
+partition owns its log. A trace.chain message is a pack of chain items; the log gets one entry per item,
+in pack order, and one ``gap`` entry per offset Kafka skipped, so the log is a pure function of the
+partition's content.
+
+The log state (a compact tree: size + at most 64 subtree roots, plus where the last batch's messages
+start in the log) is stored in the entities table under a key that hashes to the same partition as the
+log, so it moves with the partition and is written (changelog) before the entity states of the same
+batch: after a crash the changelog holds a prefix of [log, entity, entity, ...]. On replay every message
+below ``next_offset`` is already logged; its items that some entity still lacks can only come from the
+last batch (all earlier batches' entity states precede the last log state in the changelog), and the
+stored first indexes of that batch give them back their original log index.
 """
 
 from __future__ import annotations
@@ -19,12 +26,20 @@ from battrace.records import gap_entry
 from battrace.tlog import CompactTree, leaf_hash
 
 
+def key_partition(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner (murmur2, as Faust's producer uses) gives ``key``.
+
+    An entity's trace.chain pack goes where its state's changelog goes, so a worker owns both.
+    """
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
 @cache
 def log_state_key(partition: int, partitions: int) -> bytes:
     """A table key that Kafka's default partitioner puts on ``partition`` (so the state follows the log)."""
     for salt in range(100_000):
         key = f"log:{partition}:{salt}".encode()
-        if (murmur2(key) & 0x7FFFFFFF) % partitions == partition:
+        if key_partition(key, partitions) == partition:
             return key
     raise RuntimeError(f"no log key found for partition {partition} of {partitions}")  # pragma: no cover
 
@@ -36,11 +51,19 @@ class LogEntry:
     leaf_hash: bytes
 
 
+class AlreadyLogged(RuntimeError):
+    """A replayed message whose log position is no longer known: the changelog prefix rule was broken."""
+
+
 class PartitionLog:
-    """A partition's log while a batch is sealed: index = trace.chain offset, one entry per offset."""
+    """A partition's log while a batch is sealed: entries per item, in trace.chain order."""
 
     def __init__(self, state: dict[str, Any] | None) -> None:
-        self.tree = CompactTree.from_dict(state) if state else CompactTree()
+        state = state or {}
+        self.tree = CompactTree.from_dict(state) if "size" in state else CompactTree()
+        self.next_offset: int = state.get("next_offset", self.tree.size)
+        self._previous_batch: dict[int, int] = {int(o): i for o, i in state.get("batch", {}).items()}
+        self._this_batch: dict[int, int] = {}
         self.appended: list[LogEntry] = []
 
     @property
@@ -48,21 +71,34 @@ class PartitionLog:
         return self.tree.size
 
     def holds(self, offset: int) -> bool:
-        """Already logged (a replay after a crash): the entry exists and must not be written again."""
-        return offset < self.tree.size
+        """Already logged (a replay after a crash): its entries exist and must not be written again."""
+        return offset < self.next_offset
 
-    def add(self, offset: int, entry: bytes) -> None:
-        """Log ``entry`` at index ``offset``; offsets skipped by Kafka get a gap entry each."""
+    def first_index(self, offset: int) -> int:
+        """Where the items of message ``offset`` start in the log; for a new message, logs its skipped offsets."""
         if self.holds(offset):
-            return
-        while self.tree.size < offset:
-            self._append(gap_entry(self.tree.size))
-        self._append(entry)
+            if offset not in self._previous_batch:
+                raise AlreadyLogged(f"offset {offset} was logged before the last stored batch")
+            self._this_batch[offset] = self._previous_batch[offset]  # still needed if this batch is cut short too
+            return self._previous_batch[offset]
+        while self.next_offset < offset:
+            self._append(gap_entry(self.next_offset))
+            self.next_offset += 1
+        self._this_batch[offset] = self.tree.size
+        self.next_offset = offset + 1
+        return self.tree.size
 
-    def _append(self, entry: bytes) -> None:
+    def add(self, entry: bytes) -> int:
+        """Log one item of the message last opened with first_index; returns its index."""
+        return self._append(entry)
+
+    def _append(self, entry: bytes) -> int:
         h = leaf_hash(entry)
-        self.appended.append(LogEntry(self.tree.size, entry, h))
+        index = self.tree.size
+        self.appended.append(LogEntry(index, entry, h))
         self.tree.append(h)
+        return index
 
     def state(self) -> dict[str, Any]:
-        return self.tree.to_dict()
+        batch = self._this_batch or self._previous_batch
+        return {**self.tree.to_dict(), "next_offset": self.next_offset, "batch": {str(o): i for o, i in batch.items()}}

@@ -22,12 +22,13 @@ REGISTRY = TopicSpec(
     compacted=True,
     config={"cleanup.policy": "compact"},
 )
-ACCEPTED = TopicSpec("trace.accepted", "validated events keyed like their source message (internal, JSON envelope)")
-CHAIN = TopicSpec("trace.chain", "accepted events fanned out per entity: the per-entity sequencer")
+CHAIN = TopicSpec(
+    "trace.chain", "accepted events packed per entity partition (MessagePack): the per-entity sequencer"
+)
 REJECTS = TopicSpec("trace.rejects", "invalid events with the original bytes and a machine-readable reason")
 CHECKPOINTS = TopicSpec("trace.checkpoints", "signed checkpoints of the per-partition logs")
 DELIVERIES = TopicSpec("trace.deliveries", "sealed consignment deliveries: each triggers a traceability report")
 
 SOURCES: tuple[TopicSpec, ...] = (MES, LOGISTICS, ASSAY, REGISTRY)
-INTERNAL: tuple[TopicSpec, ...] = (ACCEPTED, CHAIN, REJECTS, CHECKPOINTS, DELIVERIES)
+INTERNAL: tuple[TopicSpec, ...] = (CHAIN, REJECTS, CHECKPOINTS, DELIVERIES)
 ALL: tuple[TopicSpec, ...] = SOURCES + INTERNAL

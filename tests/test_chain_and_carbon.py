@@ -59,7 +59,7 @@ def _item(entity: str, kind: str, body: dict[str, Any], event_id: str, offset: i
         record,
         entities,
     )
-    return ChainItem(entity, (0, offset), env)
+    return ChainItem.of(entity, env)
 
 
 def test_apply_is_deterministic_and_skips_redeliveries() -> None:
@@ -82,7 +82,7 @@ def test_apply_is_deterministic_and_skips_redeliveries() -> None:
     assert [r["seq"] for r in runs[0]] == [1, 2, 3, 4, 5]
     assert runs[0][0]["event_hash"] == event_hash(b"e0").hex()
     assert all(b["prev_hash"] == a["chain_hash"] for a, b in zip(runs[0], runs[0][1:], strict=False))
-    # the same trace.accepted offset again (an at-least-once redelivery) changes nothing
+    # the same source offset again (an at-least-once redelivery) changes nothing
     before = dict(state)
     out = apply(state, items[2], "log/0", 99, T)
     assert out.skipped and state == before
@@ -221,9 +221,9 @@ def test_refining_waits_for_a_late_assay() -> None:
     }
     no_intensity = {**assay, "event_id": "a0", "refining_kgco2e_per_kg": None}
     env = Envelope("a0", "battrace.assay.AssayResult", "Assay", T, ("t", 0, 2, T), b"a0", no_intensity, ["lot:L1"])
-    out = apply(lot, ChainItem("lot:L1", (0, 2), env), "l", 1, T)
+    out = apply(lot, ChainItem.of("lot:L1", env), "l", 1, T)
     assert out.carbon == [] and len(lot["pending"]) == 1  # no intensity yet: still pending, never a crash
     env = Envelope("a1", "battrace.assay.AssayResult", "Assay", T, ("t", 0, 3, T), b"a1", assay, ["lot:L1"])
-    out = apply(lot, ChainItem("lot:L1", (0, 3), env), "l", 2, T)
+    out = apply(lot, ChainItem.of("lot:L1", env), "l", 2, T)
     assert [(c["entity_id"], c["kg_co2e"]) for c in out.carbon] == [(CELL, pytest.approx(6.0))]
     assert lot["pending"] == []

@@ -19,7 +19,7 @@ from battrace.tlog import (
 )
 from battrace.tlog import consistency_proof as full_consistency_proof
 from processors.checkpointer import Checkpointer, InconsistentLog, LastCheckpoint
-from processors.sealing import PartitionLog, log_state_key
+from processors.sealing import AlreadyLogged, PartitionLog, key_partition, log_state_key
 
 ROW = {
     "entity_type": "battery",
@@ -39,26 +39,64 @@ def test_log_state_key_lands_on_its_partition_under_kafkas_default_partitioner(p
         key = log_state_key(p, partitions)
         assert DefaultPartitioner()(key, list(range(partitions)), list(range(partitions))) == p
         assert not key.startswith((b"battery:", b"lot:", b"shipment:", b"party:"))
+    all_partitions = list(range(partitions))
+    for key in (b"battery:001CPABC0000000000001", b"lot:L-7", b"shipment:S1", b"party:X", b""):
+        # a pack goes to the partition the entity's state changelog is written to
+        assert key_partition(key, partitions) == DefaultPartitioner()(key, all_partitions, all_partitions)
 
 
 def test_entries_are_canonical_and_typed() -> None:
     entry = sealed_entry({**ROW, "log_id": "ignored", "prev_hash": "ff" * 32})
     assert entry == sealed_entry(dict(reversed(list(ROW.items()))))  # key order and extra fields do not matter
     assert json.loads(entry) == {"kind": SEALED, **{k: v for k, v in ROW.items() if k != "prev_hash"}}
-    assert json.loads(redelivered_entry("lot:L1", "ev-2", (1, 7)))["kind"] == REDELIVERED
+    assert json.loads(redelivered_entry("lot:L1", "ev-2", ("mes.events", 1, 7)))["kind"] == REDELIVERED
     assert json.loads(gap_entry(3)) == {"kind": GAP, "offset": 3}
 
 
-def test_index_is_the_offset_gaps_are_filled_and_logged_offsets_are_not_rewritten() -> None:
+def _message(log: PartitionLog, offset: int, entries: list[bytes]) -> list[int]:
+    """Seal one trace.chain message of len(entries) items the way the seal stage does; returns their indexes."""
+    logged = log.holds(offset)
+    first = log.first_index(offset)
+    indexes = list(range(first, first + len(entries)))
+    if not logged:
+        assert [log.add(e) for e in entries] == indexes
+    return indexes
+
+
+def test_items_get_consecutive_indexes_skipped_offsets_get_gap_entries() -> None:
     log = PartitionLog(None)
-    log.add(0, b"a")
-    log.add(3, b"d")  # offsets 1 and 2 carried no message
-    assert [(e.index, e.entry) for e in log.appended] == [(0, b"a"), (1, gap_entry(1)), (2, gap_entry(2)), (3, b"d")]
-    resumed = PartitionLog(log.state())
-    resumed.add(2, b"replayed")  # a replay after a crash: already logged, never rewritten
-    resumed.add(4, b"e")
-    assert [(e.index, e.entry) for e in resumed.appended] == [(4, b"e")]
-    assert resumed.tree.root() == root_hash([leaf_hash(x) for x in (b"a", gap_entry(1), gap_entry(2), b"d", b"e")])
+    assert _message(log, 0, [b"a", b"b"]) == [0, 1]
+    assert _message(log, 3, [b"d"]) == [4]  # offsets 1 and 2 carried no message: one gap entry each
+    assert [(e.index, e.entry) for e in log.appended] == [
+        (0, b"a"),
+        (1, b"b"),
+        (2, gap_entry(1)),
+        (3, gap_entry(2)),
+        (4, b"d"),
+    ]
+    assert log.tree.root() == root_hash([leaf_hash(x) for x in (b"a", b"b", gap_entry(1), gap_entry(2), b"d")])
+
+
+def test_a_replayed_message_of_the_last_batch_gets_its_original_indexes_and_is_not_logged_again() -> None:
+    log = PartitionLog(None)
+    _message(log, 0, [b"a"])
+    first_batch = PartitionLog(log.state())
+    _message(first_batch, 1, [b"b", b"c"])
+    _message(first_batch, 2, [b"d"])
+    stored = first_batch.state()
+
+    replay = PartitionLog(stored)  # a crash after the log state, before every entity state of the batch
+    assert _message(replay, 1, [b"b", b"c"]) == [1, 2]
+    assert _message(replay, 2, [b"d"]) == [3]
+    assert _message(replay, 4, [b"e"]) == [5]
+    assert [(e.index, e.entry) for e in replay.appended] == [(4, gap_entry(3)), (5, b"e")]
+
+    twice = PartitionLog(replay.state())  # cut short again: the replayed messages are still known
+    assert _message(twice, 1, [b"b", b"c"]) == [1, 2]
+    assert twice.appended == []
+    with pytest.raises(AlreadyLogged, match="offset 0"):  # older than the last batch: its entities were written
+        twice.first_index(0)
+    assert PartitionLog(PartitionLog(stored).state()).state() == stored  # a batch of no message keeps the map
 
 
 class Clock:
@@ -70,10 +108,8 @@ class Clock:
 
 
 def _grow(log: PartitionLog, cp: Checkpointer, log_id: str, entries: list[bytes]) -> None:
-    start = log.size
     log.appended.clear()
-    for i, e in enumerate(entries):
-        log.add(start + i, e)
+    _message(log, log.next_offset, entries)
     cp.observe(log_id, [e.leaf_hash for e in log.appended], log.tree)
 
 
