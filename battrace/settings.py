@@ -22,7 +22,10 @@ class Settings(BaseSettings):
     schema_registry_url: str = Field("", description="Confluent Schema Registry; empty = single-object framing")
     partitions: int = Field(4, ge=1, description="partitions of every source and internal topic")
     app_id: str = Field("battrace", description="Faust application id (consumer group, changelog prefix)")
-    batch_size: int = Field(2000, ge=1, description="events per processing batch / ClickHouse insert")
+    batch_size: int = Field(2000, ge=1, description="source events per ingest batch")
+    seal_batch_packs: int = Field(
+        8, ge=1, description="trace.chain packs (up to 500 events each) per seal batch / ClickHouse insert"
+    )
     batch_seconds: float = Field(0.5, gt=0, description="longest wait to fill a batch")
     commit_interval_s: float = Field(1.0, gt=0, description="how often acked offsets are committed")
     rebalance_timeout_s: float = Field(6.0, gt=0, description="consumer group rebalance timeout of the workers")

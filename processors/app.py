@@ -332,7 +332,8 @@ def _current(event: Any) -> Iterator[None]:
 
 @app.agent(chain_topic)
 async def seal(stream: faust.StreamT) -> None:
-    async for events in stream.take_events(settings.batch_size, within=settings.batch_seconds):
+    # Counted in packs: a batch of batch_size packs would sit out the whole window while ingest fills it.
+    async for events in stream.take_events(settings.seal_batch_packs, within=settings.batch_seconds):
         # take_events acks a batch even when this body raises, and faust would only restart the agent: any
         # failure here must end the process so that no offset of an unfinished batch is committed.
         try:
