@@ -35,6 +35,7 @@ workers' CPU time (/proc/<pid>/stat) within ``pipeline_s``; ``worker_cpu_per_s``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import os
 import resource
@@ -56,17 +57,17 @@ from confluent_kafka import TopicPartition as ConfluentTP
 from rich.console import Console
 from rich.progress import Progress
 
-from battrace.demo import CONSUMED_TOPICS, progress_bars
+from battrace.demo import progress_bars
 from battrace.keys import KeyRing
 from battrace.settings import Settings
 from battrace.stack.broker import EmbeddedBroker
 from battrace.stack.clickhouse import connect
-from battrace.stack.worker import WorkerProcess, wait_until_caught_up
+from battrace.stack.worker import WorkerProcess, committed_by_groups, consumed_topics, wait_until_caught_up
 from processors.envelope import loads_pack
 from streams import topics
-from streams.kafka import committed_offsets, ensure_topics
+from streams.kafka import ensure_topics
 from streams.producer import EventProducer
-from streams.simulator import SimEvent, simulate
+from streams.simulator import SimEvent, commissioning, simulate
 
 POLL_S = 0.1  # resolution of the commit clock
 WARMUP_EVENTS = 100  # processed before a paced run, so its latencies exclude worker start-up
@@ -82,6 +83,7 @@ class BenchError(RuntimeError):
 @dataclass
 class BenchResult:
     events: int
+    batteries: int | None  # --batteries: the run was that many Commissioned events, one battery each
     events_per_s: float
     raw_consume_per_s: float
     ratio: float
@@ -133,21 +135,24 @@ class CommitClock:
     """Polls, in a thread, the pipeline group's committed offsets (recording when each one moved) and the
     CPU time of the worker processes in ``pids``."""
 
-    def __init__(self, bootstrap: str, group: str, tps: list[TP]) -> None:
-        self.tps = tps
-        self.timeline: dict[TP, list[tuple[float, int]]] = {tp: [] for tp in tps}
+    def __init__(self, bootstrap: str, groups: dict[str, list[TP]]) -> None:
+        self.groups = groups
+        self.timeline: dict[TP, list[tuple[float, int]]] = {tp: [] for tps in groups.values() for tp in tps}
         self.pids: list[int] = []
         self.cpu: list[tuple[float, float]] = []  # (time, CPU seconds of all pids)
-        self._consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+        self._consumers = {
+            group: Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+            for group in groups
+        }
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="commit-clock", daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            try:
-                parts = self._consumer.committed([ConfluentTP(t, p) for t, p in self.tps], timeout=5)
-            except Exception:  # a slow broker answer only costs one sample
-                parts = []
+            parts = []
+            for group, tps in self.groups.items():
+                with contextlib.suppress(Exception):  # a slow broker answer only costs one sample
+                    parts += self._consumers[group].committed([ConfluentTP(t, p) for t, p in tps], timeout=5)
             now = time.time()
             if self.pids:
                 self.cpu.append((now, sum(cpu_seconds(pid) for pid in self.pids)))
@@ -178,7 +183,8 @@ class CommitClock:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
-        self._consumer.close()
+        for consumer in self._consumers.values():
+            consumer.close()
 
 
 class Profiler:
@@ -413,16 +419,12 @@ def _workers(stack: ExitStack, settings: Settings, bootstrap: str, count: int) -
 
 def _caught_up(bootstrap: str, settings: Settings, workers: list[WorkerProcess], progress: Progress) -> dict[TP, int]:
     task = progress.add_task("process", total=None)
+    groups = consumed_topics(settings)
     for w in workers:
         wait_until_caught_up(
-            bootstrap,
-            settings.app_id,
-            CONSUMED_TOPICS,
-            w,
-            on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+            bootstrap, groups, w, on_progress=lambda done, total: progress.update(task, completed=done, total=total)
         )
-    tps = [(t, p) for t in CONSUMED_TOPICS for p in range(settings.partitions)]
-    return {tp: max(off, 0) for tp, off in committed_offsets(bootstrap, settings.app_id, tps).items()}
+    return {tp: max(off, 0) for tp, off in committed_by_groups(bootstrap, groups).items()}
 
 
 @dataclass
@@ -451,9 +453,10 @@ def _run(
     warmup, measured = (sim[:WARMUP_EVENTS], sim[WARMUP_EVENTS:]) if rate else ([], sim)
     published = produce(bootstrap, warmup if rate else measured, progress, "warm-up" if rate else "produce")
     raw = (0, 0.0) if rate else raw_consume(bootstrap, SOURCE_TOPICS, published, progress)
-    tps = [(t, p) for t in CONSUMED_TOPICS for p in range(settings.partitions)]
+    parts = range(settings.partitions)
+    groups = {g: [(t, p) for t in names for p in parts] for g, names in consumed_topics(settings).items()}
     offered: dict[str, float] = {}
-    with CommitClock(bootstrap, settings.app_id, tps) as clock, ExitStack() as stack:
+    with CommitClock(bootstrap, groups) as clock, ExitStack() as stack:
         spawned = time.time()
         procs = _workers(stack, settings, bootstrap, workers)
         clock.pids = [p.proc.pid for p in procs if p.proc]
@@ -500,12 +503,18 @@ def run_bench(
     rate: float | None = None,
     workers: int = 1,
     profile: Path | None = None,
+    batteries: int | None = None,
 ) -> BenchResult:
-    """One measured run on a fresh embedded broker; ClickHouse is read only after the workers stopped."""
+    """One measured run on a fresh embedded broker; ClickHouse is read only after the workers stopped.
+
+    ``batteries``: measure that many distinct batteries entering state (``commissioning``) instead of
+    ``events`` events of the full story, which carries only about one battery per four events.
+    """
     check_workers(settings, workers)
     _require_empty_server(settings)
     _wipe(settings)
-    sim = list(simulate(events + (WARMUP_EVENTS if rate else 0), seed=seed))
+    count = (events if batteries is None else batteries) + (WARMUP_EVENTS if rate else 0)
+    sim = list(simulate(count, seed=seed) if batteries is None else commissioning(count, seed=seed))
     with EmbeddedBroker(settings.broker_dir) as broker, progress_bars(console) as progress:
         console.print(f"broker [cyan]{broker.bootstrap}[/]  clickhouse [cyan]{settings.clickhouse_dsn}[/]")
         ensure_topics(broker.bootstrap, settings.partitions)
@@ -533,6 +542,7 @@ def run_bench(
     raw_per_s = raw_count / raw_s
     return BenchResult(
         events=run.measured,
+        batteries=batteries,
         events_per_s=round(events_per_s, 1),
         raw_consume_per_s=round(raw_per_s, 1),
         ratio=round(events_per_s / raw_per_s, 5),

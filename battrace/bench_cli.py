@@ -7,12 +7,25 @@ import sys
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 from rich.console import Console
 from rich.table import Table
 
 
 @click.command()
-@click.option("--events", default=20_000, show_default=True, type=click.IntRange(min=1), help="events to measure")
+@click.option(
+    "--events",
+    default=20_000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="simulator events to measure (the full story); not together with --batteries",
+)
+@click.option(
+    "--batteries",
+    type=click.IntRange(min=1),
+    help="instead of --events (not both): N Commissioned events, each a new battery in state "
+    "(with --rate, plus 100 warm-up batteries)",
+)
 @click.option(
     "--rate",
     type=click.FloatRange(min=0, min_open=True),
@@ -33,11 +46,23 @@ from rich.table import Table
     "until caught up, into this file: .svg flame graph, .json speedscope, else raw collapsed stacks",
 )
 @click.option("--json", "as_json", is_flag=True, help="print one line of JSON instead of a table")
-def bench(events: int, rate: float | None, seed: int, workers: int, profile: Path | None, as_json: bool) -> None:
+@click.pass_context
+def bench(
+    ctx: click.Context,
+    events: int,
+    batteries: int | None,
+    rate: float | None,
+    seed: int,
+    workers: int,
+    profile: Path | None,
+    as_json: bool,
+) -> None:
     """Measure pipeline throughput (and with --rate, latency) against a raw consumer, on the embedded stack.
 
     Runs under $BATTRACE_HOME/bench with a fresh broker, chDB store and table directory.
     """
+    if batteries is not None and ctx.get_parameter_source("events") is not ParameterSource.DEFAULT:
+        raise click.UsageError("--events and --batteries exclude each other: --batteries sets the events")
     from battrace.bench import BenchError, bench_settings, iter_rows, run_bench
     from battrace.cli import _settings
 
@@ -46,7 +71,9 @@ def bench(events: int, rate: float | None, seed: int, workers: int, profile: Pat
     if settings.kafka:
         console.print("[yellow]BATTRACE_KAFKA is ignored: the bench runs on a fresh embedded broker[/]")
     try:
-        result = run_bench(settings, events, seed, console, rate=rate, workers=workers, profile=profile)
+        result = run_bench(
+            settings, events, seed, console, rate=rate, workers=workers, profile=profile, batteries=batteries
+        )
     except BenchError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:

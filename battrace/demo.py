@@ -16,16 +16,11 @@ from battrace.keys import KeyRing
 from battrace.settings import Settings
 from battrace.stack.broker import EmbeddedBroker
 from battrace.stack.clickhouse import connect
-from battrace.stack.worker import WorkerProcess, wait_until_caught_up, wait_until_checkpointed
+from battrace.stack.worker import WorkerProcess, consumed_topics, wait_until_caught_up, wait_until_checkpointed
 from battrace.verify import verify
-from streams import topics
 from streams.kafka import ensure_topics
 from streams.producer import EventProducer
 from streams.simulator import simulate
-
-CONSUMED_TOPICS = [t.name for t in topics.SOURCES] + [
-    t.name for t in (topics.CHAIN, topics.REJECTS, topics.DELIVERIES)
-]
 
 
 @dataclass
@@ -96,7 +91,7 @@ def run_demo(settings: Settings, events: int, seed: int, console: Console, inval
             def on_progress(done: int, total: int) -> None:
                 progress.update(process, completed=done, total=total)
 
-            wait_until_caught_up(bootstrap, settings.app_id, CONSUMED_TOPICS, worker, on_progress=on_progress)
+            wait_until_caught_up(bootstrap, consumed_topics(settings), worker, on_progress=on_progress)
             pipeline_s = time.monotonic() - pipeline_started
             progress.add_task("checkpoint", total=None)
             wait_until_checkpointed(bootstrap, settings, worker)

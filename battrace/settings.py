@@ -69,6 +69,11 @@ class Settings(BaseSettings):
         """Signing key name: the log origin prefix (C2SP: the key name should name the log)."""
         return self.log_origin
 
+    @property
+    def ingest_group(self) -> str:
+        """The ingest stage's consumer group (plain Kafka group; the seal stage's group is ``app_id``)."""
+        return f"{self.app_id}-ingest"
+
     def log_id(self, partition: int) -> str:
         """Origin line of the log kept for one trace.chain partition."""
         return f"{self.log_origin}/{partition}"

@@ -1,11 +1,10 @@
-"""The Faust application: ingest (validate, dedup) -> seal (chain, correlate, carbon) -> ClickHouse.
-
-Rejects go to trace.rejects and from there to ClickHouse.
+"""The worker: ingest (validate, dedup) -> seal (chain, correlate, carbon) -> ClickHouse; rejects -> ClickHouse.
 
 Delivery is at-least-once. Each stage is idempotent: ingest remembers where an event id was first
-accepted; the seal stage remembers, per entity, the last source offset it applied from each source
-partition, writes ClickHouse first and state second, and only then lets its offsets be committed.
-Both stages work on batches (take_events), and ingest sends one pack per trace.chain partition and batch.
+accepted (processors/ingest.py, a plain aiokafka consumer sending one pack per trace.chain partition and
+batch); the seal stage (a Faust agent, like the rest) remembers, per entity, the last source offset it
+applied from each source partition, writes ClickHouse first and state second, and only then lets its
+offsets be committed.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ import logging
 import os
 import time
 import weakref
-from collections import defaultdict
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -37,15 +35,15 @@ from battrace.settings import get_settings
 from battrace.stack.clickhouse import apply_ddl, connect
 from processors import faust_patches
 from processors.checkpointer import Checkpointer
-from processors.correlate import apply, new_state
-from processors.dedup import Verdict, decide
+from processors.correlate import already_applied, apply, new_state
 from processors.entities import SHIPMENT
-from processors.envelope import ChainItem, Envelope, PackEntry, RejectRecord, dumps_pack, loads_pack
+from processors.envelope import ChainItem, RejectRecord, loads_pack
+from processors.event_ids import EventIdIndex
+from processors.ingest import IngestStage
 from processors.projections import projection
-from processors.reasons import Reason
-from processors.sealing import PartitionLog, key_partition, log_state_key
+from processors.sealing import AlreadyLogged, PartitionLog, log_state_key
 from processors.sink import ClickHouseSink, SinkBatch
-from processors.validate import Accepted, Validator
+from processors.validate import Validator
 from schemas.codec import Decoder, RegistryClient
 from streams import topics
 
@@ -61,7 +59,6 @@ for _noisy in ("aiokafka", "faust", "mode", "processors"):
     logging.getLogger(_noisy).setLevel(_LEVEL if isinstance(_LEVEL, int) else logging.WARNING)
 EXIT_SINK_DOWN = 75  # EX_TEMPFAIL: restart the worker when ClickHouse is back
 EXIT_PROCESSING_FAILED = 70  # EX_SOFTWARE: a bug; the batch stays uncommitted and is redelivered
-PACK_MAX_EVENTS = 500  # events per trace.chain message: keeps a pack well under Kafka's 1 MiB message limit
 
 app = faust.App(
     settings.app_id,
@@ -91,20 +88,11 @@ app = faust.App(
 )
 
 RAW: dict[str, Any] = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
-source_topic = app.topic(*(t.name for t in topics.SOURCES), **RAW)
 chain_topic = app.topic(topics.CHAIN.name, **RAW)
 rejects_topic = app.topic(topics.REJECTS.name, **RAW)
 checkpoints_topic = app.topic(topics.CHECKPOINTS.name, **RAW)
 deliveries_topic = app.topic(topics.DELIVERIES.name, **RAW)
 
-# event id -> the source coordinates it was first accepted from (processors/dedup.py). Partitioned like the source
-# topics (each write goes to the current event's partition): a re-sent event id is caught when it carries its
-# original key.
-event_ids = app.Table(
-    "event_ids",
-    default=None,
-    key_type=bytes,  # faust derives the changelog serializers from key_type/value_type: raw keys, JSON values
-)
 # entity key -> entity state (chain head, applied offsets, projection); written by key, not by current event.
 # Also holds each partition's log state (compact tree) under processors.sealing.log_state_key.
 entity_state = app.Table(
@@ -151,85 +139,26 @@ async def write(batch: SinkBatch, attempts: int = 5) -> None:
     os._exit(EXIT_SINK_DOWN)
 
 
-def _source(message: Any) -> tuple[str, int, int, int]:
-    return (message.topic, message.partition, message.offset, round(message.timestamp * 1000))
+def _timestamp_ms(message: Any) -> int:
+    return round(message.timestamp * 1000)  # faust gives seconds
 
 
-@dataclass
-class Ingested:
-    """What one batch of source messages produced; nothing is sent or written yet."""
-
-    packs: dict[int, list[PackEntry]] = field(default_factory=lambda: defaultdict(list))  # chain partition -> pack
-    rejects: list[RejectRecord] = field(default_factory=list)
-    first_seen: dict[bytes, tuple[Any, dict[str, Any]]] = field(default_factory=dict)  # event id -> (event, entry)
+def _dedup_index() -> EventIdIndex:
+    """On disk next to Faust's RocksDB tables when those are on disk; else in memory (rebuilt at start)."""
+    on_disk = settings.table_store.startswith("rocksdb")
+    return EventIdIndex(settings.home / "faust" / "event_ids" if on_disk else None)
 
 
-def ingest_batch(validator: Validator, events: list[Any]) -> Ingested:
-    """Validate and dedup a batch, and pack each accepted event for the partitions of the entities it extends."""
-    result = Ingested()
-    for event in events:
-        msg = event.message
-        source = _source(msg)
-        verdict = validator.validate(msg.topic, msg.value, source[3])
-        if not isinstance(verdict, Accepted):
-            result.rejects.append(
-                RejectRecord(source, verdict.reason.value, verdict.detail, verdict.event_id, msg.value or b"")
-            )
-            continue
-        key = verdict.event_id.encode()
-        seen = result.first_seen.get(key)
-        first = seen[1] if seen is not None else event_ids.get(key)
-        decision = decide(first, source[:3])
-        if decision.verdict is Verdict.DUPLICATE:
-            detail = "event id first accepted from {}:{}:{}".format(*first["source"])
-            result.rejects.append(RejectRecord(source, Reason.DUPLICATE.value, detail, verdict.event_id, msg.value))
-            continue
-        if decision.remember is not None:
-            result.first_seen[key] = (event, decision.remember)
-        envelope = Envelope(
-            verdict.event_id,
-            verdict.schema,
-            verdict.kind,
-            verdict.event_time_ms,
-            source,
-            verdict.canonical,
-            verdict.record,
-            verdict.entities,
-            None if verdict.canonical == msg.value else bytes(msg.value),
-        )
-        here: dict[int, list[str]] = {}
-        for entity in verdict.entities:
-            here.setdefault(key_partition(entity.encode(), settings.partitions), []).append(entity)
-        for partition, entities in here.items():
-            result.packs[partition].append(PackEntry(entities, envelope))
-    return result
-
-
-@app.agent(source_topic)
-async def ingest(stream: faust.StreamT) -> None:
-    """Validate + dedup, batched: one trace.chain pack per partition and batch (see processors/envelope)."""
+@app.task
+async def ingest() -> None:
+    """Validate + dedup on a plain aiokafka consumer (processors/ingest.py says why not a Faust agent)."""
     registry = RegistryClient(settings.schema_registry_url) if settings.schema_registry_url else None
     validator = Validator(Decoder(registry), future_tolerance_s=settings.future_tolerance_s)
-    async for events in stream.take_events(settings.batch_size, within=settings.batch_seconds):
-        try:
-            await _ingest(ingest_batch(validator, events))
-        except Exception:  # take_events acks the batch anyway: see seal()
-            log.critical("ingesting a batch failed: exiting without committing", exc_info=True)
-            os._exit(EXIT_PROCESSING_FAILED)
-
-
-async def _ingest(ingested: Ingested) -> None:
-    # Packs first, then the event ids: a crash in between replays the batch, whose items the entities already
-    # applied (each item carries its source coordinates), so nothing is chained twice.
-    for partition, entries in ingested.packs.items():
-        for start in range(0, len(entries), PACK_MAX_EVENTS):
-            pack = dumps_pack(entries[start : start + PACK_MAX_EVENTS])
-            await chain_topic.send(key=None, partition=partition, value=pack)
-    for r in ingested.rejects:
-        await rejects_topic.send(key="{}:{}:{}".format(*r.source[:3]).encode(), value=r.dumps())
-    for key, (event, entry) in ingested.first_seen.items():
-        with _current(event):  # the table is partitioned like the source: the write goes to the event's partition
-            event_ids[key] = entry
+    index = _dedup_index()
+    try:
+        await IngestStage(settings, validator, index, on_exit=EXIT_PROCESSING_FAILED).run()
+    finally:
+        index.close()
 
 
 @dataclass
@@ -253,7 +182,7 @@ def seal_batch(events: list[Any]) -> Sealed:
             log = logs[msg.partition] = PartitionLog(
                 entity_state.get(log_state_key(msg.partition, settings.partitions))
             )
-        log_id, sealed_at = settings.log_id(msg.partition), _source(msg)[3]
+        log_id, sealed_at = settings.log_id(msg.partition), _timestamp_ms(msg)
         logged = log.holds(msg.offset)  # a replay: its entries exist; entities that lack its items catch up
         index = log.first_index(msg.offset)
         for entry in loads_pack(msg.value):
@@ -265,6 +194,10 @@ def seal_batch(events: list[Any]) -> Sealed:
                     state = copy.deepcopy(stored) if stored is not None else new_state(entity)
                     working[entity] = state
                     result.carriers[entity] = event
+                if index is None:  # logged before the last stored batch: every entity must hold it already
+                    if not already_applied(state, item):
+                        raise AlreadyLogged(f"{log_id} offset {msg.offset}: {entity} lacks a logged item")
+                    continue
                 out = apply(state, item, log_id, index, sealed_at)
                 if out.sealed:
                     if not logged:

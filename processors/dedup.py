@@ -8,26 +8,17 @@ The same event id from other coordinates is a re-sent event: rejected as a dupli
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 
 class Verdict(StrEnum):
-    NEW = "new"
-    REDELIVERY = "redelivery"
-    DUPLICATE = "duplicate"
+    NEW = "new"  # remember it, pass it on
+    REDELIVERY = "redelivery"  # pass it on; the seal stage skips what an entity already applied
+    DUPLICATE = "duplicate"  # reject
 
 
-@dataclass(frozen=True)
-class Decision:
-    verdict: Verdict
-    remember: dict[str, Any] | None  # the table entry to store, for a first acceptance
-
-
-def decide(first: dict[str, Any] | None, source: tuple[str, int, int]) -> Decision:
+def decide(first: tuple[str, int, int] | None, source: tuple[str, int, int]) -> Verdict:
+    """``first``: where the event id was first accepted from (None: never); ``source``: this message."""
     if first is None:
-        return Decision(Verdict.NEW, {"source": list(source)})
-    if tuple(first["source"]) == tuple(source):
-        return Decision(Verdict.REDELIVERY, None)
-    return Decision(Verdict.DUPLICATE, None)
+        return Verdict.NEW
+    return Verdict.REDELIVERY if tuple(first) == tuple(source) else Verdict.DUPLICATE

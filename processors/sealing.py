@@ -74,13 +74,17 @@ class PartitionLog:
         """Already logged (a replay after a crash): its entries exist and must not be written again."""
         return offset < self.next_offset
 
-    def first_index(self, offset: int) -> int:
-        """Where the items of message ``offset`` start in the log; for a new message, logs its skipped offsets."""
+    def first_index(self, offset: int) -> int | None:
+        """Where the items of message ``offset`` start in the log; for a new message, logs its skipped offsets.
+
+        None for a message logged before the last stored batch: every entity already holds its items (their
+        states precede the log state in the changelog), so it only needs recognising as a replay.
+        """
         if self.holds(offset):
-            if offset not in self._previous_batch:
-                raise AlreadyLogged(f"offset {offset} was logged before the last stored batch")
-            self._this_batch[offset] = self._previous_batch[offset]  # still needed if this batch is cut short too
-            return self._previous_batch[offset]
+            first = self._previous_batch.get(offset)
+            if first is not None:
+                self._this_batch[offset] = first  # still needed if this batch is cut short too
+            return first
         while self.next_offset < offset:
             self._append(gap_entry(self.next_offset))
             self.next_offset += 1

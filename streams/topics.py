@@ -25,10 +25,13 @@ REGISTRY = TopicSpec(
 CHAIN = TopicSpec(
     "trace.chain", "accepted events packed per entity partition (MessagePack): the per-entity sequencer"
 )
+EVENT_IDS = TopicSpec(
+    "trace.event_ids", "accepted event ids and their source coordinates, packed per source partition (dedup state)"
+)
 REJECTS = TopicSpec("trace.rejects", "invalid events with the original bytes and a machine-readable reason")
 CHECKPOINTS = TopicSpec("trace.checkpoints", "signed checkpoints of the per-partition logs")
 DELIVERIES = TopicSpec("trace.deliveries", "sealed consignment deliveries: each triggers a traceability report")
 
 SOURCES: tuple[TopicSpec, ...] = (MES, LOGISTICS, ASSAY, REGISTRY)
-INTERNAL: tuple[TopicSpec, ...] = (CHAIN, REJECTS, CHECKPOINTS, DELIVERIES)
+INTERNAL: tuple[TopicSpec, ...] = (CHAIN, EVENT_IDS, REJECTS, CHECKPOINTS, DELIVERIES)
 ALL: tuple[TopicSpec, ...] = SOURCES + INTERNAL

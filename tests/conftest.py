@@ -17,10 +17,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 
-from battrace.demo import CONSUMED_TOPICS
 from battrace.settings import Settings
 from battrace.stack.broker import EmbeddedBroker
-from battrace.stack.worker import WorkerProcess, wait_until_caught_up, wait_until_checkpointed
+from battrace.stack.worker import WorkerProcess, consumed_topics, wait_until_caught_up, wait_until_checkpointed
 from streams.kafka import end_offsets, ensure_topics
 from streams.producer import EventProducer
 
@@ -50,7 +49,7 @@ class Stack:
     def process(self, timeout_s: float = 300) -> None:
         """Run a worker until every published message is processed and committed, then stop it."""
         with self.worker() as worker:
-            wait_until_caught_up(self.bootstrap, self.settings.app_id, CONSUMED_TOPICS, worker, timeout_s=timeout_s)
+            wait_until_caught_up(self.bootstrap, consumed_topics(self.settings), worker, timeout_s=timeout_s)
             wait_until_checkpointed(self.bootstrap, self.settings, worker)
 
     def sql(self, statement: str) -> list[list]:
@@ -58,22 +57,24 @@ class Stack:
         which would lock the store against the next worker."""
         return run_sql(self.settings.home, statement)
 
-    def rewind(self, topic_names: list[str]) -> None:
-        """Commit offset 0 on every partition as a member of the pipeline's group: a full replay on next start.
+    def rewind(self) -> None:
+        """Commit offset 0 on every partition the pipeline's groups consume: a full replay on next start.
 
-        Tansu accepts commits only from group members, so this joins the group like a worker would.
+        Tansu accepts commits only from group members, so this joins each group like a worker would.
         """
-        asyncio.run(self._rewind(topic_names))
+        for group, topic_names in consumed_topics(self.settings).items():
+            asyncio.run(self._rewind(group, topic_names))
 
-    async def _rewind(self, topic_names: list[str]) -> None:
+    async def _rewind(self, group: str, topic_names: list[str]) -> None:
+        faust_group = group == self.settings.app_id
         consumer = AIOKafkaConsumer(
             *topic_names,
             bootstrap_servers=self.bootstrap,
-            group_id=self.settings.app_id,
+            group_id=group,
             enable_auto_commit=False,
             rebalance_timeout_ms=4000,
             session_timeout_ms=10000,
-            partition_assignment_strategy=(_AsFaust,),
+            partition_assignment_strategy=(_AsFaust,) if faust_group else (RoundRobinPartitionAssignor,),
         )
         await consumer.start()
         try:

@@ -54,6 +54,7 @@ def test_throughput_run_reports_every_key_with_consistent_numbers(tmp_path: Path
     assert report["published"] == report["sealed"] + report["rejected"]
     assert report["workers"] == 1 and report["table_store"] == "memory://"
     assert report["p50_ms"] is None and report["p99_ms"] is None
+    assert report["batteries"] is None
     _positive(report, "events_per_s", "raw_consume_per_s", "ratio", "peak_rss_mb", "pipeline_s", "startup_s")
     assert report["events_per_s"] == pytest.approx(300 / report["pipeline_s"], rel=0.01)
     assert report["ratio"] == pytest.approx(report["events_per_s"] / report["raw_consume_per_s"], rel=0.01)
@@ -81,3 +82,23 @@ def test_several_workers_on_embedded_chdb_are_refused_with_the_reason(tmp_path: 
     )
     assert result.returncode != 0
     assert "one process at a time" in result.stderr and "BATTRACE_CLICKHOUSE" in result.stderr
+
+
+def test_batteries_run_commissions_exactly_that_many(tmp_path: Path) -> None:
+    report = _bench(tmp_path, "--batteries", "50")
+    assert set(report) >= KEYS
+    assert report["batteries"] == report["events"] == report["published"] == report["sealed"] == 50
+    assert report["rejected"] == 0
+    _positive(report, "events_per_s", "peak_rss_mb", "pipeline_s")
+
+
+def test_events_and_batteries_together_are_a_usage_error(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "battrace.bench_cli", "--events", "10", "--batteries", "10"],
+        env={**os.environ, "BATTRACE_HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "--events and --batteries exclude each other" in result.stderr

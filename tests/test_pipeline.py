@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import embedded_stack, run_sql
 
-from battrace.demo import CONSUMED_TOPICS
-from battrace.stack.worker import wait_until_caught_up
+from battrace.stack.worker import consumed_topics, wait_until_caught_up
 from streams.simulator import simulate
 
 pytestmark = pytest.mark.integration
@@ -77,7 +76,7 @@ def test_published_equals_sealed_plus_rejected_with_every_reason(processed) -> N
 def test_full_replay_adds_no_rows_and_changes_no_hash(processed) -> None:
     stack, _, _ = processed
     before = snapshot(stack)
-    stack.rewind(CONSUMED_TOPICS)
+    stack.rewind()
     stack.process()
     after = snapshot(stack)
     stack.sql("OPTIMIZE TABLE battrace.sealed FINAL")
@@ -177,7 +176,7 @@ def test_worker_killed_mid_stream_loses_and_duplicates_nothing(stack) -> None:
     with stack.worker() as worker:
         with pytest.raises(_Killed):
             wait_until_caught_up(
-                stack.bootstrap, stack.settings.app_id, CONSUMED_TOPICS, worker, on_progress=kill_when_a_third_is_done
+                stack.bootstrap, consumed_topics(stack.settings), worker, on_progress=kill_when_a_third_is_done
             )
         worker.kill()
     stack.process()

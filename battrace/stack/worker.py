@@ -108,24 +108,39 @@ def true_end_offsets(bootstrap: str, topic_names: Iterable[str], quiet_s: float 
         consumer.close()
 
 
+def consumed_topics(settings: Settings) -> dict[str, list[str]]:
+    """Consumer group -> the topics it commits: ingest reads the sources, the Faust app the internal topics."""
+    internal = (topics.CHAIN, topics.REJECTS, topics.DELIVERIES)
+    return {settings.ingest_group: [t.name for t in topics.SOURCES], settings.app_id: [t.name for t in internal]}
+
+
+def committed_by_groups(bootstrap: str, groups: dict[str, list[str]]) -> dict[tuple[str, int], int]:
+    """Committed offset per partition of every group's topics (-1 when nothing was committed)."""
+    out: dict[tuple[str, int], int] = {}
+    for group, names in groups.items():
+        out.update(committed_offsets(bootstrap, group, end_offsets(bootstrap, names)))
+    return out
+
+
 def wait_until_caught_up(
     bootstrap: str,
-    group: str,
-    topic_names: list[str],
+    groups: dict[str, list[str]],
     worker: WorkerProcess | None = None,
     timeout_s: float = 600,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> None:
-    """Block until the group has committed every message of every topic (twice in a row, to let
-    in-flight sends of an upstream stage land)."""
+    """Block until each group has committed every message of its topics (twice in a row, to let
+    in-flight sends of an upstream stage land); ``groups``: see consumed_topics."""
     deadline = time.monotonic() + timeout_s
     stable = 0
     lagging: dict[tuple[str, int], tuple[int, int]] = {}
     while time.monotonic() < deadline:
         if worker is not None and not worker.alive():
             raise WorkerError(f"the worker exited early; see {worker.log_path}")
-        ends = true_end_offsets(bootstrap, topic_names)
-        done = committed_offsets(bootstrap, group, ends)
+        ends = true_end_offsets(bootstrap, [name for names in groups.values() for name in names])
+        done = {}
+        for group, names in groups.items():
+            done.update(committed_offsets(bootstrap, group, [tp for tp in ends if tp[0] in names]))
         total = sum(ends.values())
         committed = sum(min(max(done.get(tp, 0), 0), end) for tp, end in ends.items())
         lagging = {tp: (done.get(tp, -1), end) for tp, end in ends.items() if done.get(tp, -1) < end}

@@ -14,6 +14,7 @@ output interoperates with the Go transparency-log ecosystem:
 * :mod:`~battrace.tlog.rfc6962` — leaf/node hashing and the Merkle tree hash
 * :mod:`~battrace.tlog.proof` — inclusion and consistency proofs (RFC 9162)
 * :mod:`~battrace.tlog.compact` — O(log n) incremental tree for the sealing pipeline
+* :mod:`~battrace.tlog.tree` — incremental tree of every complete subtree, for cheap inclusion proofs
 * :mod:`~battrace.tlog.note` — C2SP signed notes with Ed25519 keys
 * :mod:`~battrace.tlog.checkpoint` — C2SP tlog checkpoints
 """
@@ -44,6 +45,7 @@ from battrace.tlog.proof import (
     verify_inclusion,
 )
 from battrace.tlog.rfc6962 import EMPTY_ROOT, HASH_SIZE, leaf_hash, node_hash, root_hash
+from battrace.tlog.tree import MerkleTree
 
 __all__ = [
     "EMPTY_ROOT",
@@ -54,6 +56,7 @@ __all__ = [
     "InvalidKeyError",
     "InvalidSignatureError",
     "MalformedNoteError",
+    "MerkleTree",
     "NoteError",
     "Signature",
     "Signer",

@@ -20,7 +20,7 @@ from schemas.codec import Decoder, encode
 from streams.simulator.faults import Forger, Plan
 from streams.simulator.story import START_MS, Story
 
-__all__ = ["START_MS", "SimEvent", "expected_flag_counts", "simulate", "story_stats"]
+__all__ = ["START_MS", "SimEvent", "commissioning", "expected_flag_counts", "simulate", "story_stats"]
 _REPLAY_WINDOW = 256  # duplicates re-send one of the last this-many valid messages
 
 
@@ -85,3 +85,7 @@ def story_stats(events: Iterable[SimEvent]) -> dict[str, int]:
 def expected_flag_counts(events: Iterable[SimEvent]) -> dict[str, int]:
     """How often each compliance flag should be raised (one count per event that carries it)."""
     return dict(sorted(Counter(flag for ev in events for flag in ev.expected_flags).items()))
+
+
+# Last: the commissioning module builds on SimEvent, defined above.
+from streams.simulator.commissioning import commissioning  # noqa: E402

@@ -1,0 +1,84 @@
+"""The dedup state of the ingest stage: event id -> the source coordinates it was first accepted from.
+
+Partitioned like the source topics (an event id is looked up under the partition number of the message
+that carries it, so a re-sent event is caught when it keeps its Kafka key). Its changelog is the topic
+trace.event_ids: one MessagePack map per source partition and ingest batch, at the partition of the same
+number, so writing it costs one message per batch instead of one per event. A worker that is assigned a
+source partition replays that changelog partition from where it last read before it ingests anything.
+
+Backends: a dict (``memory://``), or RocksDB via rocksdict when the table store is ``rocksdb://`` — then the
+state and the changelog offset it reflects survive a restart, and only the changelog's tail is replayed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+import msgspec
+
+Coordinates = tuple[str, int, int]  # source topic, partition, offset
+
+_encode = msgspec.msgpack.Encoder().encode
+_decode_changes = msgspec.msgpack.Decoder(dict[str, tuple[str, int, int]]).decode
+_decode_coordinates = msgspec.msgpack.Decoder(tuple[str, int, int]).decode
+_POSITION = b"\x00changelog-offset:"  # not a valid event id (they are non-empty text)
+
+
+def encode_changes(changes: Mapping[str, Coordinates]) -> bytes:
+    return _encode(changes)
+
+
+def decode_changes(raw: bytes) -> dict[str, Coordinates]:
+    return _decode_changes(raw)
+
+
+class _Store(Protocol):
+    def get(self, key: bytes, default: Any = None) -> Any: ...
+    def __setitem__(self, key: bytes, value: bytes) -> None: ...
+
+
+class EventIdIndex:
+    """Lookups for the ingest stage; ``apply`` adds what the changelog holds (replayed or just written)."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self._db: _Store
+        if path is None:
+            self._db = {}  # type: ignore[assignment]
+        else:
+            from rocksdict import Rdict  # optional dependency: only with the rocksdb table store
+
+            path.mkdir(parents=True, exist_ok=True)
+            self._db = Rdict(str(path))
+        self._rdict = path is not None
+
+    def first(self, event_id: str) -> Coordinates | None:
+        raw = self._db.get(event_id.encode())
+        return None if raw is None else _decode_coordinates(raw)
+
+    def apply(self, partition: int, changes: Mapping[str, Coordinates], next_offset: int | None = None) -> None:
+        """Record first acceptances; ``next_offset``: the changelog position of ``partition`` they bring us to."""
+        for event_id, where in changes.items():
+            self._db[event_id.encode()] = _encode(where)
+        if next_offset is not None:
+            self._db[_POSITION + str(partition).encode()] = next_offset.to_bytes(8, "big")
+
+    def position(self, partition: int) -> int:
+        """The changelog offset of ``partition`` this index already reflects (0: replay from the start)."""
+        raw = self._db.get(_POSITION + str(partition).encode())
+        return 0 if raw is None else int.from_bytes(raw, "big")
+
+    def close(self) -> None:
+        if self._rdict:
+            self._db.close()  # type: ignore[attr-defined]
+
+
+def replay(index: EventIdIndex, partition: int, records: Iterable[tuple[int, bytes]]) -> int:
+    """Apply changelog records (offset, value) of one partition in order; returns how many ids they held."""
+    count = 0
+    for offset, value in records:
+        changes = decode_changes(value)
+        index.apply(partition, changes, offset + 1)
+        count += len(changes)
+    return count
