@@ -9,8 +9,10 @@ Throughput (default)
   N simulator events are produced before any worker runs (not timed). ``raw_consume_per_s``: one aiokafka
   consumer (assigned partitions, no group, no decoding) reads those N messages from the source topics: the
   ceiling of the consume step. Then the worker starts. ``pipeline_s`` runs from its first output (the earliest
-  CreateTime on trace.chain / trace.rejects, i.e. first consume + one ingest batch) to the first moment every
-  consumed topic's last offset is committed, seen by a poller of the committed offsets (every 100 ms).
+  CreateTime on trace.chain / trace.rejects, i.e. first consume + one ingest batch) to the first moment the
+  last offset of every source topic, trace.chain and trace.rejects is committed (so every event is sealed or
+  rejected in ClickHouse), seen by a poller of the committed offsets (every 100 ms). The report stage runs
+  alongside; ``reports_s`` is the same clock until trace.deliveries is committed too (reports wait for inputs).
   ``startup_s`` is worker spawn -> first output (interpreter, group join, table recovery); the first
   ClickHouse connection (chDB load, DDL) happens lazily on the first insert, so it is inside ``pipeline_s``.
   ``events_per_s`` = N / ``pipeline_s``.
@@ -92,6 +94,7 @@ class BenchResult:
     peak_rss_mb: float
     workers: int
     pipeline_s: float
+    reports_s: float  # start -> the last delivery's report stored (reports trail sealing: they wait for inputs)
     startup_s: float
     table_store: str
     mode: str
@@ -438,6 +441,7 @@ class _Run:
     clock: CommitClock
     measured: int
     cpu_s: float
+    reports_s: float
     positions: dict[str, dict[int, int]]
 
 
@@ -478,13 +482,16 @@ def _run(
     if first_output is None:
         raise BenchError("the worker produced nothing on trace.chain or trace.rejects")
     start = first_offer if rate else first_output
-    done = _done_at(clock, final)
+    # Sealed = the sources, trace.chain and trace.rejects committed; reports are a downstream consumer, timed apart.
+    done = _done_at(clock, {tp: off for tp, off in final.items() if tp[0] != topics.DELIVERIES.name})
+    reports_done = _done_at(clock, final)
     if rate:
         raw = raw_consume(bootstrap, SOURCE_TOPICS, published, progress)
     return _Run(
         positions=chain_positions(bootstrap) if rate else {},
         published=published,
         pipeline_s=done - start,
+        reports_s=reports_done - start,
         startup_s=first_output - spawned,
         raw=raw,
         peak_rss_mb=peak,
@@ -551,6 +558,7 @@ def run_bench(
         peak_rss_mb=round(run.peak_rss_mb, 1),
         workers=workers,
         pipeline_s=round(run.pipeline_s, 3),
+        reports_s=round(run.reports_s, 3),
         startup_s=round(run.startup_s, 3),
         table_store=settings.table_store,
         mode="latency" if rate else "throughput",

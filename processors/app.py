@@ -103,6 +103,9 @@ entity_state = app.Table(
 )
 
 _clickhouse = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse")
+# Reports read a lot (genealogy walks, steps); on their own thread the sink's inserts wait at most for one of
+# their queries, not for whole reports. chDB releases the GIL while a query runs.
+_report_reads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reports")
 
 
 @cache
@@ -315,11 +318,16 @@ async def _checkpointed(delivery: dict[str, Any]) -> bool:
 async def _draft(shipment_id: str) -> TraceabilityReport | None:
     """The report draft; re-drafted for a bounded time while its lots' inputs are still in flight."""
     deadline = time.monotonic() + settings.report_inputs_wait_s
+    pause = 0.5
     while True:
-        draft = await asyncio.get_running_loop().run_in_executor(_clickhouse, draft_report, sink().client, shipment_id)
+        draft = await asyncio.get_running_loop().run_in_executor(
+            _report_reads, draft_report, sink().client, shipment_id
+        )
         if draft is None or not awaits_inputs(draft) or time.monotonic() > deadline:
             return draft
-        await asyncio.sleep(1.0)
+        # Backing off: in a burst, inputs lag by seconds, and each draft reads the growing tables again.
+        await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+        pause = min(pause * 2, 4.0)
 
 
 @app.agent(deliveries_topic, concurrency=4)  # reports wait for inputs: several wait side by side
