@@ -28,10 +28,11 @@ Latency (``--rate R``)
   interval. ``events_per_s`` is then N / (first offer -> last commit): the rate the pipeline kept up with.
   ``raw_consume_per_s`` is measured after the worker stopped, on the same source messages.
 
-``peak_rss_mb`` is the largest VmHWM (/proc/<pid>/status) of the workers, read just before they stop;
+``peak_rss_mb`` is the largest VmHWM (/proc/<pid>/status) of the workers, each summed with its child processes
+(the ingest stage runs in one), read just before they stop;
 ``bench_rss_mb`` is this process's own peak (it opens chDB to collect the results). ``worker_cpu_s`` is the
-workers' CPU time (/proc/<pid>/stat) within ``pipeline_s``; ``worker_cpu_per_s`` near 1.0 means one core busy
-(a single-threaded, GIL-bound worker is then CPU-bound).
+workers' CPU time, children included (/proc/<pid>/stat), within ``pipeline_s``; ``worker_cpu_per_s`` is how
+many cores they kept busy on average (this machine has 2, shared with the broker).
 """
 
 from __future__ import annotations
@@ -294,24 +295,39 @@ def first_output_time(bootstrap: str, topic_names: list[str], quiet_s: float = 1
         consumer.close()
 
 
+def process_tree(pid: int) -> list[int]:
+    """The process and its descendants (a worker runs its ingest stage in a child process)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                todo.extend(int(c) for c in task.read_text().split())
+    return out
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a live process (Linux /proc); 0.0 once it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time of a live process and its live descendants (Linux /proc); 0.0 once gone."""
+    total = 0.0
+    for p in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def peak_rss_mb(pid: int) -> float:
-    """VmHWM of a live process (Linux); 0.0 when it cannot be read."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+    """Sum of VmHWM over a live process and its descendants (Linux): their peaks, as if they coincided."""
+    total = 0.0
+    for p in process_tree(pid):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1]) / 1024
+    return total
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     partitions: int = Field(4, ge=1, description="partitions of every source and internal topic")
     app_id: str = Field("battrace", description="Faust application id (consumer group, changelog prefix)")
     batch_size: int = Field(2000, ge=1, description="source events per ingest batch")
+    ingest_process: bool = Field(
+        True, description="run the ingest stage in a child process of the worker (a second core); off = in process"
+    )
     seal_batch_packs: int = Field(
         8, ge=1, description="trace.chain packs (up to 500 events each) per seal batch / ClickHouse insert"
     )

@@ -14,6 +14,7 @@ import copy
 import json
 import logging
 import os
+import sys
 import time
 import weakref
 from collections.abc import Iterator
@@ -38,13 +39,10 @@ from processors.checkpointer import Checkpointer
 from processors.correlate import already_applied, apply, new_state
 from processors.entities import SHIPMENT
 from processors.envelope import ChainItem, RejectRecord, loads_pack
-from processors.event_ids import EventIdIndex
-from processors.ingest import IngestStage
+from processors.ingest import run_stage
 from processors.projections import projection
 from processors.sealing import AlreadyLogged, PartitionLog, log_state_key
 from processors.sink import ClickHouseSink, SinkBatch
-from processors.validate import Validator
-from schemas.codec import Decoder, RegistryClient
 from streams import topics
 
 faust_patches.apply()
@@ -146,22 +144,26 @@ def _timestamp_ms(message: Any) -> int:
     return round(message.timestamp * 1000)  # faust gives seconds
 
 
-def _dedup_index() -> EventIdIndex:
-    """On disk next to Faust's RocksDB tables when those are on disk; else in memory (rebuilt at start)."""
-    on_disk = settings.table_store.startswith("rocksdb")
-    return EventIdIndex(settings.home / "faust" / "event_ids" if on_disk else None)
-
-
 @app.task
 async def ingest() -> None:
-    """Validate + dedup on a plain aiokafka consumer (processors/ingest.py says why not a Faust agent)."""
-    registry = RegistryClient(settings.schema_registry_url) if settings.schema_registry_url else None
-    validator = Validator(Decoder(registry), future_tolerance_s=settings.future_tolerance_s)
-    index = _dedup_index()
+    """Validate + dedup on a plain aiokafka consumer (processors/ingest.py says why not a Faust agent).
+
+    With ``BATTRACE_INGEST_PROCESS`` (the default) it runs in a child process: a second core for the stage
+    that does not touch ClickHouse, which embedded chDB allows in one process only.
+    """
+    if not settings.ingest_process:
+        await run_stage(settings)
+        return
+    child = await asyncio.create_subprocess_exec(sys.executable, "-m", "processors.ingest")
     try:
-        await IngestStage(settings, validator, index, on_exit=EXIT_PROCESSING_FAILED).run()
-    finally:
-        index.close()
+        code = await child.wait()
+    except asyncio.CancelledError:  # the worker stops: so does its ingest process
+        if child.returncode is None:
+            child.terminate()
+            await child.wait()
+        raise
+    log.critical("the ingest process exited with %s: exiting", code)
+    os._exit(code or EXIT_PROCESSING_FAILED)
 
 
 @dataclass

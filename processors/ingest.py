@@ -20,18 +20,21 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
-from battrace.settings import Settings
+from battrace.settings import Settings, get_settings
 from processors.dedup import Verdict, decide
 from processors.envelope import Envelope, PackEntry, RejectRecord, dumps_pack
 from processors.event_ids import Coordinates, EventIdIndex, encode_changes, replay
 from processors.reasons import Reason
 from processors.sealing import key_partition
 from processors.validate import Accepted, Validator
+from schemas.codec import Decoder, RegistryClient
 from streams import topics
 
 log = logging.getLogger(__name__)
 PACK_MAX_EVENTS = 500  # events per trace.chain message: keeps a pack well under Kafka's 1 MiB message limit
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024  # producer request limit; a pack of 500 events is about 300 kB
+EXIT_FAILED = 70  # EX_SOFTWARE: the batch stays uncommitted and is redelivered
+EXIT_ORPHANED = 75  # EX_TEMPFAIL
 
 
 @dataclass
@@ -95,11 +98,10 @@ class _LoadDedupState(ConsumerRebalanceListener):
 class IngestStage:
     """The consume -> validate -> dedup -> pack -> send -> commit loop; any failure ends the process."""
 
-    def __init__(self, settings: Settings, validator: Validator, index: EventIdIndex, on_exit: int = 70) -> None:
+    def __init__(self, settings: Settings, validator: Validator, index: EventIdIndex) -> None:
         self.settings = settings
         self.validator = validator
         self.index = index
-        self.exit_code = on_exit
         self._loaded: set[int] = set()
         bootstrap = settings.kafka or "localhost:9092"
         self.consumer = AIOKafkaConsumer(
@@ -130,7 +132,7 @@ class IngestStage:
             raise
         except Exception:
             log.critical("ingesting a batch failed: exiting without committing", exc_info=True)
-            os._exit(self.exit_code)
+            os._exit(EXIT_FAILED)
         finally:
             await self.consumer.stop()
             await self.producer.stop()
@@ -183,3 +185,37 @@ class IngestStage:
                     return count
         finally:
             await reader.stop()
+
+
+async def _exit_with_parent(parent: int) -> None:
+    """A child ingest process must not outlive its worker (whose SIGKILL does not reach it otherwise)."""
+    while os.getppid() == parent:
+        await asyncio.sleep(1.0)
+    log.critical("the worker that started this ingest process is gone: exiting")
+    os._exit(EXIT_ORPHANED)
+
+
+async def run_stage(settings: Settings) -> None:
+    """The stage with its validator and dedup index (on disk next to Faust's tables when those are on disk)."""
+    registry = RegistryClient(settings.schema_registry_url) if settings.schema_registry_url else None
+    validator = Validator(Decoder(registry), future_tolerance_s=settings.future_tolerance_s)
+    on_disk = settings.table_store.startswith("rocksdb")
+    index = EventIdIndex(settings.home / "faust" / "event_ids" if on_disk else None)
+    try:
+        await IngestStage(settings, validator, index).run()
+    finally:
+        index.close()
+
+
+async def _main(parent: int) -> None:
+    watch = asyncio.ensure_future(_exit_with_parent(parent))
+    try:
+        await run_stage(get_settings())
+    finally:
+        watch.cancel()
+
+
+if __name__ == "__main__":  # started by the worker (processors/app.py) when BATTRACE_INGEST_PROCESS is on
+    level = os.environ.get("BATTRACE_WORKER_LOGLEVEL", "warn").upper()
+    logging.basicConfig(level="WARNING" if level == "WARN" else level, format="[%(asctime)s] [ingest] %(message)s")
+    asyncio.run(_main(os.getppid()))
