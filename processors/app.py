@@ -34,7 +34,7 @@ from battrace.report.issue import awaits_inputs, draft_report, signed_row
 from battrace.report.model import TraceabilityReport
 from battrace.settings import get_settings
 from battrace.stack.clickhouse import apply_ddl, connect
-from processors import faust_patches
+from processors import faust_patches, table_codec
 from processors.checkpointer import Checkpointer
 from processors.correlate import already_applied, apply, new_state
 from processors.entities import SHIPMENT
@@ -93,12 +93,25 @@ deliveries_topic = app.topic(topics.DELIVERIES.name, **RAW)
 
 # entity key -> entity state (chain head, applied offsets, projection); written by key, not by current event.
 # Also holds each partition's log state (compact tree) under processors.sealing.log_state_key.
+# faust's RocksDB defaults are sized for a server: 3 x 64 MiB memtables and a 2 GiB block cache per partition
+# database, so a million entities would hold gigabytes in memory. These keep the store a disk store.
+ROCKSDB_OPTIONS = {
+    "write_buffer_size": 8 * 1024**2,
+    "max_write_buffer_number": 2,
+    "block_cache_size": 32 * 1024**2,
+    "block_cache_compressed_size": 8 * 1024**2,
+}
 entity_state = app.Table(
     "entities",
     default=None,
     use_partitioner=True,
-    key_type=bytes,  # faust derives the changelog serializers from key_type/value_type: raw keys, JSON values
+    key_type=bytes,
+    value_type=table_codec.TableValue,  # JSON via msgspec (processors/table_codec.py says why)
+    options=ROCKSDB_OPTIONS if settings.table_store.startswith("rocksdb") else None,
 )
+# Table writes queue changelog messages that faust's producer sends one by one; a batch of thousands of entities
+# must not run ahead of them (each waiting message holds its serialized state): _seal drains down to this.
+CHANGELOG_BACKLOG = 1000
 
 _clickhouse = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse")
 # Reports read a lot (genealogy walks, steps); on their own thread the sink's inserts wait at most for one of
@@ -294,6 +307,9 @@ async def _seal(events: list[Any]) -> None:
     for entity, state in sealed.working.items():  # ... then entity states; offsets are committed after all
         with _current(sealed.carriers[entity]):
             entity_state[entity.encode()] = state
+    buffer = app.producer.buffer
+    while buffer.size > CHANGELOG_BACKLOG:
+        await buffer.flush_atmost(buffer.size - CHANGELOG_BACKLOG)
     for delivery in sealed.deliveries:  # a report per delivered consignment (at-least-once; reports dedupe)
         await deliveries_topic.send(key=delivery["entity_id"].encode(), value=json.dumps(delivery).encode())
     async with _checkpointing:  # a log that does not extend its last checkpoint raises: nothing is signed
