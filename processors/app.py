@@ -14,6 +14,7 @@ import copy
 import json
 import logging
 import os
+import signal
 import sys
 import time
 import weakref
@@ -175,8 +176,10 @@ async def ingest() -> None:
             child.terminate()
             await child.wait()
         raise
+    if code == -signal.SIGTERM:  # the worker's process group is being stopped: faust stops (and cancels us) too
+        await asyncio.sleep(10)
     log.critical("the ingest process exited with %s: exiting", code)
-    os._exit(code or EXIT_PROCESSING_FAILED)
+    os._exit(EXIT_PROCESSING_FAILED)
 
 
 @dataclass
