@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import ctypes
+import ctypes.util
+import itertools
 import json
 import logging
 import os
@@ -18,7 +21,7 @@ import signal
 import sys
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -97,10 +100,10 @@ deliveries_topic = app.topic(topics.DELIVERIES.name, **RAW)
 # faust's RocksDB defaults are sized for a server: 3 x 64 MiB memtables and a 2 GiB block cache per partition
 # database, so a million entities would hold gigabytes in memory. These keep the store a disk store.
 ROCKSDB_OPTIONS = {
-    "write_buffer_size": 8 * 1024**2,
+    "write_buffer_size": 4 * 1024**2,
     "max_write_buffer_number": 2,
-    "block_cache_size": 32 * 1024**2,
-    "block_cache_compressed_size": 8 * 1024**2,
+    "block_cache_size": 8 * 1024**2,
+    "block_cache_compressed_size": 2 * 1024**2,
 }
 entity_state = app.Table(
     "entities",
@@ -113,6 +116,7 @@ entity_state = app.Table(
 # Table writes queue changelog messages that faust's producer sends one by one; a batch of thousands of entities
 # must not run ahead of them (each waiting message holds its serialized state): _seal drains down to this.
 CHANGELOG_BACKLOG = 1000
+SEAL_CHUNK_PACKS = 4  # packs per ClickHouse insert within a seal batch
 
 _clickhouse = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse")
 # Reports read a lot (genealogy walks, steps); on their own thread the sink's inserts wait at most for one of
@@ -186,21 +190,27 @@ async def ingest() -> None:
 class Sealed:
     """What one batch of trace.chain packs produced; nothing is written yet."""
 
-    batch: SinkBatch = field(default_factory=SinkBatch)
+    batch: SinkBatch = field(default_factory=SinkBatch)  # rows not yet handed to ClickHouse
     working: dict[str, dict[str, Any]] = field(default_factory=dict)  # entity key -> new state
     carriers: dict[str, Any] = field(default_factory=dict)  # entity key -> a message of its partition
     logs: dict[int, PartitionLog] = field(default_factory=dict)  # partition -> grown log
     deliveries: list[dict[str, Any]] = field(default_factory=list)  # sealed Delivered events of consignments
 
 
-def seal_batch(events: list[Any]) -> Sealed:
-    result = Sealed()
-    batch, working, logs = result.batch, result.working, result.logs
-    for event in events:
+class BatchSealer:
+    """Seals a batch of packs message by message; ``rows()`` hands over what is ready, so ClickHouse can insert
+    one chunk while the next is computed. Nothing is stored in the tables here (see _seal)."""
+
+    def __init__(self) -> None:
+        self.result = Sealed()
+        self._logged_rows: dict[int, int] = {}  # partition -> log entries already handed over as rows
+
+    def add(self, event: Any) -> None:
+        result, batch, working = self.result, self.result.batch, self.result.working
         msg = event.message
-        log = logs.get(msg.partition)
+        log = result.logs.get(msg.partition)
         if log is None:
-            log = logs[msg.partition] = PartitionLog(
+            log = result.logs[msg.partition] = PartitionLog(
                 entity_state.get(log_state_key(msg.partition, settings.partitions))
             )
         log_id, sealed_at = settings.log_id(msg.partition), _timestamp_ms(msg)
@@ -238,15 +248,45 @@ def seal_batch(events: list[Any]) -> Sealed:
                     batch.add("flags", flag)
                 for edge in out.edges:
                     batch.add("genealogy", edge)
-    for state in working.values():
-        row = projection(state)
-        if row:
-            batch.add(*row)
-    for partition, log in logs.items():
-        for e in log.appended:
-            row = {"log_id": settings.log_id(partition), "log_index": e.index, "entry": e.entry}
-            batch.add("log_entries", {**row, "kind": entry_kind(e.entry), "leaf_hash": e.leaf_hash.hex()})
-    return result
+
+    def rows(self) -> SinkBatch:
+        """The rows of the messages added since the last call, with their log entries."""
+        batch, self.result.batch = self.result.batch, SinkBatch()
+        for partition, log in self.result.logs.items():
+            start = self._logged_rows.get(partition, 0)
+            for e in log.appended[start:]:
+                row = {"log_id": settings.log_id(partition), "log_index": e.index, "entry": e.entry}
+                batch.add("log_entries", {**row, "kind": entry_kind(e.entry), "leaf_hash": e.leaf_hash.hex()})
+            self._logged_rows[partition] = len(log.appended)
+        return batch
+
+    def finish(self) -> SinkBatch:
+        """The remaining rows and the projections of every entity the batch touched."""
+        batch = self.rows()
+        for state in self.result.working.values():
+            row = projection(state)
+            if row:
+                batch.add(*row)
+        return batch
+
+
+@cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return None
+
+
+_batches_sealed = itertools.count(1)
+
+
+def release_freed_memory(every: int = 10) -> None:
+    """Every few batches, hand freed heap back to the OS: batches allocate and free hundreds of MB of short-lived
+    buffers (packs, rows, states) and glibc keeps the freed space, so RSS crept up with the run's length."""
+    trim = _malloc_trim()
+    if trim is not None and next(_batches_sealed) % every == 0:
+        trim(0)
 
 
 async def _resume_log(log_id: str, log: PartitionLog) -> None:
@@ -298,8 +338,19 @@ async def seal(stream: faust.StreamT) -> None:
 
 
 async def _seal(events: list[Any]) -> None:
-    sealed = seal_batch(events)
-    await write(sealed.batch)  # ClickHouse first ...
+    sealer = BatchSealer()
+    inserting: asyncio.Future[None] | None = None
+    for start in range(0, len(events), SEAL_CHUNK_PACKS):  # ClickHouse takes a chunk while the next is computed
+        for event in events[start : start + SEAL_CHUNK_PACKS]:
+            sealer.add(event)
+        chunk = sealer.rows() if start + SEAL_CHUNK_PACKS < len(events) else sealer.finish()
+        if inserting is not None:
+            await inserting  # chunks land in order: parents (events) before the rows that point at them
+        inserting = asyncio.ensure_future(write(chunk))
+    if inserting is not None:
+        await inserting  # ClickHouse first ...
+    sealed = sealer.result
+    release_freed_memory()
     logs = sealed.logs
     # A disk store (RocksDB) files each write under the current event's partition, and take_events leaves no
     # event current in this task: make it a message of the key's partition (packs go where their entities hash).
