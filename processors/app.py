@@ -116,7 +116,7 @@ entity_state = app.Table(
 # Table writes queue changelog messages that faust's producer sends one by one; a batch of thousands of entities
 # must not run ahead of them (each waiting message holds its serialized state): _seal drains down to this.
 CHANGELOG_BACKLOG = 1000
-SEAL_CHUNK_PACKS = 4  # packs per ClickHouse insert within a seal batch
+SEAL_CHUNK_ROWS = 5000  # a seal batch is inserted in chunks of about this many rows (each insert has a fixed cost)
 
 _clickhouse = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse")
 # Reports read a lot (genealogy walks, steps); on their own thread the sink's inserts wait at most for one of
@@ -340,10 +340,12 @@ async def seal(stream: faust.StreamT) -> None:
 async def _seal(events: list[Any]) -> None:
     sealer = BatchSealer()
     inserting: asyncio.Future[None] | None = None
-    for start in range(0, len(events), SEAL_CHUNK_PACKS):  # ClickHouse takes a chunk while the next is computed
-        for event in events[start : start + SEAL_CHUNK_PACKS]:
-            sealer.add(event)
-        chunk = sealer.rows() if start + SEAL_CHUNK_PACKS < len(events) else sealer.finish()
+    for i, event in enumerate(events):  # ClickHouse takes a chunk while the next is computed
+        sealer.add(event)
+        last = i == len(events) - 1
+        if not last and len(sealer.result.batch) < SEAL_CHUNK_ROWS:
+            continue
+        chunk = sealer.finish() if last else sealer.rows()
         if inserting is not None:
             await inserting  # chunks land in order: parents (events) before the rows that point at them
         inserting = asyncio.ensure_future(write(chunk))

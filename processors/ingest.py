@@ -33,6 +33,7 @@ from streams import topics
 log = logging.getLogger(__name__)
 PACK_MAX_EVENTS = 500  # events per trace.chain message: keeps a pack well under Kafka's 1 MiB message limit
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024  # producer request limit; a pack of 500 events is about 300 kB
+LINGER_S = 0.1  # how long a batch that is not full may wait for more records
 EXIT_FAILED = 70  # EX_SOFTWARE: the batch stays uncommitted and is redelivered
 EXIT_ORPHANED = 75  # EX_TEMPFAIL
 
@@ -125,7 +126,7 @@ class IngestStage:
         try:
             self.consumer.subscribe([t.name for t in topics.SOURCES], listener=_LoadDedupState(self._load))
             while True:
-                batch = await self.consumer.getmany(timeout_ms=int(self.settings.batch_seconds * 1000))
+                batch = await self._gather()
                 if batch:
                     await self._process(batch)
         except asyncio.CancelledError:
@@ -136,6 +137,23 @@ class IngestStage:
         finally:
             await self.consumer.stop()
             await self.producer.stop()
+
+    async def _gather(self) -> dict[TopicPartition, list[ConsumerRecord]]:
+        """Up to batch_size records: a trickle is gathered for LINGER_S, so a paced stream still makes packs of
+        many events (every pack and seal batch has a fixed cost, which tiny batches multiply)."""
+        batch = await self.consumer.getmany(timeout_ms=int(self.settings.batch_seconds * 1000))
+        count = sum(len(r) for r in batch.values())
+        deadline = asyncio.get_running_loop().time() + LINGER_S
+        while batch and count < self.settings.batch_size:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                break
+            wait_ms, room = int(left * 1000) + 1, self.settings.batch_size - count
+            more = await self.consumer.getmany(timeout_ms=wait_ms, max_records=room)
+            for tp, records in more.items():
+                batch.setdefault(tp, []).extend(records)
+                count += len(records)
+        return batch
 
     async def _process(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         records = [r for tp in sorted(batch) for r in batch[tp]]  # order within a source partition is kept
