@@ -114,11 +114,16 @@ def consumed_topics(settings: Settings) -> dict[str, list[str]]:
     return {settings.ingest_group: [t.name for t in topics.SOURCES], settings.app_id: [t.name for t in internal]}
 
 
-def committed_by_groups(bootstrap: str, groups: dict[str, list[str]]) -> dict[tuple[str, int], int]:
-    """Committed offset per partition of every group's topics (-1 when nothing was committed)."""
+def committed_by_groups(
+    bootstrap: str, groups: dict[str, list[str]], tps: Iterable[tuple[str, int]] | None = None
+) -> dict[tuple[str, int], int]:
+    """Committed offset per partition of every group's topics (-1 when nothing was committed); ``tps``: only
+    these partitions (default: every partition of the groups' topics)."""
+    names = [name for topic_names in groups.values() for name in topic_names]
+    wanted = list(tps) if tps is not None else list(end_offsets(bootstrap, names))
     out: dict[tuple[str, int], int] = {}
-    for group, names in groups.items():
-        out.update(committed_offsets(bootstrap, group, end_offsets(bootstrap, names)))
+    for group, topic_names in groups.items():
+        out.update(committed_offsets(bootstrap, group, [tp for tp in wanted if tp[0] in topic_names]))
     return out
 
 
@@ -138,9 +143,7 @@ def wait_until_caught_up(
         if worker is not None and not worker.alive():
             raise WorkerError(f"the worker exited early; see {worker.log_path}")
         ends = true_end_offsets(bootstrap, [name for names in groups.values() for name in names])
-        done = {}
-        for group, names in groups.items():
-            done.update(committed_offsets(bootstrap, group, [tp for tp in ends if tp[0] in names]))
+        done = committed_by_groups(bootstrap, groups, ends)
         total = sum(ends.values())
         committed = sum(min(max(done.get(tp, 0), 0), end) for tp, end in ends.items())
         lagging = {tp: (done.get(tp, -1), end) for tp, end in ends.items() if done.get(tp, -1) < end}
