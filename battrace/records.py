@@ -7,22 +7,31 @@ and each skipped offset one ``gap`` entry, so the log is a pure function of the 
 - ``redelivered`` — the seal stage recognised the item as a replay of an event the entity already holds;
 - ``gap`` — no message at that offset (a Kafka offset can be skipped, e.g. by a transaction marker).
 
-Entries are compact JSON with sorted keys: unambiguous, and readable in an audit. This module has no
-dependency beyond the standard library, so offline verifiers can import it.
+Entries are compact JSON with sorted keys: unambiguous, and readable in an audit. This module needs only the
+standard library, so offline verifiers can import it; where msgspec is installed (the worker), it encodes the
+same bytes about five times faster (tests/test_records.py compares the two over every code point).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 SEALED, REDELIVERED, GAP = "sealed", "redelivered", "gap"
 SEALED_FIELDS = ("entity_type", "entity_id", "seq", "event_id", "event_hash", "chain_hash")
 
 
-def _dumps(obj: dict[str, Any]) -> bytes:
+def stdlib_dumps(obj: dict[str, Any]) -> bytes:
     return json.dumps(obj, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
+
+
+try:
+    import msgspec
+
+    _dumps: Callable[[dict[str, Any]], bytes] = msgspec.json.Encoder(order="sorted").encode
+except ImportError:  # pragma: no cover - an offline verifier without msgspec
+    _dumps = stdlib_dumps
 
 
 def sealed_entry(row: Mapping[str, Any]) -> bytes:
@@ -37,7 +46,3 @@ def redelivered_entry(entity: str, event_id: str, source: tuple[str, int, int] |
 
 def gap_entry(offset: int) -> bytes:
     return _dumps({"kind": GAP, "offset": offset})
-
-
-def entry_kind(entry: bytes) -> str:
-    return json.loads(entry)["kind"]

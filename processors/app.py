@@ -21,6 +21,7 @@ import signal
 import sys
 import time
 import weakref
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -29,16 +30,18 @@ from functools import cache
 from typing import Any
 
 import faust
+from clickhouse_connect.driver.client import Client
 from faust.streams import _current_event  # no public setter: see _current()
+from faust.types import TP
 
 from battrace import log_store
 from battrace.keys import KeyRing
-from battrace.records import entry_kind, redelivered_entry, sealed_entry
+from battrace.records import REDELIVERED, SEALED, redelivered_entry, sealed_entry
 from battrace.report.issue import awaits_inputs, draft_report, signed_row
 from battrace.report.model import TraceabilityReport
 from battrace.settings import get_settings
 from battrace.stack.clickhouse import apply_ddl, connect
-from processors import faust_patches, table_codec
+from processors import changelog, faust_patches, table_codec
 from processors.checkpointer import Checkpointer
 from processors.correlate import already_applied, apply, new_state
 from processors.entities import SHIPMENT
@@ -113,14 +116,12 @@ entity_state = app.Table(
     value_type=table_codec.TableValue,  # JSON via msgspec (processors/table_codec.py says why)
     options=ROCKSDB_OPTIONS if settings.table_store.startswith("rocksdb") else None,
 )
-# Table writes queue changelog messages that faust's producer sends one by one; a batch of thousands of entities
-# must not run ahead of them (each waiting message holds its serialized state): _seal drains down to this.
-CHANGELOG_BACKLOG = 1000
 SEAL_CHUNK_ROWS = 5000  # a seal batch is inserted in chunks of about this many rows (each insert has a fixed cost)
 
 _clickhouse = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse")
 # Reports read a lot (genealogy walks, steps); on their own thread the sink's inserts wait at most for one of
 # their queries, not for whole reports. chDB releases the GIL while a query runs.
+REPORT_QUERY_THREADS = 1
 _report_reads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reports")
 
 
@@ -137,6 +138,18 @@ def sink() -> ClickHouseSink:
     client = connect(settings)
     apply_ddl(client)
     return ClickHouseSink(client)
+
+
+@cache
+def report_client() -> Client:
+    """Reports read on a client of their own: clickhouse-connect serialises the calls of one chDB client under a
+    lock, so on the sink's client every insert waited for the report query in flight (a third of the worker's
+    time at 200k events); chDB runs queries of separate connections side by side."""
+    sink()  # the tables exist before the first read
+    client = connect(settings)
+    # One thread per report query: a report can wait, the seal stage's inserts (and Python) should not.
+    client.set_client_setting("max_threads", REPORT_QUERY_THREADS)
+    return client
 
 
 async def write(batch: SinkBatch, attempts: int = 5) -> None:
@@ -232,13 +245,13 @@ class BatchSealer:
                 out = apply(state, item, log_id, index, sealed_at)
                 if out.sealed:
                     if not logged:
-                        log.add(sealed_entry(out.sealed))
+                        log.add(sealed_entry(out.sealed), SEALED)
                     batch.add("sealed", out.sealed)
                     if out.sealed["entity_type"] == SHIPMENT and entry.event.kind == "Delivered":
                         delivery = {k: out.sealed[k] for k in ("entity_id", "event_id", "log_id", "log_index")}
                         result.deliveries.append({**delivery, "event_time": entry.event.event_time_ms})
                 elif not logged:
-                    log.add(redelivered_entry(entity, entry.event.event_id, item.source))
+                    log.add(redelivered_entry(entity, entry.event.event_id, item.source), REDELIVERED)
                 index += 1
                 if out.event:
                     batch.add("events", out.event)
@@ -256,7 +269,7 @@ class BatchSealer:
             start = self._logged_rows.get(partition, 0)
             for e in log.appended[start:]:
                 row = {"log_id": settings.log_id(partition), "log_index": e.index, "entry": e.entry}
-                batch.add("log_entries", {**row, "kind": entry_kind(e.entry), "leaf_hash": e.leaf_hash.hex()})
+                batch.add("log_entries", {**row, "kind": e.kind, "leaf_hash": e.leaf_hash.hex()})
             self._logged_rows[partition] = len(log.appended)
         return batch
 
@@ -337,6 +350,28 @@ async def seal(stream: faust.StreamT) -> None:
             os._exit(EXIT_PROCESSING_FAILED)
 
 
+async def _store_states(sealed: Sealed, of_partition: dict[int, Any]) -> None:
+    """Each partition's log state, then its entity states (the order processors/sealing relies on): stored in the
+    table and sent to its changelog as whole record batches; returns when Kafka acknowledged them all (the
+    batch's offsets are committed after that)."""
+    records: dict[int, list[tuple[bytes, bytes]]] = defaultdict(list)
+
+    def put(key: bytes, value: dict[str, Any], carrier: Any) -> None:
+        with _current(carrier):  # a disk store files the value under the current event's partition
+            entity_state.data[key] = value  # the store only: the changelog goes out below, batched
+        records[carrier.message.partition].append((key, table_codec.encode(value)))
+
+    for partition, plog in sealed.logs.items():
+        put(log_state_key(partition, settings.partitions), plog.state(), of_partition[partition])
+    for entity, state in sealed.working.items():
+        put(entity.encode(), state, sealed.carriers[entity])
+    topic = entity_state.changelog_topic.get_topic_name()
+    producer = app.producer._ensure_producer()  # faust's aiokafka producer (no public accessor)
+    lasts = await changelog.write(producer, topic, records, round(time.time() * 1000))
+    for partition, offset in lasts.items():  # what a disk store has applied, for recovery (as faust records it)
+        entity_state.data.set_persisted_offset(TP(topic, partition), offset)
+
+
 async def _seal(events: list[Any]) -> None:
     sealer = BatchSealer()
     inserting: asyncio.Future[None] | None = None
@@ -356,16 +391,7 @@ async def _seal(events: list[Any]) -> None:
     logs = sealed.logs
     # A disk store (RocksDB) files each write under the current event's partition, and take_events leaves no
     # event current in this task: make it a message of the key's partition (packs go where their entities hash).
-    of_partition = {e.message.partition: e for e in events}
-    for partition, plog in logs.items():  # ... then each log (before its entities: see processors/sealing)
-        with _current(of_partition[partition]):
-            entity_state[log_state_key(partition, settings.partitions)] = plog.state()
-    for entity, state in sealed.working.items():  # ... then entity states; offsets are committed after all
-        with _current(sealed.carriers[entity]):
-            entity_state[entity.encode()] = state
-    buffer = app.producer.buffer
-    while buffer.size > CHANGELOG_BACKLOG:
-        await buffer.flush_atmost(buffer.size - CHANGELOG_BACKLOG)
+    await _store_states(sealed, {e.message.partition: e for e in events})  # ... then state
     for delivery in sealed.deliveries:  # a report per delivered consignment (at-least-once; reports dedupe)
         await deliveries_topic.send(key=delivery["entity_id"].encode(), value=json.dumps(delivery).encode())
     async with _checkpointing:  # a log that does not extend its last checkpoint raises: nothing is signed
@@ -395,7 +421,7 @@ async def _draft(shipment_id: str) -> TraceabilityReport | None:
     pause = 0.5
     while True:
         draft = await asyncio.get_running_loop().run_in_executor(
-            _report_reads, draft_report, sink().client, shipment_id
+            _report_reads, draft_report, report_client(), shipment_id
         )
         if draft is None or not awaits_inputs(draft) or time.monotonic() > deadline:
             return draft

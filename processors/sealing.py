@@ -22,7 +22,7 @@ from typing import Any
 
 from aiokafka.partitioner import murmur2
 
-from battrace.records import gap_entry
+from battrace.records import GAP, gap_entry
 from battrace.tlog import CompactTree, leaf_hash
 
 
@@ -49,6 +49,7 @@ class LogEntry:
     index: int
     entry: bytes
     leaf_hash: bytes
+    kind: str  # the entry's "kind" (battrace.records), kept so the sink need not parse the entry again
 
 
 class AlreadyLogged(RuntimeError):
@@ -86,20 +87,20 @@ class PartitionLog:
                 self._this_batch[offset] = first  # still needed if this batch is cut short too
             return first
         while self.next_offset < offset:
-            self._append(gap_entry(self.next_offset))
+            self._append(gap_entry(self.next_offset), GAP)
             self.next_offset += 1
         self._this_batch[offset] = self.tree.size
         self.next_offset = offset + 1
         return self.tree.size
 
-    def add(self, entry: bytes) -> int:
-        """Log one item of the message last opened with first_index; returns its index."""
-        return self._append(entry)
+    def add(self, entry: bytes, kind: str) -> int:
+        """Log one item (entry of ``kind``) of the message last opened with first_index; returns its index."""
+        return self._append(entry, kind)
 
-    def _append(self, entry: bytes) -> int:
+    def _append(self, entry: bytes, kind: str) -> int:
         h = leaf_hash(entry)
         index = self.tree.size
-        self.appended.append(LogEntry(index, entry, h))
+        self.appended.append(LogEntry(index, entry, h, kind))
         self.tree.append(h)
         return index
 

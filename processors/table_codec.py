@@ -17,6 +17,11 @@ _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
 
 
+def encode(value: Any) -> bytes:
+    """A table value as its changelog message carries it."""
+    return _encode(value)
+
+
 class MsgspecJson(codecs.Codec):
     def _dumps(self, obj: Any) -> bytes:
         return _encode(obj)

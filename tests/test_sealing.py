@@ -60,7 +60,7 @@ def _message(log: PartitionLog, offset: int, entries: list[bytes]) -> list[int]:
     assert first is not None
     indexes = list(range(first, first + len(entries)))
     if not logged:
-        assert [log.add(e) for e in entries] == indexes
+        assert [log.add(e, SEALED) for e in entries] == indexes
     return indexes
 
 
@@ -68,6 +68,7 @@ def test_items_get_consecutive_indexes_skipped_offsets_get_gap_entries() -> None
     log = PartitionLog(None)
     assert _message(log, 0, [b"a", b"b"]) == [0, 1]
     assert _message(log, 3, [b"d"]) == [4]  # offsets 1 and 2 carried no message: one gap entry each
+    assert [e.kind for e in log.appended] == [SEALED, SEALED, GAP, GAP, SEALED]
     assert [(e.index, e.entry) for e in log.appended] == [
         (0, b"a"),
         (1, b"b"),

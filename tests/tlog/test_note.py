@@ -41,13 +41,9 @@ PETER_SKEY = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx0
 ENOCH_VKEY = "EnochRoot+af0cfe78+ATtqJ7zOtqQtYqOo0CpvDXNlMhV3HeJDpjrASKGLWdop"
 TEXT = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n"
 PETER_SIG = (
-    "— PeterNeumann "
-    "x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n"
+    "— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n"
 )
-ENOCH_SIG = (
-    "— EnochRoot "
-    "rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33WWd1RvMc+QQ=\n"
-)
+ENOCH_SIG = "— EnochRoot rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33WWd1RvMc+QQ=\n"
 SIGNED = TEXT + "\n" + PETER_SIG
 
 # SPEC: signed-note.md, "Example".
@@ -108,9 +104,7 @@ def test_key_id_derivation() -> None:
 def _manglings(key: str) -> set[str]:
     # GO: TestNewVerifier / TestNewSigner — every proper substring and every byte+1.
     b = key.encode()
-    out = {
-        b[i:j].decode() for i in range(len(b) + 1) for j in range(i + 1, len(b) + 1) if (i, j) != (0, len(b))
-    }
+    out = {b[i:j].decode() for i in range(len(b) + 1) for j in range(i + 1, len(b) + 1) if (i, j) != (0, len(b))}
     for i in range(len(b)):
         m = bytearray(b)
         m[i] += 1
@@ -158,9 +152,7 @@ def test_sumdb_key_from_golang_mod() -> None:
     assert v.key_id == bytes.fromhex("033de0ae")
 
 
-@pytest.mark.parametrize(
-    "name", ["", "a+b", "a b", "a\tb", "a\u00a0b", "a\u2003b", "a\nb", "a\x01b", "\ud800"]
-)
+@pytest.mark.parametrize("name", ["", "a+b", "a b", "a\tb", "a\u00a0b", "a\u2003b", "a\nb", "a\x01b", "\ud800"])
 def test_invalid_key_names(name: str) -> None:
     with pytest.raises(InvalidKeyError):
         generate_signer(name)
@@ -239,9 +231,7 @@ def test_invalid_signature_from_known_key_rejects_note() -> None:
         verify_note(bad, [PETER_VKEY])
     # ...even when another known key did sign it properly.
     with pytest.raises(InvalidSignatureError):
-        verify_note(
-            TEXT + "\n" + ENOCH_SIG + PETER_SIG[:60] + "ABCD" + PETER_SIG[60:], [PETER_VKEY, ENOCH_VKEY]
-        )
+        verify_note(TEXT + "\n" + ENOCH_SIG + PETER_SIG[:60] + "ABCD" + PETER_SIG[60:], [PETER_VKEY, ENOCH_VKEY])
 
 
 @pytest.mark.parametrize(
@@ -440,9 +430,7 @@ def test_sign_verify_round_trip(text: str) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(
-    st.one_of(st.text(max_size=300), st.binary(max_size=300), note_text.map(lambda t: t + "\n" + PETER_SIG))
-)
+@given(st.one_of(st.text(max_size=300), st.binary(max_size=300), note_text.map(lambda t: t + "\n" + PETER_SIG)))
 def test_verify_note_only_raises_note_errors(note: str | bytes) -> None:
     with contextlib.suppress(NoteError):
         verify_note(note, [PETER_VKEY, ENOCH_VKEY])

@@ -351,9 +351,7 @@ def test_generators_reject_bad_leaf_hashes() -> None:
 
 # --------------------------------------------------------------------------- properties
 
-leaf_lists = st.lists(st.binary(max_size=12), min_size=1, max_size=40).map(
-    lambda xs: [leaf_hash(x) for x in xs]
-)
+leaf_lists = st.lists(st.binary(max_size=12), min_size=1, max_size=40).map(lambda xs: [leaf_hash(x) for x in xs])
 
 
 @settings(max_examples=60, deadline=None)
