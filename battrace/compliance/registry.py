@@ -12,7 +12,8 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-from battrace.compliance.tables import rows
+from battrace.compliance.tables import distinct_events, rows
+from processors.entities import PARTY
 from schemas.catalog import LICENSED_ENTITY
 
 Registry = dict[str, list[dict[str, Any]]]
@@ -21,15 +22,18 @@ RECORD_FIELDS = ("entity_id", "role", "licence_number", "valid_from", "valid_to"
 
 def load_registry(client: Client, as_of_ms: int | None = None) -> Registry:
     """party id -> its registry records (every version, oldest first); ``as_of_ms`` drops later publications."""
+    # A LicensedEntity record extends exactly one chain, its party's; party chains hold nothing else.
     found = rows(
         client,
-        "SELECT payload FROM battrace.events FINAL WHERE schema = {schema:String} "
+        "SELECT event_id, payload FROM battrace.events WHERE event_id IN "
+        "(SELECT event_id FROM battrace.sealed WHERE entity_type = {party:String}) AND schema = {schema:String} "
         "AND toUnixTimestamp64Milli(event_time) <= {until:Int64} ORDER BY event_time, event_id",
+        party=PARTY,
         schema=LICENSED_ENTITY,
         until=as_of_ms if as_of_ms is not None else 2**62,
     )
     registry: Registry = {}
-    for r in found:
+    for r in distinct_events(found):
         record = json.loads(r["payload"])
         registry.setdefault(record["entity_id"], []).append({f: record.get(f) for f in RECORD_FIELDS})
     return registry

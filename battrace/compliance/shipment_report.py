@@ -19,7 +19,7 @@ from battrace.compliance.materials import RECYCLED, LotInBattery, edges, lots_in
 from battrace.compliance.registry import Registry, load_registry
 from battrace.compliance.seal import seal_reference
 from battrace.compliance.steps import load_steps
-from battrace.compliance.tables import rows
+from battrace.compliance.tables import IN_CHAINS_OF, rows
 from battrace.report.build import LotFacts, ShipmentFacts, build_report, transport_emissions
 from battrace.report.model import CustodyParty, TraceabilityReport, TransportEmissions, VerificationEvent, rfc3339_ms
 from processors.entities import BATTERY, LOT, SHIPMENT, entity_key
@@ -35,8 +35,11 @@ class NotDelivered(LookupError):
 def _delivery(client: Client, shipment_id: str) -> dict[str, Any]:
     found = rows(
         client,
-        "SELECT event_id, toUnixTimestamp64Milli(event_time) AS at_ms FROM battrace.events FINAL "
-        "WHERE shipment_id = {s:String} AND kind = 'Delivered' ORDER BY event_time, event_id LIMIT 1",
+        "SELECT event_id, toUnixTimestamp64Milli(event_time) AS at_ms FROM battrace.events "
+        f"WHERE {IN_CHAINS_OF} AND shipment_id = {{s:String}} AND kind = 'Delivered' "
+        "ORDER BY event_time, event_id LIMIT 1",
+        chain_type=SHIPMENT,
+        chain_ids=[shipment_id],
         s=shipment_id,
     )
     if not found:

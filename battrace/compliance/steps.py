@@ -21,7 +21,7 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-from battrace.compliance.tables import rows
+from battrace.compliance.tables import IN_CHAINS_OF, distinct_events, rows
 from processors.custody import ROLES, custody_parties
 from processors.entities import BATTERY, LOT, SHIPMENT, body_of, entity_key
 
@@ -101,28 +101,31 @@ def load_steps(client: Client, entities: Collection[str] | None = None, as_of_ms
     With ``entities``, the consignments that carried any of them are included with all their steps.
     """
     until = as_of_ms if as_of_ms is not None else 2**62
-    where = ""
-    params: dict[str, Any] = {"kinds": list(KINDS), "until": until}
-    if entities is not None:
-        keys = sorted(set(entities))
-        shipments = {k.partition(":")[2] for k in keys if k.startswith(f"{SHIPMENT}:")}
-        shipments |= {
-            r["shipment_id"]
-            for r in rows(
-                client,
-                "SELECT DISTINCT shipment_id FROM battrace.events FINAL "
-                "WHERE kind = 'ConsignmentCreated' AND hasAny(entities, {keys:Array(String)})",
-                keys=keys,
-            )
-        }
-        where = "AND (hasAny(entities, {keys:Array(String)}) OR has({ships:Array(String)}, shipment_id))"
-        params |= {"keys": keys, "ships": sorted(shipments)}
-    found = rows(
-        client,
-        "SELECT event_id, kind, toUnixTimestamp64Milli(event_time) AS at_ms, payload FROM battrace.events FINAL "
-        f"WHERE has({{kinds:Array(String)}}, kind) AND at_ms <= {{until:Int64}} {where} ORDER BY event_time, event_id",
-        **params,
+    select = (
+        "SELECT event_id, kind, toUnixTimestamp64Milli(event_time) AS at_ms, payload, shipment_id "
+        "FROM battrace.events WHERE has({kinds:Array(String)}, kind) AND "
     )
+    order = " ORDER BY event_time, event_id"
+    if entities is None:
+        found = rows(client, select + "at_ms <= {until:Int64}" + order, kinds=list(KINDS), until=until)
+    else:
+        keys = sorted(set(entities))
+        # Not limited in time: a consignment created later adds none of its steps (they are later still).
+        found = rows(client, select + "hasAny(entities, {keys:Array(String)})" + order, kinds=list(KINDS), keys=keys)
+        shipments = {k.partition(":")[2] for k in keys if k.startswith(f"{SHIPMENT}:")}
+        shipments |= {r["shipment_id"] for r in found if r["kind"] == "ConsignmentCreated"}
+        if shipments:  # every step of those consignments: their chains hold them (a short primary-key read)
+            ships = sorted(shipments)
+            found += rows(
+                client,
+                select + IN_CHAINS_OF + " AND has({ships:Array(String)}, shipment_id)" + order,
+                kinds=list(KINDS),
+                chain_type=SHIPMENT,
+                chain_ids=ships,
+                ships=ships,
+            )
+        found = sorted((r for r in found if r["at_ms"] <= until), key=lambda r: (r["at_ms"], r["event_id"]))
+    found = distinct_events(found)
     for r in found:
         r["record"] = json.loads(r.pop("payload"))
     return steps_of(found)

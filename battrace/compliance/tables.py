@@ -21,6 +21,32 @@ def rows(client: Client, sql: str, **parameters: Any) -> list[dict[str, Any]]:
     return list(client.query(sql, parameters=parameters).named_results())
 
 
+IN_CHAINS_OF = (
+    "event_id IN (SELECT event_id FROM battrace.sealed WHERE entity_type = {chain_type:String} "
+    "AND entity_id IN {chain_ids:Array(String)})"
+)
+"""SQL condition: the event is in the chain of one of these entities (parameters ``chain_type``, ``chain_ids``).
+
+``sealed`` is ordered by entity, and ``events`` by event id, so this reads a few granules of each instead of
+scanning every event's ``entities``: a report's cost no longer grows with the store. Only for entities whose
+chains are short (consignments, parties); a lot's chain holds every cell that consumed it."""
+
+
+def distinct_events(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of ``events`` read without FINAL, one per event id (first kept, order unchanged).
+
+    FINAL merges every part of the table at read time; a replay can only re-insert an identical row (the row
+    is a function of the event), so dropping repeats here gives the same result for much less.
+    """
+    seen: set[str] = set()
+    out = []
+    for r in found:
+        if r["event_id"] not in seen:
+            seen.add(r["event_id"])
+            out.append(r)
+    return out
+
+
 def ms_to_datetime(ms: int) -> datetime:
     return EPOCH + timedelta(milliseconds=ms)
 
