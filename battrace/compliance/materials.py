@@ -46,11 +46,11 @@ def edges(
     """Edges of one relation, optionally only those into ``to_ids`` or out of ``from_ids``."""
     where = ["relation = {relation:String}", "toUnixTimestamp64Milli(event_time) <= {until:Int64}"]
     params: dict[str, Any] = {"relation": relation, "until": _FOREVER if as_of_ms is None else as_of_ms}
-    if to_ids is not None:
-        where.append("has({to:Array(String)}, to_id)")
+    if to_ids is not None:  # IN, not has(): the primary key (to_type, to_id, ...) then picks the granules
+        where.append("to_id IN {to:Array(String)}")
         params["to"] = sorted(set(to_ids))
     if from_ids is not None:
-        where.append("has({frm:Array(String)}, from_id)")
+        where.append("from_id IN {frm:Array(String)}")
         params["frm"] = sorted(set(from_ids))
     found = rows(
         client,
