@@ -433,13 +433,16 @@ async def _draft(shipment_id: str) -> TraceabilityReport | None:
 @app.agent(deliveries_topic, concurrency=4)  # reports wait for inputs: several wait side by side
 async def report(stream: faust.StreamT) -> None:
     """The delivery of a consignment (not its order or dispatch) triggers its signed traceability report."""
+    loop = asyncio.get_running_loop()
     async for event in stream.events():
         delivery = json.loads(event.message.value)
         if not await _checkpointed(delivery):
             log.warning("no checkpoint covers the delivery of %s yet: its seal reference is missing", delivery)
         try:
             draft = await _draft(delivery["entity_id"])
-            row = None if draft is None else signed_row(draft, KeyRing(settings))
+            row = None
+            if draft is not None:  # canonical JSON and two signatures: off the event loop
+                row = await loop.run_in_executor(_report_reads, signed_row, draft, KeyRing(settings))
         except Exception:
             log.critical("issuing the report of %s failed: exiting without committing", delivery, exc_info=True)
             os._exit(EXIT_PROCESSING_FAILED)
