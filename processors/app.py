@@ -119,8 +119,8 @@ entity_state = app.Table(
 SEAL_CHUNK_ROWS = 5000  # a seal batch is inserted in chunks of about this many rows (each insert has a fixed cost)
 
 _clickhouse = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse")
-# Reports read a lot (genealogy walks, steps); on their own thread the sink's inserts wait at most for one of
-# their queries, not for whole reports. chDB releases the GIL while a query runs.
+# Reports read a lot (genealogy walks, steps): on their own thread and their own client (report_client), so the
+# sink's inserts never wait for them. chDB releases the GIL while a query runs.
 REPORT_QUERY_THREADS = 1
 _report_reads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reports")
 
@@ -357,7 +357,9 @@ async def _store_states(sealed: Sealed, of_partition: dict[int, Any]) -> None:
     records: dict[int, list[tuple[bytes, bytes]]] = defaultdict(list)
 
     def put(key: bytes, value: dict[str, Any], carrier: Any) -> None:
-        with _current(carrier):  # a disk store files the value under the current event's partition
+        # A disk store files the value under the current event's partition, and take_events leaves no event
+        # current in this task: the carrier is a message of the key's partition (packs go where entities hash).
+        with _current(carrier):
             entity_state.data[key] = value  # the store only: the changelog goes out below, batched
         records[carrier.message.partition].append((key, table_codec.encode(value)))
 
@@ -389,9 +391,8 @@ async def _seal(events: list[Any]) -> None:
     sealed = sealer.result
     release_freed_memory()
     logs = sealed.logs
-    # A disk store (RocksDB) files each write under the current event's partition, and take_events leaves no
-    # event current in this task: make it a message of the key's partition (packs go where their entities hash).
-    await _store_states(sealed, {e.message.partition: e for e in events})  # ... then state
+    # ... then state; a message of each partition makes the writes of its keys current (see _store_states)
+    await _store_states(sealed, {e.message.partition: e for e in events})
     for delivery in sealed.deliveries:  # a report per delivered consignment (at-least-once; reports dedupe)
         await deliveries_topic.send(key=delivery["entity_id"].encode(), value=json.dumps(delivery).encode())
     async with _checkpointing:  # a log that does not extend its last checkpoint raises: nothing is signed
