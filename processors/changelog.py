@@ -7,12 +7,18 @@ the order the changelog must hold them; they go out as a few large record batche
 order (aiokafka keeps one batch per partition in flight), and ``write`` returns when Kafka acknowledged all.
 The messages are the ones Faust would have sent (same key, same value bytes, same partition), so Faust
 recovers the table from them as before.
+
+Each partition's last record goes out in a batch of its own. Tansu reports a partition's high watermark as the
+base offset of its last record batch + 1, and Faust's recovery reads a changelog only up to that watermark: the
+records after the first of a multi-record last batch would be missed, and a restarted worker would start those
+entities' chains afresh (the SIGKILL test lost sealed events that way). With a one-record last batch, the
+watermark is the true end.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.producer.message_accumulator import BatchBuilder
@@ -21,16 +27,25 @@ BATCH_BYTES = 512 * 1024  # under the producer's 1 MiB request limit; a record l
 NO_COMPRESSION = 0  # as faust's producer sends (producer_compression_type unset)
 
 
-def record_batches(records: Iterable[tuple[bytes, bytes]], timestamp_ms: int) -> list[BatchBuilder]:
-    """The records in order, packed into batches of about BATCH_BYTES (closed, ready to send)."""
+def _batch_of(key: bytes, value: bytes, timestamp_ms: int) -> BatchBuilder:
+    """A new batch holding this record (a record larger than BATCH_BYTES gets a batch its size)."""
+    batch = BatchBuilder(max(BATCH_BYTES, len(key) + len(value) + 512), NO_COMPRESSION)
+    if batch.append(timestamp=timestamp_ms, key=key, value=value) is None:  # pragma: no cover
+        raise ValueError(f"a changelog record of {len(value)} bytes does not fit a batch")
+    return batch
+
+
+def record_batches(records: Sequence[tuple[bytes, bytes]], timestamp_ms: int) -> list[BatchBuilder]:
+    """The records in order, packed into batches of about BATCH_BYTES, the last record alone in the last batch
+    (the module docstring says why)."""
     batches: list[BatchBuilder] = []
     current: BatchBuilder | None = None
-    for key, value in records:
+    for key, value in records[:-1]:
         if current is None or current.append(timestamp=timestamp_ms, key=key, value=value) is None:
-            current = BatchBuilder(max(BATCH_BYTES, len(key) + len(value) + 512), NO_COMPRESSION)
-            if current.append(timestamp=timestamp_ms, key=key, value=value) is None:  # pragma: no cover
-                raise ValueError(f"a changelog record of {len(value)} bytes does not fit a batch")
+            current = _batch_of(key, value, timestamp_ms)
             batches.append(current)
+    if records:
+        batches.append(_batch_of(*records[-1], timestamp_ms))
     return batches
 
 
