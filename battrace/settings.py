@@ -77,6 +77,11 @@ class Settings(BaseSettings):
         """The ingest stage's consumer group (plain Kafka group; the seal stage's group is ``app_id``)."""
         return f"{self.app_id}-ingest"
 
+    @property
+    def report_group(self) -> str:
+        """The report stage's consumer group (plain Kafka group, processors/report_stage.py)."""
+        return f"{self.app_id}-reports"
+
     def log_id(self, partition: int) -> str:
         """Origin line of the log kept for one trace.chain partition."""
         return f"{self.log_origin}/{partition}"

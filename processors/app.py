@@ -41,7 +41,7 @@ from battrace.report.issue import awaits_inputs, draft_report, signed_row
 from battrace.report.model import TraceabilityReport
 from battrace.settings import get_settings
 from battrace.stack.clickhouse import apply_ddl, connect
-from processors import changelog, faust_patches, table_codec
+from processors import changelog, faust_patches, report_stage, table_codec
 from processors.checkpointer import Checkpointer
 from processors.correlate import already_applied, apply, new_state
 from processors.entities import SHIPMENT
@@ -431,26 +431,30 @@ async def _draft(shipment_id: str) -> TraceabilityReport | None:
         pause = min(pause * 2, 4.0)
 
 
-@app.agent(deliveries_topic, concurrency=4)  # reports wait for inputs: several wait side by side
-async def report(stream: faust.StreamT) -> None:
+async def _issue_report(delivery: dict[str, Any]) -> None:
     """The delivery of a consignment (not its order or dispatch) triggers its signed traceability report."""
-    loop = asyncio.get_running_loop()
-    async for event in stream.events():
-        delivery = json.loads(event.message.value)
-        if not await _checkpointed(delivery):
-            log.warning("no checkpoint covers the delivery of %s yet: its seal reference is missing", delivery)
-        try:
-            draft = await _draft(delivery["entity_id"])
-            row = None
-            if draft is not None:  # canonical JSON and two signatures: off the event loop
-                row = await loop.run_in_executor(_report_reads, signed_row, draft, KeyRing(settings))
-        except Exception:
-            log.critical("issuing the report of %s failed: exiting without committing", delivery, exc_info=True)
-            os._exit(EXIT_PROCESSING_FAILED)
-        if row is not None:
-            batch = SinkBatch()
-            batch.add("reports", row)
-            await write(batch)
+    if not await _checkpointed(delivery):
+        log.warning("no checkpoint covers the delivery of %s yet: its seal reference is missing", delivery)
+    draft = await _draft(delivery["entity_id"])
+    if draft is None:
+        return
+    # canonical JSON and two signatures: off the event loop
+    row = await asyncio.get_running_loop().run_in_executor(_report_reads, signed_row, draft, KeyRing(settings))
+    batch = SinkBatch()
+    batch.add("reports", row)
+    await write(batch)
+
+
+@app.task
+async def report() -> None:
+    """Reports on a plain consumer (processors/report_stage.py says why); a failure ends the process uncommitted."""
+    try:
+        await report_stage.run_stage(settings, _issue_report)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.critical("issuing a report failed: exiting without committing", exc_info=True)
+        os._exit(EXIT_PROCESSING_FAILED)
 
 
 @app.timer(interval=settings.checkpoint_seconds / 2)

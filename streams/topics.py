@@ -22,9 +22,7 @@ REGISTRY = TopicSpec(
     compacted=True,
     config={"cleanup.policy": "compact"},
 )
-CHAIN = TopicSpec(
-    "trace.chain", "accepted events packed per entity partition (MessagePack): the per-entity sequencer"
-)
+CHAIN = TopicSpec("trace.chain", "accepted events packed per entity partition (MessagePack): the per-entity sequencer")
 EVENT_IDS = TopicSpec(
     "trace.event_ids", "accepted event ids and their source coordinates, packed per source partition (dedup state)"
 )
