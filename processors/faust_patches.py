@@ -1,11 +1,24 @@
 """Workarounds for faust-streaming 0.15 defects seen on this stack; each says what it fixes and how it shows.
 
-Commit crawl after a restart: faust fills gaps in a partition's acked offsets from its gap intervals
-(``Consumer._new_offset``), and those intervals end *on* a real message, so that offset is added a second
-time. ``consecutive_numbers`` then splits every run at the duplicate, and each commit advances by one or
-two offsets: after a SIGKILL and restart, ``trace.chain`` committed about one offset per second while the
-worker sat idle (acked head ``[4955, 4956, 4956]``), which is the "stall" of the SIGKILL test. The fix
-removes duplicates before looking for the first consecutive run; an offset acked twice is acked once.
+Each of these lost or stalled trace.chain / trace.rejects messages in the SIGKILL test (a restart before the first
+commit). Kafka offsets of these topics are contiguous (plain producers, no transactions, no compaction), so every
+offset is a real message that must be processed before a commit passes it.
+
+1. Messages dropped at start-up (``FlowControlEvent.resume``): when recovery completes, faust resumes the stream
+   partitions, seeks them to their committed offsets and then resumes flow control, which clears every stream
+   queue. Messages fetched in between are dropped; they are fetched again only if the seek moved the position,
+   and aiokafka does not seek for a committed offset of 0 or none. The fix clears the queues only when flow
+   control really was suspended (a rebalance), not on a resume of flowing queues.
+2. A hole of one offset committed past (``Consumer._new_offset``): faust holds a commit back only when the lowest
+   acked offset is more than one past the committed offset, but the committed offset is the *next* offset to
+   process, so one missing message was committed past (the SIGKILL test lost a whole 500-event pack that way).
+3. Real messages recorded as gaps (``Consumer._add_gap``): when the offsets reaching the consumer jump (after a
+   drop), faust records the skipped offsets as a gap and later commits past them as if they did not exist. Our
+   topics have no gaps, so none are recorded: a dropped message holds the commit back instead of being lost.
+4. Commit crawl after a restart (``Consumer._new_offset``): faust fills gaps in a partition's acked offsets from
+   its gap intervals, and those intervals end *on* a real message, so that offset is added a second time;
+   ``consecutive_numbers`` then split every run at the duplicate and each commit advanced by one or two offsets.
+   Duplicates are removed before looking for the first consecutive run; an offset acked twice is acked once.
 """
 
 from __future__ import annotations
@@ -14,10 +27,11 @@ from typing import Any
 
 from faust.transport.consumer import Consumer
 from faust.utils.functional import consecutive_numbers
+from mode.utils.queues import FlowControlEvent
 
 
 def _new_offset(self: Any, tp: Any) -> int | None:
-    """faust's ``Consumer._new_offset`` with duplicate offsets removed (see the module docstring)."""
+    """faust's ``Consumer._new_offset`` with duplicate offsets removed and no hole passed (fixes 2 and 4)."""
     acked = self._acked[tp]
     if not acked:
         return None
@@ -34,13 +48,28 @@ def _new_offset(self: Any, tp: Any) -> int | None:
             gap_for_tp.chop(0, new_max_offset)
     acked[:] = sorted(set(acked))
     committed_offset = self._committed_offset[tp]
-    if committed_offset and min(acked) - committed_offset > 1:
-        return None
+    if committed_offset is not None and min(acked) > committed_offset:
+        return None  # the message at the committed offset (the next to process) is not done yet
     batch = next(consecutive_numbers(acked))
     acked[: len(batch)] = []
     self._acked_index[tp].difference_update(batch)
     return batch[-1] + 1
 
 
+async def _add_gap(self: Any, tp: Any, offset_from: int, offset_to: int) -> None:
+    """Record no gap: every offset of our topics is a message (fix 3)."""
+
+
+def _resume(self: FlowControlEvent) -> None:
+    """``FlowControlEvent.resume`` that clears the queues only after a real suspension (fix 1)."""
+    was_suspended = not self.is_active()
+    self._suspend.clear()
+    self._resume.set()
+    if was_suspended:
+        self.clear()
+
+
 def apply() -> None:
     Consumer._new_offset = _new_offset  # type: ignore[method-assign]
+    Consumer._add_gap = _add_gap  # type: ignore[method-assign]
+    FlowControlEvent.resume = _resume  # type: ignore[method-assign]

@@ -2,8 +2,10 @@
 
 One log per trace.chain partition: Kafka partition order is the sequencer, and a worker that owns a
 partition owns its log. A trace.chain message is a pack of chain items; the log gets one entry per item,
-in pack order, and one ``gap`` entry per offset Kafka skipped, so the log is a pure function of the
-partition's content.
+in pack order, so the log is a pure function of the partition's content. trace.chain offsets are contiguous
+(one plain producer, no transactions, no compaction): a message that arrives past the next offset means one
+was not delivered, and it is refused (MissingMessage) rather than logged as a ``gap``, which would seal the
+loss into the log for good.
 
 The log state (a compact tree: size + at most 64 subtree roots, plus where the last batch's messages
 start in the log) is stored in the entities table under a key that hashes to the same partition as the
@@ -22,7 +24,6 @@ from typing import Any
 
 from aiokafka.partitioner import murmur2
 
-from battrace.records import GAP, gap_entry
 from battrace.tlog import CompactTree, leaf_hash
 
 
@@ -56,6 +57,10 @@ class AlreadyLogged(RuntimeError):
     """A replayed message whose log position is no longer known: the changelog prefix rule was broken."""
 
 
+class MissingMessage(RuntimeError):
+    """A message arrived past the next offset: the one before it was not delivered (never log past it)."""
+
+
 class PartitionLog:
     """A partition's log while a batch is sealed: entries per item, in trace.chain order."""
 
@@ -76,19 +81,19 @@ class PartitionLog:
         return offset < self.next_offset
 
     def first_index(self, offset: int) -> int | None:
-        """Where the items of message ``offset`` start in the log; for a new message, logs its skipped offsets.
+        """Where the items of message ``offset`` start in the log.
 
         None for a message logged before the last stored batch: every entity already holds its items (their
         states precede the log state in the changelog), so it only needs recognising as a replay.
+        Raises MissingMessage for a message past the next offset.
         """
         if self.holds(offset):
             first = self._previous_batch.get(offset)
             if first is not None:
                 self._this_batch[offset] = first  # still needed if this batch is cut short too
             return first
-        while self.next_offset < offset:
-            self._append(gap_entry(self.next_offset), GAP)
-            self.next_offset += 1
+        if offset > self.next_offset:
+            raise MissingMessage(f"offset {offset} arrived, but offset {self.next_offset} was not delivered")
         self._this_batch[offset] = self.tree.size
         self.next_offset = offset + 1
         return self.tree.size

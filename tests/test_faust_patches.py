@@ -1,12 +1,17 @@
-"""The commit-offset fix: duplicates in faust's acked offsets must not cut a consecutive run short."""
+"""The faust fixes (processors/faust_patches.py): no commit past an unprocessed offset, no queue cleared under a
+flowing stream, no crawl on duplicate acks."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from types import SimpleNamespace
 
+from faust.transport.consumer import Consumer
 from intervaltree import IntervalTree
+from mode.utils.queues import FlowControlEvent, FlowControlQueue
 
+from processors import faust_patches
 from processors.faust_patches import _new_offset
 
 TP = ("trace.chain", 0)
@@ -40,3 +45,37 @@ def test_a_real_hole_still_holds_the_commit_back() -> None:
     c = consumer([10, 11, 13], committed=10)
     assert _new_offset(c, TP) == 12  # 12 was never acked: commit up to it, no further
     assert _new_offset(c, TP) is None  # ... and 13 waits for 12
+
+
+def test_a_hole_of_one_offset_holds_the_commit_back() -> None:
+    # 12 was committed (the next to process) but never acked; faust 0.15 alone commits 14 here, losing 12
+    c = consumer([13], committed=12)
+    assert _new_offset(c, TP) is None
+    c = consumer([12, 13], committed=12)
+    assert _new_offset(c, TP) == 14
+
+
+def test_offsets_skipped_by_the_consumer_are_not_recorded_as_gaps() -> None:
+    faust_patches.apply()
+    c = SimpleNamespace(_gap=defaultdict(IntervalTree), _committed_offset=defaultdict(lambda: 10))
+    asyncio.run(Consumer._add_gap(c, TP, 11, 13))  # faust read 10, then 14: 11..13 were dropped, not absent
+    assert c._gap[TP] == IntervalTree()
+    c._acked, c._acked_index = defaultdict(list, {TP: [10, 14]}), defaultdict(set, {TP: {10, 14}})
+    assert _new_offset(c, TP) == 11 and _new_offset(c, TP) is None  # 11..13 hold the commit back
+
+
+def test_resuming_a_flowing_stream_keeps_its_queued_messages() -> None:
+    faust_patches.apply()
+
+    async def run() -> tuple[int, int]:
+        flow = FlowControlEvent()
+        queue: FlowControlQueue = FlowControlQueue(flow_control=flow, clear_on_resume=True)
+        flow.resume()
+        await queue.put("fetched before recovery completed")
+        flow.resume()  # faust's on_recovery_completed, with the stream already flowing
+        kept = queue.qsize()
+        flow.suspend()  # a rebalance: what is queued belongs to the old assignment
+        flow.resume()
+        return kept, queue.qsize()
+
+    assert asyncio.run(run()) == (1, 0)

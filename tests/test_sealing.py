@@ -19,7 +19,7 @@ from battrace.tlog import (
 )
 from battrace.tlog import consistency_proof as full_consistency_proof
 from processors.checkpointer import Checkpointer, InconsistentLog, LastCheckpoint
-from processors.sealing import PartitionLog, key_partition, log_state_key
+from processors.sealing import MissingMessage, PartitionLog, key_partition, log_state_key
 
 ROW = {
     "entity_type": "battery",
@@ -64,19 +64,20 @@ def _message(log: PartitionLog, offset: int, entries: list[bytes]) -> list[int]:
     return indexes
 
 
-def test_items_get_consecutive_indexes_skipped_offsets_get_gap_entries() -> None:
+def test_items_get_consecutive_indexes_and_a_skipped_offset_is_refused() -> None:
     log = PartitionLog(None)
     assert _message(log, 0, [b"a", b"b"]) == [0, 1]
-    assert _message(log, 3, [b"d"]) == [4]  # offsets 1 and 2 carried no message: one gap entry each
-    assert [e.kind for e in log.appended] == [SEALED, SEALED, GAP, GAP, SEALED]
-    assert [(e.index, e.entry) for e in log.appended] == [
-        (0, b"a"),
-        (1, b"b"),
-        (2, gap_entry(1)),
-        (3, gap_entry(2)),
-        (4, b"d"),
+    assert _message(log, 1, [b"c"]) == [2]
+    with pytest.raises(MissingMessage, match="offset 2 was not delivered"):
+        log.first_index(3)  # offset 2 never arrived: logging past it would seal its loss
+    assert (log.size, log.next_offset) == (3, 2)  # nothing logged for the refused message
+    assert [(e.index, e.entry, e.kind) for e in log.appended] == [
+        (0, b"a", SEALED),
+        (1, b"b", SEALED),
+        (2, b"c", SEALED),
     ]
-    assert log.tree.root() == root_hash([leaf_hash(x) for x in (b"a", b"b", gap_entry(1), gap_entry(2), b"d")])
+    assert log.tree.root() == root_hash([leaf_hash(x) for x in (b"a", b"b", b"c")])
+    assert _message(log, 2, [b"d"]) == [3]  # once it is delivered, the log goes on
 
 
 def test_a_replayed_message_of_the_last_batch_gets_its_original_indexes_and_is_not_logged_again() -> None:
@@ -90,8 +91,8 @@ def test_a_replayed_message_of_the_last_batch_gets_its_original_indexes_and_is_n
     replay = PartitionLog(stored)  # a crash after the log state, before every entity state of the batch
     assert _message(replay, 1, [b"b", b"c"]) == [1, 2]
     assert _message(replay, 2, [b"d"]) == [3]
-    assert _message(replay, 4, [b"e"]) == [5]
-    assert [(e.index, e.entry) for e in replay.appended] == [(4, gap_entry(3)), (5, b"e")]
+    assert _message(replay, 3, [b"e"]) == [4]
+    assert [(e.index, e.entry) for e in replay.appended] == [(4, b"e")]
 
     twice = PartitionLog(replay.state())  # cut short again: the replayed messages are still known
     assert _message(twice, 1, [b"b", b"c"]) == [1, 2]
