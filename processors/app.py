@@ -65,6 +65,8 @@ for _noisy in ("aiokafka", "faust", "mode", "processors"):
 EXIT_SINK_DOWN = 75  # EX_TEMPFAIL: restart the worker when ClickHouse is back
 EXIT_PROCESSING_FAILED = 70  # EX_SOFTWARE: a bug; the batch stays uncommitted and is redelivered
 
+STREAM_BUFFER_PACKS_PER_BATCH = 8  # queued packs per stream, in seal batches
+
 app = faust.App(
     settings.app_id,
     broker=f"kafka://{settings.kafka or 'localhost:9092'}",
@@ -88,6 +90,9 @@ app = faust.App(
     # Tansu only drops it when its session expires, and a second rebalance right after start-up makes faust
     # drop in-flight messages (suspend_flow), leaving a hole in its acked offsets that stalls commits.
     broker_session_timeout=settings.session_timeout_s,
+    # A stream's queue holds fetched trace.chain packs (up to 500 events, ~300 kB each) until the seal stage takes
+    # them; faust's default of 4,096 messages let a backlog pile up in the worker's memory instead of the broker.
+    stream_buffer_maxsize=STREAM_BUFFER_PACKS_PER_BATCH * settings.seal_batch_packs,
     broker_heartbeat_interval=min(1.0, settings.session_timeout_s / 3),
     datadir=str(settings.home / "faust"),
 )
