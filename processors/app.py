@@ -13,6 +13,7 @@ import asyncio
 import copy
 import ctypes
 import ctypes.util
+import gc
 import itertools
 import json
 import logging
@@ -53,6 +54,11 @@ from processors.sink import ClickHouseSink, SinkBatch
 from streams import topics
 
 faust_patches.apply()
+# The seal stage allocates millions of short-lived objects per second next to a large long-lived heap (entity
+# states, faust's bookkeeping). With the default thresholds (700, 10, 10) the collector ran ~25 full collections
+# of ~75 ms each in a 100k-event run, a tenth of the main thread; rarer young and full collections cost less
+# and free the same garbage (almost all of it is freed by reference counting anyway).
+gc.set_threshold(50_000, 20, 100)
 settings = get_settings()
 log = logging.getLogger(__name__)
 # faust's worker spinner sets the *root* logger to DEBUG whenever the log level is above INFO, so every
