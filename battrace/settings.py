@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     report_inputs_wait_s: float = Field(
         15.0, ge=0, description="how long a report waits for lot inputs still in flight before marking them missing"
     )
+    report_defer_s: float = Field(
+        60.0, ge=0, description="how long a report may wait while the seal stage works through a backlog"
+    )
     table_store: str = Field("memory://", description="Faust table store URL (memory:// or rocksdb://)")
     future_tolerance_s: int = Field(
         86_400, description="how far an event time may lie after its Kafka timestamp before it is rejected"

@@ -142,6 +142,7 @@ def checkpointer() -> Checkpointer:
 
 
 _checkpointing = asyncio.Lock()
+seal_backlog = report_stage.SealBacklog()  # reports yield the cores to a seal backlog
 
 
 @cache
@@ -356,6 +357,7 @@ async def seal(stream: faust.StreamT) -> None:
         # failure here must end the process so that no offset of an unfinished batch is committed.
         try:
             await _seal(events)
+            seal_backlog.batch_sealed(full=len(events) >= settings.seal_batch_packs)
         except Exception:
             log.critical("sealing a batch failed: exiting without committing", exc_info=True)
             os._exit(EXIT_PROCESSING_FAILED)
@@ -460,7 +462,7 @@ async def _issue_report(delivery: dict[str, Any]) -> None:
 async def report() -> None:
     """Reports on a plain consumer (processors/report_stage.py says why); a failure ends the process uncommitted."""
     try:
-        await report_stage.run_stage(settings, _issue_report)
+        await report_stage.run_stage(settings, _issue_report, seal_backlog)
     except asyncio.CancelledError:
         raise
     except Exception:
