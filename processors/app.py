@@ -2,9 +2,10 @@
 
 Delivery is at-least-once. Each stage is idempotent: ingest remembers where an event id was first
 accepted (processors/ingest.py, a plain aiokafka consumer sending one pack per trace.chain partition and
-batch); the seal stage (a Faust agent, like the rest) remembers, per entity, the last source offset it
-applied from each source partition, writes ClickHouse first and state second, and only then lets its
-offsets be committed.
+batch); the seal stage (a Faust agent, like the rejects sink) remembers, per entity, the last source offset
+it applied from each source partition, writes ClickHouse first and state second, and only then lets its
+offsets be committed; the report stage (processors/report_stage.py, a plain consumer) commits a batch of
+deliveries once their reports are stored.
 """
 
 from __future__ import annotations
