@@ -81,6 +81,11 @@ class Settings(BaseSettings):
         return f"{self.app_id}-ingest"
 
     @property
+    def rejects_group(self) -> str:
+        """The rejects sink's consumer group (plain Kafka group, processors/reject_stage.py)."""
+        return f"{self.app_id}-rejects"
+
+    @property
     def report_group(self) -> str:
         """The report stage's consumer group (plain Kafka group, processors/report_stage.py)."""
         return f"{self.app_id}-reports"

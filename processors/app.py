@@ -2,10 +2,10 @@
 
 Delivery is at-least-once. Each stage is idempotent: ingest remembers where an event id was first
 accepted (processors/ingest.py, a plain aiokafka consumer sending one pack per trace.chain partition and
-batch); the seal stage (a Faust agent, like the rejects sink) remembers, per entity, the last source offset
+batch); the seal stage (the one Faust agent) remembers, per entity, the last source offset
 it applied from each source partition, writes ClickHouse first and state second, and only then lets its
-offsets be committed; the report stage (processors/report_stage.py, a plain consumer) commits a batch of
-deliveries once their reports are stored.
+offsets be committed; the rejects sink and the report stage (plain consumers, processors/reject_stage.py and
+report_stage.py) commit a batch once its rows are stored.
 """
 
 from __future__ import annotations
@@ -43,11 +43,11 @@ from battrace.report.issue import awaits_inputs, draft_report, signed_row
 from battrace.report.model import TraceabilityReport
 from battrace.settings import get_settings
 from battrace.stack.clickhouse import apply_ddl, connect
-from processors import changelog, faust_patches, report_stage, table_codec
+from processors import changelog, faust_patches, reject_stage, report_stage, table_codec
 from processors.checkpointer import Checkpointer
 from processors.correlate import already_applied, apply, new_state
 from processors.entities import SHIPMENT
-from processors.envelope import ChainItem, RejectRecord, loads_pack
+from processors.envelope import ChainItem, loads_pack
 from processors.ingest import run_stage
 from processors.projections import projection
 from processors.sealing import AlreadyLogged, PartitionLog, log_state_key
@@ -106,7 +106,6 @@ app = faust.App(
 
 RAW: dict[str, Any] = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
 chain_topic = app.topic(topics.CHAIN.name, **RAW)
-rejects_topic = app.topic(topics.REJECTS.name, **RAW)
 checkpoints_topic = app.topic(topics.CHECKPOINTS.name, **RAW)
 deliveries_topic = app.topic(topics.DELIVERIES.name, **RAW)
 
@@ -481,24 +480,13 @@ async def checkpoint_idle_logs() -> None:
         os._exit(EXIT_PROCESSING_FAILED)
 
 
-@app.agent(rejects_topic)
-async def store_rejects(stream: faust.StreamT) -> None:
-    async for events in stream.take_events(settings.batch_size, within=settings.batch_seconds):
-        batch = SinkBatch()
-        for event in events:
-            r = RejectRecord.loads(event.message.value)
-            topic, partition, offset, ts = r.source
-            batch.add(
-                "rejects",
-                {
-                    "source_topic": topic,
-                    "source_partition": partition,
-                    "source_offset": offset,
-                    "reason": r.reason,
-                    "detail": r.detail,
-                    "event_id": r.event_id,
-                    "original": r.original,
-                    "kafka_timestamp": ts,
-                },
-            )
-        await write(batch)
+@app.task
+async def store_rejects() -> None:
+    """Rejects on a plain consumer (processors/reject_stage.py says why); ``write`` exits if ClickHouse stays down."""
+    try:
+        await reject_stage.run_stage(settings, write)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.critical("storing rejects failed: exiting without committing", exc_info=True)
+        os._exit(EXIT_PROCESSING_FAILED)

@@ -24,6 +24,7 @@ from battrace.settings import Settings, get_settings
 from processors.dedup import Verdict, decide
 from processors.envelope import Envelope, PackEntry, RejectRecord, dumps_pack
 from processors.event_ids import Coordinates, EventIdIndex, encode_changes, replay
+from processors.group_consumer import group_consumer
 from processors.reasons import Reason
 from processors.sealing import key_partition
 from processors.validate import Accepted, Validator
@@ -105,16 +106,11 @@ class IngestStage:
         self.index = index
         self._loaded: set[int] = set()
         bootstrap = settings.kafka or "localhost:9092"
-        self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap,
-            group_id=settings.ingest_group,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
+        self.consumer = group_consumer(
+            settings,
+            settings.ingest_group,
             max_poll_records=settings.batch_size,
             fetch_max_wait_ms=int(settings.batch_seconds * 1000),
-            rebalance_timeout_ms=int(settings.rebalance_timeout_s * 1000),
-            session_timeout_ms=int(settings.session_timeout_s * 1000),
-            heartbeat_interval_ms=int(min(1.0, settings.session_timeout_s / 3) * 1000),
         )
         self.producer = AIOKafkaProducer(
             bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_request_size=MAX_MESSAGE_BYTES

@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from battrace.settings import Settings
+from processors.group_consumer import group_consumer
 from streams import topics
 
 log = logging.getLogger(__name__)
@@ -66,16 +67,11 @@ def max_batch_seconds(settings: Settings) -> float:
 
 
 def consumer_for(settings: Settings) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(
+    return group_consumer(
+        settings,
+        settings.report_group,
         topics.DELIVERIES.name,
-        bootstrap_servers=settings.kafka or "localhost:9092",
-        group_id=settings.report_group,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
         max_poll_records=MAX_DELIVERIES_PER_BATCH,
-        rebalance_timeout_ms=int(settings.rebalance_timeout_s * 1000),
-        session_timeout_ms=int(settings.session_timeout_s * 1000),
-        heartbeat_interval_ms=int(min(1.0, settings.session_timeout_s / 3) * 1000),
         max_poll_interval_ms=int(max_batch_seconds(settings) * 1000),
     )
 

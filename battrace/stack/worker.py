@@ -109,11 +109,12 @@ def true_end_offsets(bootstrap: str, topic_names: Iterable[str], quiet_s: float 
 
 
 def consumed_topics(settings: Settings) -> dict[str, list[str]]:
-    """Consumer group -> the topics it commits: ingest reads the sources, the Faust app the chain and the rejects,
-    the report stage the deliveries."""
+    """Consumer group -> the topics it commits: ingest reads the sources, the Faust app (seal stage) the chain,
+    the rejects sink the rejects and the report stage the deliveries."""
     return {
         settings.ingest_group: [t.name for t in topics.SOURCES],
-        settings.app_id: [topics.CHAIN.name, topics.REJECTS.name],
+        settings.app_id: [topics.CHAIN.name],
+        settings.rejects_group: [topics.REJECTS.name],
         settings.report_group: [topics.DELIVERIES.name],
     }
 

@@ -1,0 +1,60 @@
+"""The rejects sink: trace.rejects -> the ``rejects`` table, on a plain aiokafka consumer in its own group.
+
+Why not a Faust agent: Faust's stream machinery dropped fetched messages after a restart and could commit past
+them (processors/faust_patches.py); a plain consumer that commits a batch only after its rows are in ClickHouse
+leaves no such hole, and costs less per message. Rows are keyed by source coordinates, so a redelivered batch
+replaces itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+
+from aiokafka.structs import ConsumerRecord
+
+from battrace.settings import Settings
+from processors.envelope import RejectRecord
+from processors.group_consumer import group_consumer
+from processors.sink import SinkBatch
+from streams import topics
+
+WriteRows = Callable[[SinkBatch], Awaitable[None]]
+
+
+def reject_rows(records: Iterable[ConsumerRecord]) -> SinkBatch:
+    """One ``rejects`` row per trace.rejects message."""
+    batch = SinkBatch()
+    for record in records:
+        r = RejectRecord.loads(record.value)
+        topic, partition, offset, ts = r.source
+        batch.add(
+            "rejects",
+            {
+                "source_topic": topic,
+                "source_partition": partition,
+                "source_offset": offset,
+                "reason": r.reason,
+                "detail": r.detail,
+                "event_id": r.event_id,
+                "original": r.original,
+                "kafka_timestamp": ts,
+            },
+        )
+    return batch
+
+
+async def run_stage(settings: Settings, write: WriteRows) -> None:
+    """Consume -> insert -> commit, until cancelled; a failed insert propagates (nothing of the batch is committed)."""
+    consumer = group_consumer(
+        settings, settings.rejects_group, topics.REJECTS.name, max_poll_records=settings.batch_size
+    )
+    await consumer.start()
+    try:
+        while True:
+            batch = await consumer.getmany(timeout_ms=int(settings.batch_seconds * 1000))
+            if not batch:
+                continue
+            await write(reject_rows(r for tp in sorted(batch) for r in batch[tp]))
+            await consumer.commit({tp: records[-1].offset + 1 for tp, records in batch.items()})
+    finally:
+        await consumer.stop()
