@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import ConsumerRecord
 
 from battrace.settings import Settings
 
@@ -23,3 +25,22 @@ def group_consumer(settings: Settings, group_id: str, *topic_names: str, **optio
         heartbeat_interval_ms=int(min(1.0, settings.session_timeout_s / 3) * 1000),
         **options,
     )
+
+
+Batch = dict[TopicPartition, list[ConsumerRecord]]
+
+
+async def consume_and_commit(
+    consumer: AIOKafkaConsumer, handle: Callable[[Batch], Awaitable[None]], poll_s: float
+) -> None:
+    """Poll -> ``handle`` the batch -> commit it, until cancelled. Nothing is committed before ``handle`` returned,
+    and a failure in it propagates (the caller exits; the batch is redelivered): at-least-once."""
+    await consumer.start()
+    try:
+        while True:
+            batch = await consumer.getmany(timeout_ms=int(poll_s * 1000))
+            if batch:
+                await handle(batch)
+                await consumer.commit({tp: records[-1].offset + 1 for tp, records in batch.items()})
+    finally:
+        await consumer.stop()

@@ -14,7 +14,7 @@ from aiokafka.structs import ConsumerRecord
 
 from battrace.settings import Settings
 from processors.envelope import RejectRecord
-from processors.group_consumer import group_consumer
+from processors.group_consumer import Batch, consume_and_commit, group_consumer
 from processors.sink import SinkBatch
 from streams import topics
 
@@ -48,13 +48,8 @@ async def run_stage(settings: Settings, write: WriteRows) -> None:
     consumer = group_consumer(
         settings, settings.rejects_group, topics.REJECTS.name, max_poll_records=settings.batch_size
     )
-    await consumer.start()
-    try:
-        while True:
-            batch = await consumer.getmany(timeout_ms=int(settings.batch_seconds * 1000))
-            if not batch:
-                continue
-            await write(reject_rows(r for tp in sorted(batch) for r in batch[tp]))
-            await consumer.commit({tp: records[-1].offset + 1 for tp, records in batch.items()})
-    finally:
-        await consumer.stop()
+
+    async def store(batch: Batch) -> None:
+        await write(reject_rows(r for tp in sorted(batch) for r in batch[tp]))
+
+    await consume_and_commit(consumer, store, settings.batch_seconds)

@@ -17,11 +17,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
 
 from battrace.settings import Settings
-from processors.group_consumer import group_consumer
+from processors.group_consumer import Batch, consume_and_commit, group_consumer
 from streams import topics
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ def consumer_for(settings: Settings) -> AIOKafkaConsumer:
     )
 
 
-async def issue_batch(batch: dict[TopicPartition, list[ConsumerRecord]], issue: IssueReport) -> None:
+async def issue_batch(batch: Batch, issue: IssueReport) -> None:
     """Every delivery of the batch, at most REPORTS_SIDE_BY_SIDE at a time; raises if any report failed."""
     slots = asyncio.Semaphore(REPORTS_SIDE_BY_SIDE)
 
@@ -90,16 +90,10 @@ async def issue_batch(batch: dict[TopicPartition, list[ConsumerRecord]], issue: 
 async def run_stage(settings: Settings, issue: IssueReport, backlog: SealBacklog | None = None) -> None:
     """Consume -> (let a seal backlog go first) -> issue reports -> commit, until cancelled; a failed report
     propagates (the caller exits, and the batch is redelivered to the next worker)."""
-    consumer = consumer_for(settings)
-    await consumer.start()
-    try:
-        while True:
-            batch = await consumer.getmany(timeout_ms=int(settings.batch_seconds * 1000))
-            if not batch:
-                continue
-            if backlog is not None:
-                await backlog.wait(settings.report_defer_s)
-            await issue_batch(batch, issue)
-            await consumer.commit({tp: records[-1].offset + 1 for tp, records in batch.items()})
-    finally:
-        await consumer.stop()
+
+    async def issue_all(batch: Batch) -> None:
+        if backlog is not None:
+            await backlog.wait(settings.report_defer_s)
+        await issue_batch(batch, issue)
+
+    await consume_and_commit(consumer_for(settings), issue_all, settings.batch_seconds)
