@@ -24,7 +24,7 @@ import sys
 import time
 import weakref
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -458,16 +458,21 @@ async def _issue_report(delivery: dict[str, Any]) -> None:
     await write(batch)
 
 
-@app.task
-async def report() -> None:
-    """Reports on a plain consumer (processors/report_stage.py says why); a failure ends the process uncommitted."""
+async def _run_or_exit(stage: Awaitable[None], what: str) -> None:
+    """A plain-consumer stage until the worker stops; any failure ends the process with the batch uncommitted."""
     try:
-        await report_stage.run_stage(settings, _issue_report, seal_backlog)
+        await stage
     except asyncio.CancelledError:
         raise
     except Exception:
-        log.critical("issuing a report failed: exiting without committing", exc_info=True)
+        log.critical("%s failed: exiting without committing", what, exc_info=True)
         os._exit(EXIT_PROCESSING_FAILED)
+
+
+@app.task
+async def report() -> None:
+    """Reports on a plain consumer (processors/report_stage.py says why)."""
+    await _run_or_exit(report_stage.run_stage(settings, _issue_report, seal_backlog), "issuing a report")
 
 
 @app.timer(interval=settings.checkpoint_seconds / 2)
@@ -483,10 +488,4 @@ async def checkpoint_idle_logs() -> None:
 @app.task
 async def store_rejects() -> None:
     """Rejects on a plain consumer (processors/reject_stage.py says why); ``write`` exits if ClickHouse stays down."""
-    try:
-        await reject_stage.run_stage(settings, write)
-    except asyncio.CancelledError:
-        raise
-    except Exception:
-        log.critical("storing rejects failed: exiting without committing", exc_info=True)
-        os._exit(EXIT_PROCESSING_FAILED)
+    await _run_or_exit(reject_stage.run_stage(settings, write), "storing rejects")

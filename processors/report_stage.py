@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -24,7 +23,6 @@ from battrace.settings import Settings
 from processors.group_consumer import Batch, consume_and_commit, group_consumer
 from streams import topics
 
-log = logging.getLogger(__name__)
 REPORTS_SIDE_BY_SIDE = 4  # reports of one batch issued at once (each mostly waits: for inputs, for chDB)
 MAX_DELIVERIES_PER_BATCH = 64
 
