@@ -196,10 +196,17 @@ class Profiler:
 
     def __init__(self, pid: int, path: Path) -> None:
         fmt = {".svg": "flamegraph", ".json": "speedscope"}.get(path.suffix, "raw")
-        venv_exe = Path(sys.executable).with_name("py-spy")
-        exe = str(venv_exe) if venv_exe.exists() else shutil.which("py-spy") or "py-spy"
-        cmd = [exe, "record", "--pid", str(pid), "--output", str(path), "--format", fmt, "--rate", "100", "--threads"]
+        cmd = [self.executable(), "record", "--pid", str(pid), "--output", str(path), "--format", fmt, "--rate", "100", "--threads"]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    @staticmethod
+    def executable() -> str:
+        """py-spy from the project's environment or the PATH; a missing one is a setup step, said before the run."""
+        venv_exe = Path(sys.executable).with_name("py-spy")
+        found = str(venv_exe) if venv_exe.exists() else shutil.which("py-spy")
+        if found is None:
+            raise BenchError("--profile needs py-spy, which is not installed: run  pip install -e '.[bench]'")
+        return found
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -534,6 +541,8 @@ def run_bench(
     ``events`` events of the full story, which carries only about one battery per four events.
     """
     check_workers(settings, workers)
+    if profile:
+        Profiler.executable()
     _require_empty_server(settings)
     _wipe(settings)
     count = (events if batteries is None else batteries) + (WARMUP_EVENTS if rate else 0)

@@ -102,3 +102,12 @@ def test_events_and_batteries_together_are_a_usage_error(tmp_path: Path) -> None
     )
     assert result.returncode == 2
     assert "--events and --batteries exclude each other" in result.stderr
+
+
+def test_profiling_without_py_spy_names_the_install_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from battrace.bench import BenchError, Profiler
+
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))  # no py-spy beside it ...
+    monkeypatch.setenv("PATH", str(tmp_path))  # ... nor on the PATH
+    with pytest.raises(BenchError, match=r"pip install -e '\.\[bench\]'"):
+        Profiler.executable()
