@@ -72,7 +72,7 @@ for _noisy in ("aiokafka", "faust", "mode", "processors"):
 EXIT_SINK_DOWN = 75  # EX_TEMPFAIL: restart the worker when ClickHouse is back
 EXIT_PROCESSING_FAILED = 70  # EX_SOFTWARE: a bug; the batch stays uncommitted and is redelivered
 
-STREAM_BUFFER_PACKS_PER_BATCH = 8  # queued packs per stream, in seal batches
+STREAM_BUFFER_PACKS_PER_BATCH = 2  # queued packs per stream, in seal batches (one being sealed, one next)
 
 app = faust.App(
     settings.app_id,
@@ -127,7 +127,6 @@ entity_state = app.Table(
     value_type=table_codec.TableValue,  # JSON via msgspec (processors/table_codec.py says why)
     options=ROCKSDB_OPTIONS if settings.table_store.startswith("rocksdb") else None,
 )
-SEAL_CHUNK_ROWS = 5000  # a seal batch is inserted in chunks of about this many rows (each insert has a fixed cost)
 
 _clickhouse = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse")
 # Reports read a lot (genealogy walks, steps): on their own thread and their own client (report_client), so the
@@ -215,6 +214,7 @@ async def ingest() -> None:
 class Sealed:
     """What one batch of trace.chain packs produced; nothing is written yet."""
 
+    events: list[Any]  # the batch's events, acknowledged once everything below is stored
     batch: SinkBatch = field(default_factory=SinkBatch)  # rows not yet handed to ClickHouse
     working: dict[str, dict[str, Any]] = field(default_factory=dict)  # entity key -> new state
     carriers: dict[str, Any] = field(default_factory=dict)  # entity key -> a message of its partition
@@ -223,33 +223,44 @@ class Sealed:
 
 
 class BatchSealer:
-    """Seals a batch of packs message by message; ``rows()`` hands over what is ready, so ClickHouse can insert
-    one chunk while the next is computed. Nothing is stored in the tables here (see _seal)."""
+    """Seals a batch of packs message by message. Nothing is stored here (see _store): states are read from the
+    batch before (``unstored``, computed but possibly still being written) or else from the table."""
 
-    def __init__(self) -> None:
-        self.result = Sealed()
-        self._logged_rows: dict[int, int] = {}  # partition -> log entries already handed over as rows
+    def __init__(self, events: list[Any], unstored: Sealed | None = None) -> None:
+        self.result = Sealed(events)
+        self._unstored = unstored
+
+    def _log(self, partition: int) -> PartitionLog:
+        log = self.result.logs.get(partition)
+        if log is None:
+            before = self._unstored.logs.get(partition) if self._unstored else None
+            state = before.state() if before else entity_state.get(log_state_key(partition, settings.partitions))
+            log = self.result.logs[partition] = PartitionLog(state)
+        return log
+
+    def _state(self, entity: str, event: Any) -> dict[str, Any]:
+        working = self.result.working
+        state = working.get(entity)
+        if state is None:
+            stored = self._unstored.working.get(entity) if self._unstored else None
+            if stored is None:
+                stored = entity_state.get(entity.encode())
+            state = copy.deepcopy(stored) if stored is not None else new_state(entity)
+            working[entity] = state
+            self.result.carriers[entity] = event
+        return state
 
     def add(self, event: Any) -> None:
-        result, batch, working = self.result, self.result.batch, self.result.working
+        result, batch = self.result, self.result.batch
         msg = event.message
-        log = result.logs.get(msg.partition)
-        if log is None:
-            log = result.logs[msg.partition] = PartitionLog(
-                entity_state.get(log_state_key(msg.partition, settings.partitions))
-            )
+        log = self._log(msg.partition)
         log_id, sealed_at = settings.log_id(msg.partition), _timestamp_ms(msg)
         logged = log.holds(msg.offset)  # a replay: its entries exist; entities that lack its items catch up
         index = log.first_index(msg.offset)
         for entry in loads_pack(msg.value):
             for entity in entry.here:
                 item = ChainItem.of(entity, entry.event)
-                state = working.get(entity)
-                if state is None:
-                    stored = entity_state.get(entity.encode())
-                    state = copy.deepcopy(stored) if stored is not None else new_state(entity)
-                    working[entity] = state
-                    result.carriers[entity] = event
+                state = self._state(entity, event)
                 if index is None:  # logged before the last stored batch: every entity must hold it already
                     if not already_applied(state, item):
                         raise AlreadyLogged(f"{log_id} offset {msg.offset}: {entity} lacks a logged item")
@@ -274,25 +285,18 @@ class BatchSealer:
                 for edge in out.edges:
                     batch.add("genealogy", edge)
 
-    def rows(self) -> SinkBatch:
-        """The rows of the messages added since the last call, with their log entries."""
-        batch, self.result.batch = self.result.batch, SinkBatch()
+    def finish(self) -> Sealed:
+        """The batch with its log entries and the projections of every entity it touched."""
+        batch = self.result.batch
         for partition, log in self.result.logs.items():
-            start = self._logged_rows.get(partition, 0)
-            for e in log.appended[start:]:
+            for e in log.appended:
                 row = {"log_id": settings.log_id(partition), "log_index": e.index, "entry": e.entry}
                 batch.add("log_entries", {**row, "kind": e.kind, "leaf_hash": e.leaf_hash.hex()})
-            self._logged_rows[partition] = len(log.appended)
-        return batch
-
-    def finish(self) -> SinkBatch:
-        """The remaining rows and the projections of every entity the batch touched."""
-        batch = self.rows()
         for state in self.result.working.values():
             row = projection(state)
             if row:
                 batch.add(*row)
-        return batch
+        return self.result
 
 
 @cache
@@ -351,16 +355,48 @@ def _current(event: Any) -> Iterator[None]:
 
 @app.agent(chain_topic)
 async def seal(stream: faust.StreamT) -> None:
+    """Batch N+1 is computed while batch N is written (ClickHouse, then states, then its offsets are acked).
+
+    A batch's messages stay unacknowledged (one extra reference each) until its writer stored everything, so
+    faust commits nothing of a batch in flight, and a rebalance waits for it (faust's wait_empty). Batch N+1 reads
+    the states batch N left (``unstored``); everything older is in the table, because N+1's writer starts only
+    after N's finished, so the changelog keeps its per-batch order [log N, entities N, log N+1, ...].
+    """
+    writing: asyncio.Future[None] | None = None
+    unstored: Sealed | None = None
     # Counted in packs: a batch of batch_size packs would sit out the whole window while ingest fills it.
     async for events in stream.take_events(settings.seal_batch_packs, within=settings.batch_seconds):
         # take_events acks a batch even when this body raises, and faust would only restart the agent: any
         # failure here must end the process so that no offset of an unfinished batch is committed.
         try:
-            await _seal(events)
-            seal_backlog.batch_sealed(full=len(events) >= settings.seal_batch_packs)
+            for event in events:
+                event.message.incref()  # take_events' ack only drops this; _store acks once the batch is stored
+            seal_backlog.batch_sealed(waited_s=time.time() - min(e.message.timestamp for e in events))
+            sealed = await _compute(events, unstored)
+            if writing is not None:
+                await writing
+            writing = asyncio.ensure_future(_store_or_exit(sealed))
+            unstored = sealed
         except Exception:
             log.critical("sealing a batch failed: exiting without committing", exc_info=True)
             os._exit(EXIT_PROCESSING_FAILED)
+
+
+async def _compute(events: list[Any], unstored: Sealed | None) -> Sealed:
+    """Seal the batch in memory; the loop turns between packs, so the writer of the batch before moves on."""
+    sealer = BatchSealer(events, unstored)
+    for event in events:
+        sealer.add(event)
+        await asyncio.sleep(0)
+    return sealer.finish()
+
+
+async def _store_or_exit(sealed: Sealed) -> None:
+    try:
+        await _store(sealed)
+    except Exception:
+        log.critical("storing a sealed batch failed: exiting without committing", exc_info=True)
+        os._exit(EXIT_PROCESSING_FAILED)
 
 
 async def _store_states(sealed: Sealed, of_partition: dict[int, Any]) -> None:
@@ -387,35 +423,24 @@ async def _store_states(sealed: Sealed, of_partition: dict[int, Any]) -> None:
         entity_state.data.set_persisted_offset(TP(topic, partition), offset)
 
 
-async def _seal(events: list[Any]) -> None:
-    sealer = BatchSealer()
-    inserting: asyncio.Future[None] | None = None
-    for i, event in enumerate(events):  # ClickHouse takes a chunk while the next is computed
-        sealer.add(event)
-        last = i == len(events) - 1
-        if not last and len(sealer.result.batch) < SEAL_CHUNK_ROWS:
-            continue
-        chunk = sealer.finish() if last else sealer.rows()
-        if inserting is not None:
-            await inserting  # chunks land in order: parents (events) before the rows that point at them
-        inserting = asyncio.ensure_future(write(chunk))
-    if inserting is not None:
-        await inserting  # ClickHouse first ...
-    sealed = sealer.result
+async def _store(sealed: Sealed) -> None:
+    """ClickHouse first, then states (table and changelog), reports and checkpoints; then the batch is acked."""
+    await write(sealed.batch)
     release_freed_memory()
-    logs = sealed.logs
-    # ... then state; a message of each partition makes the writes of its keys current (see _store_states)
-    await _store_states(sealed, {e.message.partition: e for e in events})
+    # a message of each partition makes the writes of its keys current (see _store_states)
+    await _store_states(sealed, {e.message.partition: e for e in sealed.events})
     for delivery in sealed.deliveries:  # a report per delivered consignment (at-least-once; reports dedupe)
         await deliveries_topic.send(key=delivery["entity_id"].encode(), value=json.dumps(delivery).encode())
     async with _checkpointing:  # a log that does not extend its last checkpoint raises: nothing is signed
-        for partition, plog in logs.items():
+        for partition, plog in sealed.logs.items():
             log_id = settings.log_id(partition)
             if checkpointer().knows(log_id, plog.size - len(plog.appended)):
                 checkpointer().observe(log_id, [e.leaf_hash for e in plog.appended], plog.tree)
             else:
                 await _resume_log(log_id, plog)
     await publish_due_checkpoints()
+    for event in sealed.events:
+        event.ack()  # the last reference: faust may commit these offsets now
 
 
 async def _checkpointed(delivery: dict[str, Any]) -> bool:

@@ -30,19 +30,22 @@ IssueReport = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 class SealBacklog:
-    """Tells reports to wait while the seal stage works through a backlog (batches arrive full).
+    """Tells reports to wait while the seal stage works through a backlog (it seals packs that waited > 1 s).
 
     Both stages share two cores: a report's ClickHouse reads take about a core while they run, which slowed
     sealing by ~13 % during a burst. Sealing is on the latency path; reports wait for their inputs anyway, so
-    they yield, for at most ``max_wait_s`` each (they are never starved).
+    they yield, each batch of them for at most ``max_wait_s`` in all (they are never starved).
     """
 
-    def __init__(self, quiet_s: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self.quiet_s, self.clock = quiet_s, clock
+    def __init__(
+        self, quiet_s: float = 1.0, behind_s: float = 1.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.quiet_s, self.behind_s, self.clock = quiet_s, behind_s, clock
         self._busy_until = 0.0
 
-    def batch_sealed(self, full: bool) -> None:
-        if full:
+    def batch_sealed(self, waited_s: float) -> None:
+        """A seal batch was taken whose oldest pack had waited ``waited_s`` since ingest produced it."""
+        if waited_s > self.behind_s:
             self._busy_until = self.clock() + self.quiet_s
 
     def busy(self) -> bool:
@@ -74,12 +77,20 @@ def consumer_for(settings: Settings) -> AIOKafkaConsumer:
     )
 
 
-async def issue_batch(batch: Batch, issue: IssueReport) -> None:
-    """Every delivery of the batch, at most REPORTS_SIDE_BY_SIDE at a time; raises if any report failed."""
+async def issue_batch(
+    batch: Batch, issue: IssueReport, backlog: SealBacklog | None = None, max_wait_s: float = 0.0
+) -> None:
+    """Every delivery of the batch, at most REPORTS_SIDE_BY_SIDE at a time; raises if any report failed.
+
+    Each report first lets a seal backlog go (a batch of reports takes tens of seconds of a core), and the
+    batch's reports wait ``max_wait_s`` in all at most."""
     slots = asyncio.Semaphore(REPORTS_SIDE_BY_SIDE)
+    deadline = time.monotonic() + max_wait_s
 
     async def one(record: ConsumerRecord) -> None:
         async with slots:
+            if backlog is not None:
+                await backlog.wait(max(0.0, deadline - time.monotonic()))
             await issue(json.loads(record.value))
 
     await asyncio.gather(*(one(r) for records in batch.values() for r in records))
@@ -90,8 +101,6 @@ async def run_stage(settings: Settings, issue: IssueReport, backlog: SealBacklog
     propagates (the caller exits, and the batch is redelivered to the next worker)."""
 
     async def issue_all(batch: Batch) -> None:
-        if backlog is not None:
-            await backlog.wait(settings.report_defer_s)
-        await issue_batch(batch, issue)
+        await issue_batch(batch, issue, backlog, settings.report_defer_s)
 
     await consume_and_commit(consumer_for(settings), issue_all, settings.batch_seconds)
