@@ -11,7 +11,6 @@ report_stage.py) commit a batch once its rows are stored.
 from __future__ import annotations
 
 import asyncio
-import copy
 import ctypes
 import ctypes.util
 import gc
@@ -245,7 +244,7 @@ class BatchSealer:
             stored = self._unstored.working.get(entity) if self._unstored else None
             if stored is None:
                 stored = entity_state.get(entity.encode())
-            state = copy.deepcopy(stored) if stored is not None else new_state(entity)
+            state = table_codec.copy(stored) if stored is not None else new_state(entity)
             working[entity] = state
             self.result.carriers[entity] = event
         return state

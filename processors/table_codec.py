@@ -22,6 +22,12 @@ def encode(value: Any) -> bytes:
     return _encode(value)
 
 
+def copy(value: Any) -> Any:
+    """A private copy of a table value, exactly as a restarted worker would read it back from the changelog (and
+    several times faster than copy.deepcopy, which was a twentieth of the seal stage)."""
+    return _decode(_encode(value))
+
+
 class MsgspecJson(codecs.Codec):
     def _dumps(self, obj: Any) -> bytes:
         return _encode(obj)
