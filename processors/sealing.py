@@ -22,9 +22,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from aiokafka.partitioner import murmur2
-
 from battrace.tlog import CompactTree, leaf_hash
+from processors.murmur2 import murmur2
 
 
 def key_partition(key: bytes, partitions: int) -> int:
