@@ -309,7 +309,7 @@ def _malloc_trim() -> Callable[[int], int] | None:
 _batches_sealed = itertools.count(1)
 
 
-def release_freed_memory(every: int = 10) -> None:
+def release_freed_memory(every: int = 4) -> None:
     """Every few batches, hand freed heap back to the OS: batches allocate and free hundreds of MB of short-lived
     buffers (packs, rows, states) and glibc keeps the freed space, so RSS crept up with the run's length."""
     trim = _malloc_trim()
@@ -425,6 +425,7 @@ async def _store_states(sealed: Sealed, of_partition: dict[int, Any]) -> None:
 async def _store(sealed: Sealed) -> None:
     """ClickHouse first, then states (table and changelog), reports and checkpoints; then the batch is acked."""
     await write(sealed.batch)
+    sealed.batch = SinkBatch()  # the rows are stored: free them while the next batch is computed
     release_freed_memory()
     # a message of each partition makes the writes of its keys current (see _store_states)
     await _store_states(sealed, {e.message.partition: e for e in sealed.events})
