@@ -196,7 +196,8 @@ class Profiler:
 
     def __init__(self, pid: int, path: Path) -> None:
         fmt = {".svg": "flamegraph", ".json": "speedscope"}.get(path.suffix, "raw")
-        cmd = [self.executable(), "record", "--pid", str(pid), "--output", str(path), "--format", fmt, "--rate", "100", "--threads"]
+        cmd = [self.executable(), "record", "--pid", str(pid), "--output", str(path), "--format", fmt]
+        cmd += ["--rate", "100", "--threads"]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     @staticmethod
