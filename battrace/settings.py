@@ -27,7 +27,7 @@ class Settings(BaseSettings):
         True, description="run the ingest stage in a child process of the worker (a second core); off = in process"
     )
     seal_batch_packs: int = Field(
-        16, ge=1, description="trace.chain packs (up to 500 events each) per seal batch / ClickHouse insert"
+        8, ge=1, description="trace.chain packs (up to 500 events each) per seal batch / ClickHouse insert"
     )
     batch_seconds: float = Field(0.2, gt=0, description="longest wait to fill a batch (a full batch goes at once)")
     commit_interval_s: float = Field(0.2, gt=0, description="how often acked offsets are committed (latency)")
