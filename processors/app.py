@@ -374,7 +374,7 @@ async def seal(stream: faust.StreamT) -> None:
             sealed = await _compute(events, unstored)
             if writing is not None:
                 await writing
-            writing = asyncio.ensure_future(_store_or_exit(sealed))
+            writing = asyncio.ensure_future(_run_or_exit(_store(sealed), "storing a sealed batch"))
             unstored = sealed
         except Exception:
             log.critical("sealing a batch failed: exiting without committing", exc_info=True)
@@ -388,14 +388,6 @@ async def _compute(events: list[Any], unstored: Sealed | None) -> Sealed:
         sealer.add(event)
         await asyncio.sleep(0)
     return sealer.finish()
-
-
-async def _store_or_exit(sealed: Sealed) -> None:
-    try:
-        await _store(sealed)
-    except Exception:
-        log.critical("storing a sealed batch failed: exiting without committing", exc_info=True)
-        os._exit(EXIT_PROCESSING_FAILED)
 
 
 async def _store_states(sealed: Sealed, of_partition: dict[int, Any]) -> None:
@@ -484,7 +476,7 @@ async def _issue_report(delivery: dict[str, Any]) -> None:
 
 
 async def _run_or_exit(stage: Awaitable[None], what: str) -> None:
-    """A plain-consumer stage until the worker stops; any failure ends the process with the batch uncommitted."""
+    """A stage (or a seal batch's writer) until done; any failure ends the process with the batch uncommitted."""
     try:
         await stage
     except asyncio.CancelledError:

@@ -66,7 +66,7 @@ from battrace.stack.clickhouse import apply_ddl
 import clickhouse_connect
 from processors.sink import ClickHouseSink, MissingValues, SinkBatch
 
-path, case = sys.argv[1], sys.argv[2]
+path = sys.argv[1]
 rows = json.loads(sys.stdin.read())
 for event in rows.get("events", []):
     event["canonical"] = bytes.fromhex(event["canonical"])
@@ -102,7 +102,7 @@ print(json.dumps(out))
 def _sink(tmp_path: Path, rows: dict[str, list[dict]]) -> dict:
     wire = json.loads(json.dumps(rows, default=lambda b: b.hex()))
     result = subprocess.run(
-        [sys.executable, "-c", CHILD, str(tmp_path / "store"), "write"],
+        [sys.executable, "-c", CHILD, str(tmp_path / "store")],
         input=json.dumps(wire),
         capture_output=True,
         text=True,
