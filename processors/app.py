@@ -47,7 +47,7 @@ from processors.checkpointer import Checkpointer
 from processors.correlate import already_applied, apply, new_state
 from processors.entities import SHIPMENT
 from processors.envelope import ChainItem, loads_pack
-from processors.ingest import run_stage
+from processors.ingest import MAX_MESSAGE_BYTES, run_stage
 from processors.projections import projection
 from processors.sealing import AlreadyLogged, PartitionLog, log_state_key
 from processors.sink import ClickHouseSink, SinkBatch
@@ -59,6 +59,11 @@ faust_patches.apply()
 # of ~75 ms each in a 100k-event run, a tenth of the main thread; rarer young and full collections cost less
 # and free the same garbage (almost all of it is freed by reference counting anyway).
 gc.set_threshold(50_000, 20, 100)
+# The ClickHouse writer thread needs the GIL back after every chDB call, and the seal stage's compute holds it
+# for the whole switch interval (5 ms by default) before handing it over: inserts that take 2-4 ms in chDB took
+# 10-20 ms in the worker. A shorter interval lets the writer (and its chDB threads) get back to work sooner.
+GIL_SWITCH_INTERVAL_S = 0.0005
+sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
 settings = get_settings()
 log = logging.getLogger(__name__)
 # faust's worker spinner sets the *root* logger to DEBUG whenever the log level is above INFO, so every
@@ -101,6 +106,9 @@ app = faust.App(
     stream_buffer_maxsize=STREAM_BUFFER_PACKS_PER_BATCH * settings.seal_batch_packs,
     broker_heartbeat_interval=min(1.0, settings.session_timeout_s / 3),
     datadir=str(settings.home / "faust"),
+    # Up to one largest pack per partition and fetch. At faust's default of 1 MiB (about three packs) the
+    # stream ran dry between fetches, and the seal stage waited ~2 s per 100k events for its next batch.
+    consumer_max_fetch_size=MAX_MESSAGE_BYTES,
 )
 
 RAW: dict[str, Any] = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
@@ -448,17 +456,13 @@ async def _checkpointed(delivery: dict[str, Any]) -> bool:
 
 async def _draft(shipment_id: str) -> TraceabilityReport | None:
     """The report draft; re-drafted for a bounded time while its lots' inputs are still in flight."""
-    deadline = time.monotonic() + settings.report_inputs_wait_s
-    pause = 0.5
-    while True:
-        draft = await asyncio.get_running_loop().run_in_executor(
-            _report_reads, draft_report, report_client(), shipment_id
-        )
-        if draft is None or not awaits_inputs(draft) or time.monotonic() > deadline:
-            return draft
-        # Backing off: in a burst, inputs lag by seconds, and each draft reads the growing tables again.
-        await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
-        pause = min(pause * 2, 4.0)
+
+    def draft_once() -> Awaitable[TraceabilityReport | None]:
+        return asyncio.get_running_loop().run_in_executor(_report_reads, draft_report, report_client(), shipment_id)
+
+    return await report_stage.draft_until_inputs_arrive(
+        draft_once, awaits_inputs, settings.report_inputs_wait_s, seal_backlog, settings.report_defer_s
+    )
 
 
 async def _issue_report(delivery: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
@@ -27,6 +27,7 @@ REPORTS_SIDE_BY_SIDE = 4  # reports of one batch issued at once (each mostly wai
 MAX_DELIVERIES_PER_BATCH = 64
 
 IssueReport = Callable[[dict[str, Any]], Awaitable[None]]
+Draft = TypeVar("Draft")
 
 
 class SealBacklog:
@@ -63,7 +64,8 @@ def max_batch_seconds(settings: Settings) -> float:
     """A generous bound on one batch (the poll interval the group allows): the backlog wait once, then rounds of
     reports that each wait for a checkpoint and for inputs."""
     rounds = -(-MAX_DELIVERIES_PER_BATCH // REPORTS_SIDE_BY_SIDE)
-    per_round = settings.report_checkpoint_wait_s + settings.report_inputs_wait_s + 30.0  # + drafting and signing
+    # a report waits for a checkpoint, then re-drafts for its inputs (plus its own backlog waits), then signs
+    per_round = settings.report_checkpoint_wait_s + settings.report_inputs_wait_s + settings.report_defer_s + 30.0
     return max(300.0, settings.report_defer_s + rounds * per_round)
 
 
@@ -94,6 +96,33 @@ async def issue_batch(
             await issue(json.loads(record.value))
 
     await asyncio.gather(*(one(r) for records in batch.values() for r in records))
+
+
+async def draft_until_inputs_arrive(
+    draft: Callable[[], Awaitable[Draft | None]],
+    awaits_inputs: Callable[[Draft], bool],
+    inputs_wait_s: float,
+    backlog: SealBacklog | None = None,
+    max_defer_s: float = 0.0,
+) -> Draft | None:
+    """The draft, re-drafted with backoff for up to ``inputs_wait_s`` while some of its inputs are in flight.
+
+    Inputs are in flight because the seal stage is behind, so a re-draft first lets a seal backlog go (each draft
+    reads the growing tables again: in a burst, re-drafts held the GIL a tenth of the time). Time spent waiting
+    for a backlog, ``max_defer_s`` in all at most, does not count against ``inputs_wait_s``.
+    """
+    deadline = time.monotonic() + inputs_wait_s
+    pause = 0.5
+    while True:
+        drafted = await draft()
+        if drafted is None or not awaits_inputs(drafted) or time.monotonic() > deadline:
+            return drafted
+        await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+        pause = min(pause * 2, 4.0)
+        if backlog is not None and max_defer_s > 0:
+            waited = await backlog.wait(max_defer_s)
+            max_defer_s -= waited
+            deadline += waited
 
 
 async def run_stage(settings: Settings, issue: IssueReport, backlog: SealBacklog | None = None) -> None:

@@ -117,3 +117,58 @@ def test_a_batch_of_reports_waits_for_a_backlog_at_most_max_wait_in_all() -> Non
 class _Record:
     def __init__(self, value: bytes) -> None:
         self.value = value
+
+
+def _drafts(backlog: SealBacklog | None, pending_drafts: int, inputs_wait_s: float, max_defer_s: float = 0.0):
+    """Run draft_until_inputs_arrive on a draft whose inputs arrive after ``pending_drafts`` drafts; the drafts
+    taken (each with whether the backlog was busy then), the result and the seconds it took."""
+    from processors.report_stage import draft_until_inputs_arrive
+
+    taken: list[bool] = []
+
+    async def draft() -> dict:
+        taken.append(backlog.busy() if backlog else False)
+        return {"awaits": len(taken) <= pending_drafts, "n": len(taken)}
+
+    async def run():
+        start = asyncio.get_running_loop().time()
+        got = await draft_until_inputs_arrive(draft, lambda d: d["awaits"], inputs_wait_s, backlog, max_defer_s)
+        return got, asyncio.get_running_loop().time() - start
+
+    got, took = asyncio.run(run())
+    return taken, got, took
+
+
+def test_a_complete_draft_is_not_drafted_again() -> None:
+    taken, got, _ = _drafts(None, pending_drafts=0, inputs_wait_s=30)
+    assert (len(taken), got["n"], got["awaits"]) == (1, 1, False)
+
+
+def test_a_draft_awaiting_inputs_is_redrafted_until_they_arrive() -> None:
+    taken, got, took = _drafts(None, pending_drafts=2, inputs_wait_s=30)
+    assert (len(taken), got["awaits"]) == (3, False)
+    assert 0.5 + 1.0 <= took < 10  # backing off 0.5 s, then 1 s
+
+
+def test_a_draft_whose_inputs_never_arrive_goes_out_after_the_inputs_wait() -> None:
+    taken, got, took = _drafts(None, pending_drafts=1000, inputs_wait_s=1.0)
+    assert got["awaits"] and 2 <= len(taken) <= 4  # drafts at 0, 0.5, 1.0 (+ the one past the deadline)
+    assert 1.0 <= took < 3
+
+
+def test_redrafts_wait_for_a_seal_backlog_and_that_wait_does_not_use_up_the_inputs_wait() -> None:
+    backlog = SealBacklog(quiet_s=1.5, behind_s=1.0)
+    backlog.batch_sealed(waited_s=BEHIND)  # a burst: the first draft (already let through) sees it
+    taken, _, took = _drafts(backlog, pending_drafts=1000, inputs_wait_s=1.0, max_defer_s=60)
+    assert taken[0] and not any(taken[1:])  # no re-draft while the backlog lasted
+    # drafted at 0, backed off 0.5 s, waited 1 s more for the backlog: that 1 s extended the 1 s inputs wait
+    assert 1.9 <= took < 5
+    assert len(taken) >= 2
+
+
+def test_an_endless_backlog_delays_redrafts_by_at_most_max_defer() -> None:
+    backlog = SealBacklog(quiet_s=1000.0, behind_s=1.0)
+    backlog.batch_sealed(waited_s=BEHIND)
+    taken, got, took = _drafts(backlog, pending_drafts=1000, inputs_wait_s=0.6, max_defer_s=1.0)
+    assert got["awaits"] and all(taken)  # still busy: it went out with its inputs marked missing
+    assert 0.6 + 1.0 <= took < 4

@@ -119,9 +119,7 @@ def test_every_column_type_round_trips_and_a_resent_block_adds_nothing(tmp_path:
     event, lot = out["events"][0], out["lots"][0]
     assert out["canonical_hex"] == EVENT["canonical"].hex().upper()
     assert round(float(event.pop("event_time")) * 1000) == EVENT["event_time"]
-    assert event == {
-        k: v for k, v in EVENT.items() if k not in ("canonical", "event_time")
-    }
+    assert event == {k: v for k, v in EVENT.items() if k not in ("canonical", "event_time")}
     for key in ("assayed_at", "updated_at"):
         assert round(float(lot.pop(key)) * 1000) == LOT[key]
     assert lot == {k: v for k, v in LOT.items() if k not in ("assayed_at", "updated_at")}
