@@ -107,22 +107,23 @@ async def draft_until_inputs_arrive(
 ) -> Draft | None:
     """The draft, re-drafted with backoff for up to ``inputs_wait_s`` while some of its inputs are in flight.
 
-    Inputs are in flight because the seal stage is behind, so a re-draft first lets a seal backlog go (each draft
-    reads the growing tables again: in a burst, re-drafts held the GIL a tenth of the time). Time spent waiting
-    for a backlog, ``max_defer_s`` in all at most, does not count against ``inputs_wait_s``.
+    Inputs are in flight because the seal stage is behind, so every draft first lets a seal backlog go (each
+    draft reads the growing tables again; a report waiting for its checkpoint could otherwise start drafting in
+    the middle of a burst). Time spent waiting for a backlog, ``max_defer_s`` in all at most, does not count
+    against ``inputs_wait_s``.
     """
     deadline = time.monotonic() + inputs_wait_s
     pause = 0.5
     while True:
+        if backlog is not None and max_defer_s > 0:
+            waited = await backlog.wait(max_defer_s)
+            max_defer_s -= waited
+            deadline += waited
         drafted = await draft()
         if drafted is None or not awaits_inputs(drafted) or time.monotonic() > deadline:
             return drafted
         await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
         pause = min(pause * 2, 4.0)
-        if backlog is not None and max_defer_s > 0:
-            waited = await backlog.wait(max_defer_s)
-            max_defer_s -= waited
-            deadline += waited
 
 
 async def run_stage(settings: Settings, issue: IssueReport, backlog: SealBacklog | None = None) -> None:
