@@ -41,7 +41,7 @@ from battrace.records import REDELIVERED, SEALED, redelivered_entry, sealed_entr
 from battrace.report.issue import awaits_inputs, draft_report, signed_row
 from battrace.report.model import TraceabilityReport
 from battrace.settings import get_settings
-from battrace.stack.clickhouse import apply_ddl, connect
+from battrace.stack.clickhouse import apply_ddl, connect, embedded_store
 from processors import changelog, faust_patches, reject_stage, report_stage, table_codec
 from processors.checkpointer import Checkpointer
 from processors.correlate import already_applied, apply, new_state
@@ -50,7 +50,7 @@ from processors.envelope import ChainItem, loads_pack
 from processors.ingest import MAX_MESSAGE_BYTES, run_stage
 from processors.projections import projection
 from processors.sealing import AlreadyLogged, PartitionLog, log_state_key
-from processors.sink import ClickHouseSink, SinkBatch
+from processors.sink import ChdbInserts, ClickHouseSink, SinkBatch
 from streams import topics
 
 faust_patches.apply()
@@ -155,7 +155,8 @@ seal_backlog = report_stage.SealBacklog()  # reports yield the cores to a seal b
 def sink() -> ClickHouseSink:
     client = connect(settings)
     apply_ddl(client)
-    return ClickHouseSink(client)
+    store = embedded_store(settings)
+    return ClickHouseSink(client, inserts=ChdbInserts(store) if store else None)
 
 
 @cache

@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import defaultdict
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import pyarrow as pa
 from clickhouse_connect.driver.client import Client
@@ -226,10 +227,52 @@ def arrow_stream(table: str, rows: list[dict[str, Any]], schema: pa.Schema) -> b
     return sink.getvalue().to_pybytes()
 
 
+class Inserts(Protocol):
+    def insert(self, table: str, columns: Sequence[str], block: bytes, token: str) -> None:
+        """Insert an Arrow stream into ``table`` (database.table); an identical block (same token) is dropped."""
+
+
+class ClientInserts:
+    """Inserts through clickhouse-connect (a ClickHouse server, or chDB where ChdbInserts is not used)."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def insert(self, table: str, columns: Sequence[str], block: bytes, token: str) -> None:
+        settings = {"insert_deduplication_token": token}
+        self.client.raw_insert(table, list(columns), block, settings=settings, fmt="ArrowStream")
+
+
+class ChdbInserts:
+    """Inserts into embedded chDB through its streaming insert: the block goes from memory into the engine.
+
+    clickhouse-connect's chDB path writes every block to a temporary file for ``INSERT ... FROM INFILE``: about
+    2 ms more per insert (5.6 against 3.5 ms for one row), and several more GIL hand-offs in the worker.
+    """
+
+    def __init__(self, path: str) -> None:
+        import chdb  # only where chDB is the store
+
+        self._conn = chdb.connect(path)  # another handle on the engine clickhouse-connect opened at ``path``
+
+    def insert(self, table: str, columns: Sequence[str], block: bytes, token: str) -> None:
+        if not re.fullmatch(r"[0-9a-f]+", token):
+            raise ValueError(f"a deduplication token is hex, got {token!r}")  # it goes into the SQL text
+        names = ", ".join(f"`{c}`" for c in columns)
+        query = f"INSERT INTO {table} ({names}) SETTINGS insert_deduplication_token = '{token}'"
+        with self._conn.send_insert(query, "ArrowStream") as inserting:
+            inserting.append(block)
+            inserting.finish()
+
+    def close(self) -> None:
+        self._conn.close()
+
+
 class ClickHouseSink:
-    def __init__(self, client: Client, database: str = "battrace") -> None:
+    def __init__(self, client: Client, database: str = "battrace", inserts: Inserts | None = None) -> None:
         self.client = client
         self.database = database
+        self.inserts = inserts or ClientInserts(client)
         # Each table's Arrow schema, from its column types read once (not a DESCRIBE per insert).
         self._schemas: dict[str, pa.Schema] = {}
 
@@ -254,11 +297,5 @@ class ClickHouseSink:
 
     def insert_rows(self, table: str, rows: list[dict[str, Any]]) -> None:
         block = arrow_stream(table, rows, self.schema(table))
-        self.client.raw_insert(
-            f"{self.database}.{table}",
-            list(COLUMNS[table]),
-            block,
-            # the same rows make the same stream: a re-sent block is dropped at insert
-            settings={"insert_deduplication_token": hashlib.sha256(block).hexdigest()},
-            fmt="ArrowStream",
-        )
+        # the same rows make the same stream: a re-sent block is dropped at insert
+        self.inserts.insert(f"{self.database}.{table}", COLUMNS[table], block, hashlib.sha256(block).hexdigest())

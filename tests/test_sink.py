@@ -61,18 +61,18 @@ LOT = {
 }
 
 CHILD = r"""
-import json, sys
+import json, os, sys
 from battrace.stack.clickhouse import apply_ddl
 import clickhouse_connect
-from processors.sink import ClickHouseSink, MissingValues, SinkBatch
+from processors.sink import ChdbInserts, ClickHouseSink, MissingValues, SinkBatch
 
-path = sys.argv[1]
+path, inserts = os.path.realpath(sys.argv[1]), sys.argv[2]
 rows = json.loads(sys.stdin.read())
 for event in rows.get("events", []):
     event["canonical"] = bytes.fromhex(event["canonical"])
 client = clickhouse_connect.get_client(dsn=f"chdb:///{path}")
 apply_ddl(client)
-sink = ClickHouseSink(client)
+sink = ClickHouseSink(client, inserts=ChdbInserts(path) if inserts == "chdb" else None)
 batch = SinkBatch()
 for table, table_rows in rows.items():
     for row in table_rows:
@@ -99,10 +99,10 @@ print(json.dumps(out))
 """
 
 
-def _sink(tmp_path: Path, rows: dict[str, list[dict]]) -> dict:
+def _sink(tmp_path: Path, rows: dict[str, list[dict]], inserts: str) -> dict:
     wire = json.loads(json.dumps(rows, default=lambda b: b.hex()))
     result = subprocess.run(
-        [sys.executable, "-c", CHILD, str(tmp_path / "store")],
+        [sys.executable, "-c", CHILD, str(tmp_path / "store"), inserts],
         input=json.dumps(wire),
         capture_output=True,
         text=True,
@@ -112,8 +112,13 @@ def _sink(tmp_path: Path, rows: dict[str, list[dict]]) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_every_column_type_round_trips_and_a_resent_block_adds_nothing(tmp_path: Path) -> None:
-    out = _sink(tmp_path, {"events": [EVENT], "lots": [LOT]})
+# chDB's own streaming insert (the worker's), and clickhouse-connect's (what a ClickHouse server gets)
+INSERTS = pytest.mark.parametrize("inserts", ["chdb", "client"])
+
+
+@INSERTS
+def test_every_column_type_round_trips_and_a_resent_block_adds_nothing(tmp_path: Path, inserts: str) -> None:
+    out = _sink(tmp_path, {"events": [EVENT], "lots": [LOT]}, inserts)
     assert len(out["events"]) == 1  # written twice, stored once (the block's deduplication token)
     assert len(out["lots"]) == 1
     event, lot = out["events"][0], out["lots"][0]
@@ -125,12 +130,14 @@ def test_every_column_type_round_trips_and_a_resent_block_adds_nothing(tmp_path:
     assert lot == {k: v for k, v in LOT.items() if k not in ("assayed_at", "updated_at")}
 
 
-def test_a_row_missing_a_non_null_column_is_refused(tmp_path: Path) -> None:
+@INSERTS
+def test_a_row_missing_a_non_null_column_is_refused(tmp_path: Path, inserts: str) -> None:
     incomplete = {k: v for k, v in EVENT.items() if k != "site_id"}
-    out = _sink(tmp_path, {"events": [incomplete]})
+    out = _sink(tmp_path, {"events": [incomplete]}, inserts)
     assert out["refused"] == "events.site_id: 1 of 1 rows have no value"
 
 
-def test_a_missing_nullable_value_is_null(tmp_path: Path) -> None:
-    out = _sink(tmp_path, {"lots": [{k: v for k, v in LOT.items() if k != "yield_fraction"}]})
+@INSERTS
+def test_a_missing_nullable_value_is_null(tmp_path: Path, inserts: str) -> None:
+    out = _sink(tmp_path, {"lots": [{k: v for k, v in LOT.items() if k != "yield_fraction"}]}, inserts)
     assert out["lots"][0]["yield_fraction"] is None

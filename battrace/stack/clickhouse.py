@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
+from urllib.parse import urlparse
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
@@ -19,6 +21,18 @@ def connect(settings: Settings) -> Client:
     if not settings.clickhouse:
         settings.clickhouse_path.mkdir(parents=True, exist_ok=True)
     return clickhouse_connect.get_client(dsn=settings.clickhouse_dsn)
+
+
+def embedded_store(settings: Settings) -> str | None:
+    """The chDB store directory when ClickHouse is embedded (a chdb:///path DSN), else None.
+
+    Spelled as clickhouse-connect reads it from the DSN: chDB compares engine paths literally, and a process may
+    open only one engine path.
+    """
+    dsn = urlparse(settings.clickhouse_dsn)
+    if dsn.scheme != "chdb" or dsn.netloc:  # a server, or chdb://memory
+        return None
+    return os.path.realpath(dsn.path)
 
 
 def ddl_statements(ddl_dir: Path = DDL_DIR) -> list[str]:
