@@ -72,7 +72,8 @@ for event in rows.get("events", []):
     event["canonical"] = bytes.fromhex(event["canonical"])
 client = clickhouse_connect.get_client(dsn=f"chdb:///{path}")
 apply_ddl(client)
-sink = ClickHouseSink(client, inserts=ChdbInserts(path) if inserts == "chdb" else None)
+connections = {"chdb": [ChdbInserts(path)], "chdb2": [ChdbInserts(path), ChdbInserts(path)], "client": None}
+sink = ClickHouseSink(client, inserts=connections[inserts])
 batch = SinkBatch()
 for table, table_rows in rows.items():
     for row in table_rows:
@@ -112,8 +113,8 @@ def _sink(tmp_path: Path, rows: dict[str, list[dict]], inserts: str) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-# chDB's own streaming insert (the worker's), and clickhouse-connect's (what a ClickHouse server gets)
-INSERTS = pytest.mark.parametrize("inserts", ["chdb", "client"])
+# chDB's own streaming insert (the worker's; chdb2: on two connections side by side), and clickhouse-connect's
+INSERTS = pytest.mark.parametrize("inserts", ["chdb", "chdb2", "client"])
 
 
 @INSERTS
