@@ -139,7 +139,6 @@ _clickhouse = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse")
 # Reports read a lot (genealogy walks, steps): on their own thread and their own client (report_client), so the
 # sink's inserts never wait for them. chDB releases the GIL while a query runs.
 REPORT_QUERY_THREADS = 1
-INSERTS_SIDE_BY_SIDE = 2  # chDB connections the sink writes a batch's tables on (each insert's chDB work is a core)
 _report_reads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reports")
 
 
@@ -157,8 +156,7 @@ def sink() -> ClickHouseSink:
     client = connect(settings)
     apply_ddl(client)
     store = embedded_store(settings)
-    inserts = [ChdbInserts(store) for _ in range(INSERTS_SIDE_BY_SIDE)] if store else None
-    return ClickHouseSink(client, inserts=inserts)
+    return ClickHouseSink(client, inserts=ChdbInserts(store) if store else None)
 
 
 @cache

@@ -10,11 +10,9 @@ Native writer spent about 30 µs of Python per sealed event (GIL time the seal s
 from __future__ import annotations
 
 import hashlib
-import queue
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any, Protocol
 
 import pyarrow as pa
@@ -156,14 +154,21 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "version",
     ),
 }
-# Parents before children: a sealed row (and its log entry) never lands before the event row it points at, nor
-# a checkpoint before the entries it signs. The tables of one step may be written side by side.
-INSERT_STEPS = (
-    ("events", "carbon", "flags", "genealogy", "batteries", "lots", "shipments", "rejects"),
-    ("sealed", "log_entries"),
-    ("checkpoints", "reports"),  # signed over log entries and sealed rows
+# Parents before children: a sealed row never lands before the event row it points at.
+INSERT_ORDER = (
+    "events",
+    "carbon",
+    "flags",
+    "genealogy",
+    "batteries",
+    "lots",
+    "shipments",
+    "sealed",
+    "log_entries",
+    "checkpoints",
+    "reports",
+    "rejects",
 )
-INSERT_ORDER = tuple(table for step in INSERT_STEPS for table in step)
 
 
 class SinkBatch:
@@ -264,37 +269,19 @@ class ChdbInserts:
 
 
 class ClickHouseSink:
-    """Writes a batch's rows, table by table; with more than one ``inserts`` (connections to embedded chDB), the
-    tables of one step go in side by side: chDB runs an insert in its caller's thread without the GIL, so while
-    one thread waits for chDB another converts the next table to Arrow."""
-
-    def __init__(
-        self, client: Client, database: str = "battrace", inserts: Inserts | Sequence[Inserts] | None = None
-    ) -> None:
+    def __init__(self, client: Client, database: str = "battrace", inserts: Inserts | None = None) -> None:
         self.client = client
         self.database = database
-        connections = [ClientInserts(client)] if inserts is None else inserts
-        self._inserts: queue.SimpleQueue[Inserts] = queue.SimpleQueue()
-        for connection in connections if isinstance(connections, Sequence) else [connections]:
-            self._inserts.put(connection)
-        self._side_by_side = self._inserts.qsize()
-        self._threads = ThreadPoolExecutor(self._side_by_side, "insert") if self._side_by_side > 1 else None
+        self.inserts = inserts or ClientInserts(client)
         # Each table's Arrow schema, from its column types read once (not a DESCRIBE per insert).
         self._schemas: dict[str, pa.Schema] = {}
 
     def write(self, batch: SinkBatch) -> None:
         """Insert every table's rows; returns only after ClickHouse acknowledged all of them."""
-        for step in INSERT_STEPS:
-            tables = [t for t in step if batch.rows.get(t)]
-            if self._threads is None:
-                for table in tables:
-                    self.insert_rows(table, batch.rows[table])
-                continue
-            tables.sort(key=lambda t: -len(batch.rows[t]))  # the largest first: the step ends sooner
-            inserting = [self._threads.submit(self.insert_rows, t, batch.rows[t]) for t in tables]
-            wait(inserting)  # every insert of the step finished (or failed) before the next step or a retry
-            for done in inserting:
-                done.result()  # the first failure, if any
+        for table in INSERT_ORDER:
+            rows = batch.rows.get(table)
+            if rows:
+                self.insert_rows(table, rows)
 
     def schema(self, table: str) -> pa.Schema:
         schema = self._schemas.get(table)
@@ -310,9 +297,5 @@ class ClickHouseSink:
 
     def insert_rows(self, table: str, rows: list[dict[str, Any]]) -> None:
         block = arrow_stream(table, rows, self.schema(table))
-        connection = self._inserts.get()  # one insert per connection at a time
-        try:
-            # the same rows make the same stream: a re-sent block is dropped at insert
-            connection.insert(f"{self.database}.{table}", COLUMNS[table], block, hashlib.sha256(block).hexdigest())
-        finally:
-            self._inserts.put(connection)
+        # the same rows make the same stream: a re-sent block is dropped at insert
+        self.inserts.insert(f"{self.database}.{table}", COLUMNS[table], block, hashlib.sha256(block).hexdigest())
