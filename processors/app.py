@@ -43,6 +43,7 @@ from battrace.report.model import TraceabilityReport
 from battrace.settings import get_settings
 from battrace.stack.clickhouse import apply_ddl, connect, embedded_store
 from processors import changelog, faust_patches, reject_stage, report_stage, table_codec
+from processors.chain import event_hash
 from processors.checkpointer import Checkpointer
 from processors.correlate import already_applied, apply, new_state
 from processors.entities import SHIPMENT
@@ -269,6 +270,7 @@ class BatchSealer:
         logged = log.holds(msg.offset)  # a replay: its entries exist; entities that lack its items catch up
         index = log.first_index(msg.offset)
         for entry in loads_pack(msg.value):
+            ev_hash = event_hash(entry.event.canonical)
             for entity in entry.here:
                 item = ChainItem.of(entity, entry.event)
                 state = self._state(entity, event)
@@ -276,7 +278,7 @@ class BatchSealer:
                     if not already_applied(state, item):
                         raise AlreadyLogged(f"{log_id} offset {msg.offset}: {entity} lacks a logged item")
                     continue
-                out = apply(state, item, log_id, index, sealed_at)
+                out = apply(state, item, log_id, index, sealed_at, ev_hash)
                 if out.sealed:
                     if not logged:
                         log.add(sealed_entry(out.sealed), SEALED)

@@ -255,13 +255,24 @@ def _shipment(state: dict[str, Any], item: ChainItem, b: dict[str, Any], out: Ou
         # a consignment does not declare per-item masses, and the batteries' states live elsewhere.
 
 
-def apply(state: dict[str, Any], item: ChainItem, log_id: str, log_index: int, sealed_at_ms: int) -> Output:
-    """Extend the entity's chain with the item and update its projection; mutates ``state``."""
+def apply(
+    state: dict[str, Any],
+    item: ChainItem,
+    log_id: str,
+    log_index: int,
+    sealed_at_ms: int,
+    ev_hash: bytes | None = None,
+) -> Output:
+    """Extend the entity's chain with the item and update its projection; mutates ``state``.
+
+    ``ev_hash``: the event's hash where the caller has it (an event extends several chains; hash it once).
+    """
     if already_applied(state, item):
         return Output(skipped=True)
     ev = item.envelope
     out = Output()
-    ev_hash = event_hash(ev.canonical)
+    if ev_hash is None:
+        ev_hash = event_hash(ev.canonical)
     prev = bytes.fromhex(state["head"])
     seq = state["seq"] + 1
     head = chain_step(prev, ev_hash, seq)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -53,9 +53,12 @@ def loads_pack(raw: bytes) -> list[PackEntry]:
     return _pack_decoder.decode(raw)
 
 
-@dataclass(frozen=True, slots=True)
-class ChainItem:
-    """One entity's share of an accepted event; ``source`` = the (topic, partition, offset) it was accepted from."""
+class ChainItem(NamedTuple):
+    """One entity's share of an accepted event; ``source`` = the (topic, partition, offset) it was accepted from.
+
+    A named tuple: one is made per entity and event in the seal stage, and a frozen dataclass's ``__init__``
+    (three ``object.__setattr__`` calls) cost several times as much.
+    """
 
     entity: str
     source: tuple[str, int, int]
