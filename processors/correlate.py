@@ -6,7 +6,6 @@ State is a JSON-able dict, which is what the Faust table stores and its changelo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -24,16 +23,20 @@ MASS_BALANCE = "outputs_exceed_inputs"
 _payload_json = msgspec.json.Encoder(order="sorted").encode  # the stdlib encoder was a tenth of apply()
 
 
-@dataclass
 class Output:
-    """Rows one item adds: at most one sealed row, the event row (subject entity only), ledger lines."""
+    """Rows one item adds: at most one sealed row, the event row (subject entity only), ledger lines.
 
-    sealed: dict[str, Any] | None = None
-    event: dict[str, Any] | None = None
-    carbon: list[dict[str, Any]] = field(default_factory=list)
-    flags: list[dict[str, Any]] = field(default_factory=list)
-    edges: list[dict[str, Any]] = field(default_factory=list)
-    skipped: bool = False
+    A slotted class, not a dataclass with default factories: one is made per item."""
+
+    __slots__ = ("carbon", "edges", "event", "flags", "sealed", "skipped")
+
+    def __init__(self, skipped: bool = False) -> None:
+        self.sealed: dict[str, Any] | None = None
+        self.event: dict[str, Any] | None = None
+        self.carbon: list[dict[str, Any]] = []
+        self.flags: list[dict[str, Any]] = []
+        self.edges: list[dict[str, Any]] = []
+        self.skipped = skipped
 
     def flag(self, state: dict[str, Any], item: ChainItem, category: str, code: str, detail: str) -> None:
         """A rule the event breaks, recorded on the entity whose chain it extends (not applied silently)."""
