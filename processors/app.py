@@ -66,6 +66,7 @@ gc.set_threshold(50_000, 20, 100)
 GIL_SWITCH_INTERVAL_S = 0.0005
 sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
 settings = get_settings()
+faust_patches.set_worker_fetch_max_wait(round(settings.batch_seconds * 1000))
 log = logging.getLogger(__name__)
 # faust's worker spinner sets the *root* logger to DEBUG whenever the log level is above INFO, so every
 # debug call in aiokafka, faust and mode built a record only to drop it (about a tenth of the worker's CPU).

@@ -19,6 +19,11 @@ offset is a real message that must be processed before a commit passes it.
    its gap intervals, and those intervals end *on* a real message, so that offset is added a second time;
    ``consecutive_numbers`` then split every run at the duplicate and each commit advanced by one or two offsets.
    Duplicates are removed before looking for the first consecutive run; an offset acked twice is acked once.
+
+And one setting faust does not expose, the worker consumer's ``fetch_max_wait_ms`` (hard-coded to 1,500 ms):
+Tansu holds a fetch that finds no new records for the whole wait, even when records arrive meanwhile, so a pack
+produced just after the seal stage's fetch waited up to 1.5 s. At 5,000 events/s offered: p50 1.59 s and p99
+2.78 s with 1,500 ms; 0.89 s and 1.37 s with the seal window (200 ms), as ingest already fetched.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from __future__ import annotations
 from typing import Any
 
 from faust.transport.consumer import Consumer
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.utils.functional import consecutive_numbers
 from mode.utils.queues import FlowControlEvent
 
@@ -73,3 +79,17 @@ def apply() -> None:
     Consumer._new_offset = _new_offset  # type: ignore[method-assign]
     Consumer._add_gap = _add_gap  # type: ignore[method-assign]
     FlowControlEvent.resume = _resume  # type: ignore[method-assign]
+
+
+def set_worker_fetch_max_wait(ms: int) -> None:
+    """The longest the broker may hold a fetch of the worker's (Faust) consumer without records, in ms."""
+    create = getattr(AIOKafkaConsumerThread._create_worker_consumer, "faust_original", None)
+    create = create or AIOKafkaConsumerThread._create_worker_consumer
+
+    def create_worker_consumer(self: AIOKafkaConsumerThread, transport: Any) -> Any:
+        consumer = create(self, transport)
+        consumer._fetch_max_wait_ms = ms  # read when the consumer starts (aiokafka makes its fetcher then)
+        return consumer
+
+    create_worker_consumer.faust_original = create  # type: ignore[attr-defined]
+    AIOKafkaConsumerThread._create_worker_consumer = create_worker_consumer  # type: ignore[method-assign]

@@ -79,3 +79,28 @@ def test_resuming_a_flowing_stream_keeps_its_queued_messages() -> None:
         return kept, queue.qsize()
 
     assert asyncio.run(run()) == (1, 0)
+
+
+def test_the_worker_consumer_fetches_with_the_wait_we_set_not_faust_s_fixed_1500_ms() -> None:
+    import faust
+
+    async def created_wait(ms: int | None) -> int:
+        if ms is not None:
+            faust_patches.set_worker_fetch_max_wait(ms)
+        app = faust.App("fetch-wait-test", broker="kafka://127.0.0.1:1", web_enabled=False)
+        consumer = app.consumer._thread._create_worker_consumer(app.transport)  # made, never started
+        try:
+            return consumer._fetch_max_wait_ms
+        finally:
+            await consumer.stop()
+
+    from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+
+    original = AIOKafkaConsumerThread._create_worker_consumer  # patched already if processors.app was imported
+    AIOKafkaConsumerThread._create_worker_consumer = getattr(original, "faust_original", original)
+    try:
+        assert asyncio.run(created_wait(None)) == 1500  # faust's own
+        assert asyncio.run(created_wait(200)) == 200
+        assert asyncio.run(created_wait(150)) == 150  # set again: wraps faust's, not the last wrapper
+    finally:
+        AIOKafkaConsumerThread._create_worker_consumer = original
