@@ -264,9 +264,6 @@ class ChdbInserts:
             inserting.append(block)
             inserting.finish()
 
-    def close(self) -> None:
-        self._conn.close()
-
 
 class ClickHouseSink:
     def __init__(self, client: Client, database: str = "battrace", inserts: Inserts | None = None) -> None:
