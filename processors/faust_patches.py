@@ -83,8 +83,8 @@ def apply() -> None:
 
 def set_worker_fetch_max_wait(ms: int) -> None:
     """The longest the broker may hold a fetch of the worker's (Faust) consumer without records, in ms."""
-    create = getattr(AIOKafkaConsumerThread._create_worker_consumer, "faust_original", None)
-    create = create or AIOKafkaConsumerThread._create_worker_consumer
+    current = AIOKafkaConsumerThread._create_worker_consumer
+    create = getattr(current, "faust_original", current)  # wrap faust's own method, never an earlier wrapper
 
     def create_worker_consumer(self: AIOKafkaConsumerThread, transport: Any) -> Any:
         consumer = create(self, transport)

@@ -7,7 +7,9 @@ import asyncio
 from collections import defaultdict
 from types import SimpleNamespace
 
+import faust
 from faust.transport.consumer import Consumer
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from intervaltree import IntervalTree
 from mode.utils.queues import FlowControlEvent, FlowControlQueue
 
@@ -82,8 +84,6 @@ def test_resuming_a_flowing_stream_keeps_its_queued_messages() -> None:
 
 
 def test_the_worker_consumer_fetches_with_the_wait_we_set_not_faust_s_fixed_1500_ms() -> None:
-    import faust
-
     async def created_wait(ms: int | None) -> int:
         if ms is not None:
             faust_patches.set_worker_fetch_max_wait(ms)
@@ -93,8 +93,6 @@ def test_the_worker_consumer_fetches_with_the_wait_we_set_not_faust_s_fixed_1500
             return consumer._fetch_max_wait_ms
         finally:
             await consumer.stop()
-
-    from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
     original = AIOKafkaConsumerThread._create_worker_consumer  # patched already if processors.app was imported
     AIOKafkaConsumerThread._create_worker_consumer = getattr(original, "faust_original", original)
