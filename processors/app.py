@@ -48,6 +48,7 @@ from processors.checkpointer import Checkpointer
 from processors.correlate import already_applied, apply, new_state
 from processors.entities import SHIPMENT
 from processors.envelope import ChainItem, loads_pack
+from processors.group_commit import GroupCommit
 from processors.ingest import MAX_MESSAGE_BYTES, run_stage
 from processors.projections import projection
 from processors.sealing import AlreadyLogged, PartitionLog, log_state_key
@@ -235,11 +236,34 @@ class Sealed:
     deliveries: list[dict[str, Any]] = field(default_factory=list)  # sealed Delivered events of consignments
 
 
+class Unstored:
+    """The newest states and logs of sealed batches not stored yet: the batches sealed after them read these first.
+
+    A batch's states are its own copies, so an entry is dropped once the batch that made it is stored, unless a
+    later batch replaced it meanwhile."""
+
+    def __init__(self) -> None:
+        self.working: dict[str, dict[str, Any]] = {}
+        self.logs: dict[int, PartitionLog] = {}
+
+    def add(self, sealed: Sealed) -> None:
+        self.working.update(sealed.working)
+        self.logs.update(sealed.logs)
+
+    def stored(self, sealed: Sealed) -> None:
+        for entity, state in sealed.working.items():
+            if self.working.get(entity) is state:
+                del self.working[entity]
+        for partition, plog in sealed.logs.items():
+            if self.logs.get(partition) is plog:
+                del self.logs[partition]
+
+
 class BatchSealer:
     """Seals a batch of packs message by message. Nothing is stored here (see _store): states are read from the
-    batch before (``unstored``, computed but possibly still being written) or else from the table."""
+    batches before (``unstored``, sealed but possibly still being written) or else from the table."""
 
-    def __init__(self, events: list[Any], unstored: Sealed | None = None) -> None:
+    def __init__(self, events: list[Any], unstored: Unstored | None = None) -> None:
         self.result = Sealed(events)
         self._unstored = unstored
 
@@ -369,15 +393,21 @@ def _current(event: Any) -> Iterator[None]:
 
 @app.agent(chain_topic)
 async def seal(stream: faust.StreamT) -> None:
-    """Batch N+1 is computed while batch N is written (ClickHouse, then states, then its offsets are acked).
+    """Batches are computed while the batches before them are written (ClickHouse, then states, then their
+    offsets are acked), by a group commit: the batches sealed while a group is being written form the next group.
 
     A batch's messages stay unacknowledged (one extra reference each) until its writer stored everything, so
-    faust commits nothing of a batch in flight, and a rebalance waits for it (faust's wait_empty). Batch N+1 reads
-    the states batch N left (``unstored``); everything older is in the table, because N+1's writer starts only
-    after N's finished, so the changelog keeps its per-batch order [log N, entities N, log N+1, ...].
+    faust commits nothing of a batch in flight, and a rebalance waits for it (faust's wait_empty). A batch reads
+    the states that batches not yet stored left (``unstored``); everything older is in the table, because a group's
+    writer starts only after the one before finished, so the changelog keeps its per-batch order
+    [log N, entities N, log N+1, ...].
     """
-    writing: asyncio.Future[None] | None = None
-    unstored: Sealed | None = None
+    unstored = Unstored()
+
+    async def store(group: list[Sealed]) -> None:
+        await _run_or_exit(_store(group, unstored), "storing sealed batches")
+
+    writer = GroupCommit(store, settings.seal_group_batches)
     # Counted in packs: a batch of batch_size packs would sit out the whole window while ingest fills it.
     async for events in stream.take_events(settings.seal_batch_packs, within=settings.batch_seconds):
         # take_events acks a batch even when this body raises, and faust would only restart the agent: any
@@ -387,17 +417,15 @@ async def seal(stream: faust.StreamT) -> None:
                 event.message.incref()  # take_events' ack only drops this; _store acks once the batch is stored
             seal_backlog.batch_sealed(waited_s=time.time() - min(e.message.timestamp for e in events))
             sealed = await _compute(events, unstored)
-            if writing is not None:
-                await writing
-            writing = asyncio.ensure_future(_run_or_exit(_store(sealed), "storing a sealed batch"))
-            unstored = sealed
+            unstored.add(sealed)
+            await writer.submit(sealed)
         except Exception:
             log.critical("sealing a batch failed: exiting without committing", exc_info=True)
             os._exit(EXIT_PROCESSING_FAILED)
 
 
-async def _compute(events: list[Any], unstored: Sealed | None) -> Sealed:
-    """Seal the batch in memory; the loop turns between packs, so the writer of the batch before moves on."""
+async def _compute(events: list[Any], unstored: Unstored) -> Sealed:
+    """Seal the batch in memory; the loop turns between packs, so the writer of the batches before moves on."""
     sealer = BatchSealer(events, unstored)
     for event in events:
         sealer.add(event)
@@ -405,10 +433,10 @@ async def _compute(events: list[Any], unstored: Sealed | None) -> Sealed:
     return sealer.finish()
 
 
-async def _store_states(sealed: Sealed, of_partition: dict[int, Any]) -> None:
-    """Each partition's log state, then its entity states (the order processors/sealing relies on): stored in the
-    table and sent to its changelog as whole record batches; returns when Kafka acknowledged them all (the
-    batch's offsets are committed after that)."""
+async def _store_states(group: list[Sealed]) -> None:
+    """Each batch's partition logs, then its entity states (the order processors/sealing relies on), batch after
+    batch: stored in the table and sent to its changelog as whole record batches; returns when Kafka acknowledged
+    them all (the batches' offsets are committed after that)."""
     records: dict[int, list[tuple[bytes, bytes]]] = defaultdict(list)
 
     def put(key: bytes, value: dict[str, Any], carrier: Any) -> None:
@@ -418,10 +446,12 @@ async def _store_states(sealed: Sealed, of_partition: dict[int, Any]) -> None:
             entity_state.data[key] = value  # the store only: the changelog goes out below, batched
         records[carrier.message.partition].append((key, table_codec.encode(value)))
 
-    for partition, plog in sealed.logs.items():
-        put(log_state_key(partition, settings.partitions), plog.state(), of_partition[partition])
-    for entity, state in sealed.working.items():
-        put(entity.encode(), state, sealed.carriers[entity])
+    for sealed in group:
+        of_partition = {e.message.partition: e for e in sealed.events}  # a message of each partition
+        for partition, plog in sealed.logs.items():
+            put(log_state_key(partition, settings.partitions), plog.state(), of_partition[partition])
+        for entity, state in sealed.working.items():
+            put(entity.encode(), state, sealed.carriers[entity])
     topic = entity_state.changelog_topic.get_topic_name()
     producer = app.producer._ensure_producer()  # faust's aiokafka producer (no public accessor)
     lasts = await changelog.write(producer, topic, records, round(time.time() * 1000))
@@ -429,25 +459,30 @@ async def _store_states(sealed: Sealed, of_partition: dict[int, Any]) -> None:
         entity_state.data.set_persisted_offset(TP(topic, partition), offset)
 
 
-async def _store(sealed: Sealed) -> None:
-    """ClickHouse first, then states (table and changelog), reports and checkpoints; then the batch is acked."""
-    await write(sealed.batch)
-    sealed.batch = SinkBatch()  # the rows are stored: free them while the next batch is computed
+async def _store(group: list[Sealed], unstored: Unstored) -> None:
+    """ClickHouse first (one insert per table for the group), then states (table and changelog), reports and
+    checkpoints; then the batches are acked."""
+    await write(SinkBatch.joined([sealed.batch for sealed in group]))
+    for sealed in group:
+        sealed.batch = SinkBatch()  # the rows are stored: free them while the next batch is computed
     release_freed_memory()
-    # a message of each partition makes the writes of its keys current (see _store_states)
-    await _store_states(sealed, {e.message.partition: e for e in sealed.events})
-    for delivery in sealed.deliveries:  # a report per delivered consignment (at-least-once; reports dedupe)
+    await _store_states(group)
+    for sealed in group:
+        unstored.stored(sealed)
+    for delivery in (d for sealed in group for d in sealed.deliveries):  # a report per delivered consignment
         await deliveries_topic.send(key=delivery["entity_id"].encode(), value=json.dumps(delivery).encode())
     async with _checkpointing:  # a log that does not extend its last checkpoint raises: nothing is signed
-        for partition, plog in sealed.logs.items():
-            log_id = settings.log_id(partition)
-            if checkpointer().knows(log_id, plog.size - len(plog.appended)):
-                checkpointer().observe(log_id, [e.leaf_hash for e in plog.appended], plog.tree)
-            else:
-                await _resume_log(log_id, plog)
+        for sealed in group:
+            for partition, plog in sealed.logs.items():
+                log_id = settings.log_id(partition)
+                if checkpointer().knows(log_id, plog.size - len(plog.appended)):
+                    checkpointer().observe(log_id, [e.leaf_hash for e in plog.appended], plog.tree)
+                else:
+                    await _resume_log(log_id, plog)
     await publish_due_checkpoints()
-    for event in sealed.events:
-        event.ack()  # the last reference: faust may commit these offsets now
+    for sealed in group:
+        for event in sealed.events:
+            event.ack()  # the last reference: faust may commit these offsets now
 
 
 async def _checkpointed(delivery: dict[str, Any]) -> bool:

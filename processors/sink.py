@@ -183,6 +183,17 @@ class SinkBatch:
     def __len__(self) -> int:
         return sum(len(v) for v in self.rows.values())
 
+    @classmethod
+    def joined(cls, batches: Sequence[SinkBatch]) -> SinkBatch:
+        """One batch with every table's rows of ``batches``, in order (one insert per table for all of them)."""
+        if len(batches) == 1:
+            return batches[0]
+        joined = cls()
+        for batch in batches:
+            for table, rows in batch.rows.items():
+                joined.rows[table].extend(rows)
+        return joined
+
 
 _SCALARS: dict[str, pa.DataType] = {
     "String": pa.binary(),  # str (UTF-8) and bytes alike; ClickHouse Strings are bytes
