@@ -53,6 +53,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from confluent_kafka import Consumer
@@ -92,6 +93,8 @@ class BenchResult:
     ratio: float
     p50_ms: float | None
     p99_ms: float | None
+    ingested_p50_ms: float | None  # offer -> the ingest stage sent the event's last pack (the rest is sealing)
+    ingested_p99_ms: float | None
     peak_rss_mb: float
     workers: int
     pipeline_s: float
@@ -344,10 +347,17 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
-def chain_positions(bootstrap: str, quiet_s: float = 1.0) -> dict[str, dict[int, int]]:
-    """event id -> {trace.chain partition: offset of the first pack that carries it} (packs decoded)."""
+class PackAt(NamedTuple):
+    """The first trace.chain pack that carries an event on one partition."""
+
+    offset: int
+    created_s: float  # its CreateTime: when the ingest stage sent it
+
+
+def chain_positions(bootstrap: str, quiet_s: float = 1.0) -> dict[str, dict[int, PackAt]]:
+    """event id -> {trace.chain partition: the first pack that carries it} (packs decoded)."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "battrace-bench", "enable.auto.commit": False})
-    positions: dict[str, dict[int, int]] = {}
+    positions: dict[str, dict[int, PackAt]] = {}
     try:
         meta = consumer.list_topics(timeout=10)
         name = topics.CHAIN.name
@@ -357,8 +367,9 @@ def chain_positions(bootstrap: str, quiet_s: float = 1.0) -> dict[str, dict[int,
             msgs = consumer.consume(num_messages=1000, timeout=0.1)
             for m in msgs:
                 if m.error() is None:
+                    at = PackAt(m.offset(), m.timestamp()[1] / 1000)
                     for entry in loads_pack(m.value()):
-                        positions.setdefault(entry.event.event_id, {}).setdefault(m.partition(), m.offset())
+                        positions.setdefault(entry.event.event_id, {}).setdefault(m.partition(), at)
             if msgs:
                 last_seen = time.monotonic()
         return positions
@@ -366,17 +377,26 @@ def chain_positions(bootstrap: str, quiet_s: float = 1.0) -> dict[str, dict[int,
         consumer.close()
 
 
+class Latencies(NamedTuple):
+    """Per offered event that was sealed: offer -> sealed (every pack carrying it committed on trace.chain), and
+    the share of it until the ingest stage sent its last pack (the rest is the seal stage's)."""
+
+    sealed_ms: list[float]
+    ingested_ms: list[float]
+
+
 def latencies_ms(
-    sealed: set[str], positions: dict[str, dict[int, int]], offered: dict[str, float], clock: CommitClock
-) -> list[float]:
-    """Offer -> every pack carrying the event committed on trace.chain, per offered event that was sealed."""
-    latencies, missing = [], 0
+    sealed: set[str], positions: dict[str, dict[int, PackAt]], offered: dict[str, float], clock: CommitClock
+) -> Latencies:
+    latencies, missing = Latencies([], []), 0
     for event_id in sealed & offered.keys():
-        times = [clock.committed_at((topics.CHAIN.name, p), off + 1) for p, off in positions.get(event_id, {}).items()]
+        packs = positions.get(event_id, {})
+        times = [clock.committed_at((topics.CHAIN.name, p), at.offset + 1) for p, at in packs.items()]
         if not times or None in times:
             missing += 1
             continue
-        latencies.append((max(t for t in times if t is not None) - offered[event_id]) * 1000)
+        latencies.sealed_ms.append((max(t for t in times if t is not None) - offered[event_id]) * 1000)
+        latencies.ingested_ms.append((max(at.created_s for at in packs.values()) - offered[event_id]) * 1000)
     if missing:
         raise BenchError(f"{missing} sealed events lie beyond every committed trace.chain offset seen")
     return latencies
@@ -466,7 +486,7 @@ class _Run:
     measured: int
     cpu_s: float
     reports_s: float
-    positions: dict[str, dict[int, int]]
+    positions: dict[str, dict[int, PackAt]]
 
 
 def _run(
@@ -567,7 +587,7 @@ def run_bench(
             f"published {run.published} != sealed {collected.sealed} + rejected {collected.rejected}: "
             f"the pipeline lost or duplicated events (see {settings.home}/worker-*.log)"
         )
-    lat = latencies_ms(collected.sealed_ids, run.positions, run.offered, run.clock) if rate else []
+    lat, ingested = latencies_ms(collected.sealed_ids, run.positions, run.offered, run.clock) if rate else ([], [])
     raw_count, raw_s = run.raw
     if raw_count < run.published:
         raise BenchError(f"the raw consumer read {raw_count} of {run.published} source messages")
@@ -581,6 +601,8 @@ def run_bench(
         ratio=round(events_per_s / raw_per_s, 5),
         p50_ms=round(percentile(lat, 50), 1) if lat else None,
         p99_ms=round(percentile(lat, 99), 1) if lat else None,
+        ingested_p50_ms=round(percentile(ingested, 50), 1) if ingested else None,
+        ingested_p99_ms=round(percentile(ingested, 99), 1) if ingested else None,
         peak_rss_mb=round(run.peak_rss_mb, 1),
         workers=workers,
         pipeline_s=round(run.pipeline_s, 3),

@@ -324,16 +324,12 @@ class BatchSealer:
                     batch.add("genealogy", edge)
 
     def finish(self) -> Sealed:
-        """The batch with its log entries and the projections of every entity it touched."""
+        """The batch with its log entries (projections are made where the batch is stored: see _store)."""
         batch = self.result.batch
         for partition, log in self.result.logs.items():
             for e in log.appended:
                 row = {"log_id": settings.log_id(partition), "log_index": e.index, "entry": e.entry}
                 batch.add("log_entries", {**row, "kind": e.kind, "leaf_hash": e.leaf_hash.hex()})
-        for state in self.result.working.values():
-            row = projection(state)
-            if row:
-                batch.add(*row)
         return self.result
 
 
@@ -433,10 +429,25 @@ async def _compute(events: list[Any], unstored: Unstored) -> Sealed:
     return sealer.finish()
 
 
-async def _store_states(group: list[Sealed]) -> None:
-    """Each batch's partition logs, then its entity states (the order processors/sealing relies on), batch after
-    batch: stored in the table and sent to its changelog as whole record batches; returns when Kafka acknowledged
-    them all (the batches' offsets are committed after that)."""
+class Newest:
+    """What a group of sealed batches leaves, as one bigger batch would: each partition's newest log and each
+    entity's newest state, with a message of its partition to carry its table write (see _store_states)."""
+
+    def __init__(self, group: list[Sealed]) -> None:
+        self.logs: dict[int, tuple[PartitionLog, Any]] = {}
+        self.states: dict[str, tuple[dict[str, Any], Any]] = {}
+        for sealed in group:
+            of_partition = {e.message.partition: e for e in sealed.events}  # a message of each partition
+            for partition, plog in sealed.logs.items():
+                self.logs[partition] = (plog, of_partition[partition])
+            for entity, state in sealed.working.items():
+                self.states[entity] = (state, sealed.carriers[entity])
+
+
+async def _store_states(newest: Newest) -> None:
+    """The partition logs, then the entity states (the order processors/sealing relies on): stored in the table and
+    sent to its changelog as whole record batches; returns when Kafka acknowledged them all (the batches'
+    offsets are committed after that)."""
     records: dict[int, list[tuple[bytes, bytes]]] = defaultdict(list)
 
     def put(key: bytes, value: dict[str, Any], carrier: Any) -> None:
@@ -446,12 +457,10 @@ async def _store_states(group: list[Sealed]) -> None:
             entity_state.data[key] = value  # the store only: the changelog goes out below, batched
         records[carrier.message.partition].append((key, table_codec.encode(value)))
 
-    for sealed in group:
-        of_partition = {e.message.partition: e for e in sealed.events}  # a message of each partition
-        for partition, plog in sealed.logs.items():
-            put(log_state_key(partition, settings.partitions), plog.state(), of_partition[partition])
-        for entity, state in sealed.working.items():
-            put(entity.encode(), state, sealed.carriers[entity])
+    for partition, (plog, carrier) in newest.logs.items():
+        put(log_state_key(partition, settings.partitions), plog.state(), carrier)
+    for entity, (state, carrier) in newest.states.items():
+        put(entity.encode(), state, carrier)
     topic = entity_state.changelog_topic.get_topic_name()
     producer = app.producer._ensure_producer()  # faust's aiokafka producer (no public accessor)
     lasts = await changelog.write(producer, topic, records, round(time.time() * 1000))
@@ -461,12 +470,20 @@ async def _store_states(group: list[Sealed]) -> None:
 
 async def _store(group: list[Sealed], unstored: Unstored) -> None:
     """ClickHouse first (one insert per table for the group), then states (table and changelog), reports and
-    checkpoints; then the batches are acked."""
-    await write(SinkBatch.joined([sealed.batch for sealed in group]))
+    checkpoints; then the batches are acked. A group is stored as one bigger batch would be: an entity the group
+    touched several times gets one projection row and one changelog record, of its newest state."""
+    newest = Newest(group)
+    rows = SinkBatch.joined([sealed.batch for sealed in group])
+    for state, _ in newest.states.values():
+        projected = projection(state)
+        if projected:
+            rows.add(*projected)
+    await write(rows)
     for sealed in group:
         sealed.batch = SinkBatch()  # the rows are stored: free them while the next batch is computed
+    del rows
     release_freed_memory()
-    await _store_states(group)
+    await _store_states(newest)
     for sealed in group:
         unstored.stored(sealed)
     for delivery in (d for sealed in group for d in sealed.deliveries):  # a report per delivered consignment

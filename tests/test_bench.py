@@ -68,6 +68,9 @@ def test_paced_run_reports_latency_percentiles(tmp_path: Path) -> None:
     assert report["published"] == 300 + report["warmup_events"] == report["sealed"] + report["rejected"]
     _positive(report, "events_per_s", "raw_consume_per_s", "ratio", "peak_rss_mb", "pipeline_s", "p50_ms", "p99_ms")
     assert report["p50_ms"] <= report["p99_ms"]
+    # the ingest stage's share comes first: it is positive and below the whole offer -> sealed latency
+    assert 0 < report["ingested_p50_ms"] < report["p50_ms"]
+    assert 0 < report["ingested_p99_ms"] <= report["p99_ms"]
     assert 0 < report["latency_events"] <= 300  # valid events of the paced part; invalid ones are never sealed
 
 

@@ -191,6 +191,34 @@ class _Killed(Exception):
     pass
 
 
+def test_batches_stored_in_groups_seal_every_event_once_on_unbroken_chains(tmp_path: Path) -> None:
+    """Small packs (100-event ingest batches) sealed one per batch: a store (about ten inserts) takes far longer
+    than sealing a pack, so the batches
+    sealed meanwhile are stored in groups (processors/group_commit.py), and each batch reads entity states and
+    logs that batches before it left unstored. A batch that read an older state would fork a chain: a seq twice,
+    or a link that does not verify."""
+    with embedded_stack(tmp_path) as stack:
+        stack.settings = stack.settings.model_copy(
+            update={"batch_size": 100, "seal_batch_packs": 1, "seal_group_batches": 4}
+        )
+        events = list(simulate(2500, seed=31, invalid_share=0.03))
+        published = stack.publish(events)
+        stack.process()
+        valid_ids = {ev.event_id for ev in events if ev.expected_reason is None}
+        sealed_ids = {r[0] for r in stack.sql("SELECT DISTINCT event_id FROM battrace.sealed FINAL")}
+        rejected = stack.sql("SELECT count() FROM battrace.rejects FINAL")[0][0]
+        assert sealed_ids == valid_ids
+        assert published == len(sealed_ids) + rejected
+        # without FINAL, so rows a merge would collapse still count: one chain hash per seq, one seq per event
+        links, hashes, items = stack.sql(
+            "SELECT uniqExact(entity_type, entity_id, seq), uniqExact(entity_type, entity_id, seq, chain_hash), "
+            "uniqExact(entity_type, entity_id, event_id) FROM battrace.sealed"
+        )[0]
+        assert links == hashes == items
+        report = json.loads(_verify_cli(stack.settings.home, "--all", "--json").stdout.strip().splitlines()[-1])
+        assert report["ok"], report["failures"][:5]
+
+
 def test_an_exported_bundle_verifies_with_no_services_and_fails_when_altered(processed, tmp_path: Path) -> None:
     stack, _, _ = processed
     home = stack.settings.home
