@@ -234,6 +234,7 @@ class Sealed:
     carriers: dict[str, Any] = field(default_factory=dict)  # entity key -> a message of its partition
     logs: dict[int, PartitionLog] = field(default_factory=dict)  # partition -> grown log
     deliveries: list[dict[str, Any]] = field(default_factory=list)  # sealed Delivered events of consignments
+    projections: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)  # entity key -> (table, row)
 
 
 class Unstored:
@@ -324,12 +325,17 @@ class BatchSealer:
                     batch.add("genealogy", edge)
 
     def finish(self) -> Sealed:
-        """The batch with its log entries (projections are made where the batch is stored: see _store)."""
+        """The batch with its log entries and the projections of every entity it touched (kept apart: a group
+        of batches stores one projection row per entity, its newest; see _store)."""
         batch = self.result.batch
         for partition, log in self.result.logs.items():
             for e in log.appended:
                 row = {"log_id": settings.log_id(partition), "log_index": e.index, "entry": e.entry}
                 batch.add("log_entries", {**row, "kind": e.kind, "leaf_hash": e.leaf_hash.hex()})
+        for entity, state in self.result.working.items():
+            projected = projection(state)
+            if projected:
+                self.result.projections[entity] = projected
         return self.result
 
 
@@ -472,18 +478,18 @@ async def _store(group: list[Sealed], unstored: Unstored) -> None:
     """ClickHouse first (one insert per table for the group), then states (table and changelog), reports and
     checkpoints; then the batches are acked. A group is stored as one bigger batch would be: an entity the group
     touched several times gets one projection row and one changelog record, of its newest state."""
-    newest = Newest(group)
     rows = SinkBatch.joined([sealed.batch for sealed in group])
-    for state, _ in newest.states.values():
-        projected = projection(state)
-        if projected:
-            rows.add(*projected)
+    newest_projections: dict[str, tuple[str, dict[str, Any]]] = {}
+    for sealed in group:
+        newest_projections.update(sealed.projections)
+    for table, row in newest_projections.values():
+        rows.add(table, row)
     await write(rows)
     for sealed in group:
         sealed.batch = SinkBatch()  # the rows are stored: free them while the next batch is computed
     del rows
     release_freed_memory()
-    await _store_states(newest)
+    await _store_states(Newest(group))
     for sealed in group:
         unstored.stored(sealed)
     for delivery in (d for sealed in group for d in sealed.deliveries):  # a report per delivered consignment
