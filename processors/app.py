@@ -52,7 +52,7 @@ from processors.group_commit import GroupCommit
 from processors.ingest import MAX_MESSAGE_BYTES, run_stage
 from processors.projections import projection
 from processors.sealing import AlreadyLogged, PartitionLog, log_state_key
-from processors.sink import ChdbInserts, ClickHouseSink, SinkBatch
+from processors.sink import COLUMNS, Blocks, ChdbInserts, ClickHouseSink, SinkBatch
 from streams import topics
 
 faust_patches.apply()
@@ -162,7 +162,10 @@ def sink() -> ClickHouseSink:
     client = connect(settings)
     apply_ddl(client)
     store = embedded_store(settings)
-    return ClickHouseSink(client, inserts=ChdbInserts(store) if store else None)
+    made = ClickHouseSink(client, inserts=ChdbInserts(store) if store else None)
+    for table in COLUMNS:  # read each table's column types now, not on the event loop in the middle of a batch
+        made.schema(table)
+    return made
 
 
 @cache
@@ -177,7 +180,7 @@ def report_client() -> Client:
     return client
 
 
-async def write(batch: SinkBatch, attempts: int = 5) -> None:
+async def write(batch: SinkBatch | Blocks, attempts: int = 5) -> None:
     """Insert off the event loop (heartbeats keep flowing); returns only after ClickHouse acknowledged.
 
     faust's take_events acks a batch even when the loop body raises, so a failed insert must never
@@ -229,7 +232,8 @@ class Sealed:
     """What one batch of trace.chain packs produced; nothing is written yet."""
 
     events: list[Any]  # the batch's events, acknowledged once everything below is stored
-    batch: SinkBatch = field(default_factory=SinkBatch)  # rows not yet handed to ClickHouse
+    batch: SinkBatch = field(default_factory=SinkBatch)  # rows, while the batch is computed
+    blocks: Blocks = field(default_factory=Blocks)  # the rows in Arrow columns, once computed, until stored
     working: dict[str, dict[str, Any]] = field(default_factory=dict)  # entity key -> new state
     carriers: dict[str, Any] = field(default_factory=dict)  # entity key -> a message of its partition
     logs: dict[int, PartitionLog] = field(default_factory=dict)  # partition -> grown log
@@ -432,7 +436,11 @@ async def _compute(events: list[Any], unstored: Unstored) -> Sealed:
     for event in events:
         sealer.add(event)
         await asyncio.sleep(0)
-    return sealer.finish()
+    sealed = sealer.finish()
+    # Columns while the batch waits for the writer: a fraction of the memory of row dicts (a million batteries:
+    # ~90 MB less peak RSS), and the conversion (GIL time either way) leaves the writer's thread.
+    sealed.blocks, sealed.batch = sink().blocks(sealed.batch), SinkBatch()
+    return sealed
 
 
 class Newest:
@@ -478,16 +486,17 @@ async def _store(group: list[Sealed], unstored: Unstored) -> None:
     """ClickHouse first (one insert per table for the group), then states (table and changelog), reports and
     checkpoints; then the batches are acked. A group is stored as one bigger batch would be: an entity the group
     touched several times gets one projection row and one changelog record, of its newest state."""
-    rows = SinkBatch.joined([sealed.batch for sealed in group])
     newest_projections: dict[str, tuple[str, dict[str, Any]]] = {}
     for sealed in group:
         newest_projections.update(sealed.projections)
+    projections = SinkBatch()
     for table, row in newest_projections.values():
-        rows.add(table, row)
-    await write(rows)
+        projections.add(table, row)
+    blocks = Blocks.joined([*(sealed.blocks for sealed in group), sink().blocks(projections)])
+    await write(blocks)
     for sealed in group:
-        sealed.batch = SinkBatch()  # the rows are stored: free them while the next batch is computed
-    del rows
+        sealed.blocks = Blocks()  # stored: free them while the next batch is computed
+    del blocks
     release_freed_memory()
     await _store_states(Newest(group))
     for sealed in group:

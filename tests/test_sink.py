@@ -64,20 +64,21 @@ CHILD = r"""
 import json, os, sys
 from battrace.stack.clickhouse import apply_ddl
 import clickhouse_connect
-from processors.sink import ChdbInserts, ClickHouseSink, MissingValues, SinkBatch
+from processors.sink import Blocks, ChdbInserts, ClickHouseSink, MissingValues, SinkBatch
 
-path, inserts = os.path.realpath(sys.argv[1]), sys.argv[2]
+path, inserts, grouped = os.path.realpath(sys.argv[1]), sys.argv[2], sys.argv[3] == "grouped"
 rows = json.loads(sys.stdin.read())
 for event in rows.get("events", []):
     event["canonical"] = bytes.fromhex(event["canonical"])
 client = clickhouse_connect.get_client(dsn=f"chdb:///{path}")
 apply_ddl(client)
 sink = ClickHouseSink(client, inserts=ChdbInserts(path) if inserts == "chdb" else None)
-batch = SinkBatch()
+halves = [SinkBatch(), SinkBatch()]  # grouped: each table's rows as two batches' blocks, joined (a seal group)
 for table, table_rows in rows.items():
-    for row in table_rows:
-        batch.add(table, row)
+    for i, row in enumerate(table_rows):
+        halves[grouped and i >= len(table_rows) // 2].add(table, row)
 try:
+    batch = Blocks.joined([sink.blocks(h) for h in halves]) if grouped else halves[0]
     sink.write(batch)
     sink.write(batch)  # at-least-once: the same block again
 except MissingValues as exc:
@@ -99,10 +100,10 @@ print(json.dumps(out))
 """
 
 
-def _sink(tmp_path: Path, rows: dict[str, list[dict]], inserts: str) -> dict:
+def _sink(tmp_path: Path, rows: dict[str, list[dict]], inserts: str, grouped: bool = False) -> dict:
     wire = json.loads(json.dumps(rows, default=lambda b: b.hex()))
     result = subprocess.run(
-        [sys.executable, "-c", CHILD, str(tmp_path / "store"), inserts],
+        [sys.executable, "-c", CHILD, str(tmp_path / "store"), inserts, "grouped" if grouped else "one"],
         input=json.dumps(wire),
         capture_output=True,
         text=True,
@@ -141,3 +142,12 @@ def test_a_row_missing_a_non_null_column_is_refused(tmp_path: Path, inserts: str
 def test_a_missing_nullable_value_is_null(tmp_path: Path, inserts: str) -> None:
     out = _sink(tmp_path, {"lots": [{k: v for k, v in LOT.items() if k != "yield_fraction"}]}, inserts)
     assert out["lots"][0]["yield_fraction"] is None
+
+
+@INSERTS
+def test_the_blocks_of_a_group_of_batches_go_in_as_one_stream_once(tmp_path: Path, inserts: str) -> None:
+    ids = [f"urn:uuid:6f1c0e2a-0000-4000-8000-00000000000{i}" for i in range(5)]
+    events = [{**EVENT, "event_id": event_id, "source_offset": i} for i, event_id in enumerate(ids)]
+    out = _sink(tmp_path, {"events": events, "lots": [LOT, {**LOT, "lot_id": "L2"}]}, inserts, grouped=True)
+    assert [e["source_offset"] for e in out["events"]] == [0, 1, 2, 3, 4]  # both halves, each row once
+    assert [lot["lot_id"] for lot in out["lots"]] == ["L1", "L2"]
