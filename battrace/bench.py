@@ -25,7 +25,9 @@ Latency (``--rate R``)
   of the entities it touches) is committed, and its latency is that moment minus its offer time; ClickHouse
   confirms it was sealed. This is offer -> sealed *and committed*: it includes the seal
   batching window (``batch_seconds``) and up to ``commit_interval_s`` of commit delay, quantised by the poll
-  interval. ``events_per_s`` is then N / (first offer -> last commit): the rate the pipeline kept up with.
+  interval. ``ingested_p50_ms`` / ``ingested_p99_ms``: offer -> the CreateTime of the event's last pack on
+  trace.chain, the ingest stage's share (consume, validate, dedup, send); the rest is the seal stage's.
+  ``events_per_s`` is then N / (first offer -> last commit): the rate the pipeline kept up with.
   ``raw_consume_per_s`` is measured after the worker stopped, on the same source messages.
 
 ``peak_rss_mb`` is the largest VmHWM (/proc/<pid>/status) of the workers, each summed with its child processes

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     report_defer_s: float = Field(
         60.0, ge=0, description="how long a report may wait while the seal stage works through a backlog"
     )
+    report_share: float = Field(
+        0.25, gt=0, le=1, description="share of the wall clock report work may take while the seal stage works"
+    )
     table_store: str = Field("memory://", description="Faust table store URL (memory:// or rocksdb://)")
     future_tolerance_s: int = Field(
         86_400, description="how far an event time may lie after its Kafka timestamp before it is rejected"

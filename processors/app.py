@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 import faust
 from clickhouse_connect.driver.client import Client
@@ -69,6 +69,7 @@ sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
 settings = get_settings()
 faust_patches.set_worker_fetch_max_wait(round(settings.batch_seconds * 1000))
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 # faust's worker spinner sets the *root* logger to DEBUG whenever the log level is above INFO, so every
 # debug call in aiokafka, faust and mode built a record only to drop it (about a tenth of the worker's CPU).
 # Pin those libraries to the worker's level; their own level wins over the root's.
@@ -155,6 +156,7 @@ def checkpointer() -> Checkpointer:
 
 _checkpointing = asyncio.Lock()
 seal_backlog = report_stage.SealBacklog()  # reports yield the cores to a seal backlog
+report_pacer = report_stage.ReportPacer(seal_backlog, settings.report_share)  # ... and most of them to live sealing
 
 
 @cache
@@ -528,11 +530,16 @@ async def _checkpointed(delivery: dict[str, Any]) -> bool:
     return False
 
 
+def _report_work(fn: Callable[..., T], *args: Any) -> Awaitable[T]:
+    """``fn(*args)`` on the report thread, paced while the seal stage works (report_stage.ReportPacer)."""
+    return report_pacer.run(lambda: asyncio.get_running_loop().run_in_executor(_report_reads, fn, *args))
+
+
 async def _draft(shipment_id: str) -> TraceabilityReport | None:
     """The report draft; re-drafted for a bounded time while its lots' inputs are still in flight."""
 
     def draft_once() -> Awaitable[TraceabilityReport | None]:
-        return asyncio.get_running_loop().run_in_executor(_report_reads, draft_report, report_client(), shipment_id)
+        return _report_work(draft_report, report_client(), shipment_id)
 
     return await report_stage.draft_until_inputs_arrive(
         draft_once, awaits_inputs, settings.report_inputs_wait_s, seal_backlog, settings.report_defer_s
@@ -547,7 +554,7 @@ async def _issue_report(delivery: dict[str, Any]) -> None:
     if draft is None:
         return
     # canonical JSON and two signatures: off the event loop
-    row = await asyncio.get_running_loop().run_in_executor(_report_reads, signed_row, draft, KeyRing(settings))
+    row = await _report_work(signed_row, draft, KeyRing(settings))
     batch = SinkBatch()
     batch.add("reports", row)
     await write(batch)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from battrace.settings import Settings
 from processors import report_stage
 from processors.report_stage import MAX_DELIVERIES_PER_BATCH, REPORTS_SIDE_BY_SIDE, SealBacklog, max_batch_seconds
@@ -171,3 +173,60 @@ def test_an_endless_backlog_delays_redrafts_by_at_most_max_defer() -> None:
     taken, got, took = _drafts(backlog, pending_drafts=1000, inputs_wait_s=0.6, max_defer_s=1.0)
     assert got["awaits"] and all(taken)  # still busy: it went out with its inputs marked missing
     assert 0.6 + 1.0 <= took < 4
+
+
+def _paced_starts(share: float, sealing_every_s: float | None, work_s: float, runs: int) -> list[float]:
+    """When each of ``runs`` pieces of report work (``work_s`` each, back to back) starts on a fake clock, while a
+    seal batch comes every ``sealing_every_s`` (None: the seal stage is idle)."""
+    clock = Clock()
+    backlog = SealBacklog(quiet_s=1.0, clock=clock)
+    next_batch = clock.now
+
+    def advance(seconds: float) -> None:
+        nonlocal next_batch
+        end = clock.now + seconds
+        while sealing_every_s is not None and next_batch <= end:
+            clock.now = next_batch
+            backlog.batch_sealed(waited_s=KEEPING_UP)  # events flow, no backlog
+            next_batch += sealing_every_s
+        clock.now = end
+
+    async def sleep(seconds: float) -> None:
+        advance(seconds)
+
+    pacer = report_stage.ReportPacer(backlog, share, sleep=sleep)
+    starts: list[float] = []
+
+    async def work() -> None:
+        starts.append(clock.now)
+        advance(work_s)
+
+    async def run() -> None:
+        advance(0.0)
+        for _ in range(runs):
+            await pacer.run(work)
+
+    asyncio.run(run())
+    return [round(t - starts[0], 6) for t in starts]
+
+
+def test_while_events_flow_report_work_keeps_to_its_share_of_the_clock() -> None:
+    # a quarter: 0.2 s of work, then 0.6 s without
+    assert _paced_starts(share=0.25, sealing_every_s=0.2, work_s=0.2, runs=4) == [0.0, 0.8, 1.6, 2.4]
+    assert _paced_starts(share=0.5, sealing_every_s=0.2, work_s=0.3, runs=3) == [0.0, 0.6, 1.2]
+
+
+def test_with_the_seal_stage_idle_report_work_runs_flat_out() -> None:
+    assert _paced_starts(share=0.25, sealing_every_s=None, work_s=0.2, runs=4) == [0.0, 0.2, 0.4, 0.6]
+
+
+def test_report_work_owes_no_pause_once_the_seal_stage_goes_idle() -> None:
+    # one seal batch at the start, quiet for a second after it: the pause owed after the first 0.5 s of work
+    # (1.5 s at a quarter) ends when the seal stage has been idle for 1 s
+    assert _paced_starts(share=0.25, sealing_every_s=100.0, work_s=0.5, runs=2) == [0.0, 1.0]
+
+
+def test_a_share_outside_zero_to_one_is_refused() -> None:
+    for share in (0.0, 1.5):
+        with pytest.raises(ValueError, match="fraction"):
+            report_stage.ReportPacer(SealBacklog(), share)
