@@ -32,8 +32,8 @@ class Settings(BaseSettings):
     seal_group_batches: int = Field(
         3, ge=1, description="seal batches that may wait for the ClickHouse writer; those waiting are stored together"
     )
-    batch_seconds: float = Field(0.2, gt=0, description="longest wait to fill a batch (a full batch goes at once)")
-    commit_interval_s: float = Field(0.2, gt=0, description="how often acked offsets are committed (latency)")
+    batch_seconds: float = Field(0.1, gt=0, description="longest wait to fill a batch (a full batch goes at once)")
+    commit_interval_s: float = Field(0.1, gt=0, description="how often acked offsets are committed (latency)")
     rebalance_timeout_s: float = Field(6.0, gt=0, description="consumer group rebalance timeout of the workers")
     session_timeout_s: float = Field(3.0, gt=0, description="consumer group session timeout (< rebalance timeout)")
     log_origin: str = Field("battrace.example/log", description="origin line prefix of the per-partition logs")

@@ -378,14 +378,14 @@ async def _resume_log(log_id: str, log: PartitionLog) -> None:
 
 
 async def publish_due_checkpoints() -> None:
-    """Sign what is due, store it in ClickHouse, then publish it on trace.checkpoints."""
+    """Sign what is due, store it in ClickHouse (one insert for every log's), then publish it on trace.checkpoints."""
     async with _checkpointing:
+        batch = SinkBatch()
         for log_id in checkpointer().due():
-            row = checkpointer().sign(log_id, round(time.time() * 1000))
-            batch = SinkBatch()
-            batch.add("checkpoints", row)
-            await write(batch)
-            await checkpoints_topic.send(key=log_id.encode(), value=row["note"].encode())
+            batch.add("checkpoints", checkpointer().sign(log_id, round(time.time() * 1000)))
+        await write(batch)
+        for row in batch.rows["checkpoints"]:
+            await checkpoints_topic.send(key=row["log_id"].encode(), value=row["note"].encode())
 
 
 @contextmanager
