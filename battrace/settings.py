@@ -26,9 +26,7 @@ class Settings(BaseSettings):
     ingest_process: bool = Field(
         True, description="run the ingest stage in a child process of the worker (a second core); off = in process"
     )
-    seal_batch_packs: int = Field(
-        8, ge=1, description="trace.chain packs (up to 500 events each) per seal batch / ClickHouse insert"
-    )
+    seal_batch_packs: int = Field(8, ge=1, description="trace.chain packs (up to 500 events each) per seal batch")
     seal_group_batches: int = Field(
         3, ge=1, description="seal batches that may wait for the ClickHouse writer; those waiting are stored together"
     )

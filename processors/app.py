@@ -440,7 +440,7 @@ async def _compute(events: list[Any], unstored: Unstored) -> Sealed:
         await asyncio.sleep(0)
     sealed = sealer.finish()
     # Columns while the batch waits for the writer: a fraction of the memory of row dicts (a million batteries:
-    # ~90 MB less peak RSS), and the conversion (GIL time either way) leaves the writer's thread.
+    # ~70 MB less peak RSS), and the conversion (GIL time either way) leaves the writer's thread.
     sealed.blocks, sealed.batch = sink().blocks(sealed.batch), SinkBatch()
     return sealed
 

@@ -39,7 +39,7 @@ class _Store(Protocol):
     def __setitem__(self, key: bytes, value: bytes) -> None: ...
 
 
-# RocksDB's defaults are sized for a server: a 64 MiB memtable (two of them) held ~60 MB of the ingest process at a
+# RocksDB's defaults are sized for a server: a 64 MiB memtable (two of them) held ~55 MB of the ingest process at a
 # million events. Ids are written once and looked up once per event: small memtables and caches lose nothing.
 ROCKSDB_WRITE_BUFFER_BYTES = 4 * 1024**2
 ROCKSDB_BLOCK_CACHE_BYTES = 8 * 1024**2

@@ -29,6 +29,7 @@ MAX_DELIVERIES_PER_BATCH = 64
 
 IssueReport = Callable[[dict[str, Any]], Awaitable[None]]
 Draft = TypeVar("Draft")
+T = TypeVar("T")
 
 
 class SealBacklog:
@@ -89,7 +90,7 @@ class ReportPacer:
         self._next_start = -math.inf
         self._one_at_a_time = asyncio.Lock()
 
-    async def run(self, work: Callable[[], Awaitable[Draft]]) -> Draft:
+    async def run(self, work: Callable[[], Awaitable[T]]) -> T:
         """``work`` (one at a time), after the pause that earlier work owes while the seal stage is working."""
         clock = self.backlog.clock
         async with self._one_at_a_time:
