@@ -11,10 +11,7 @@ report_stage.py) commit a batch once its rows are stored.
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import ctypes.util
 import gc
-import itertools
 import json
 import logging
 import os
@@ -42,7 +39,7 @@ from battrace.report.issue import awaits_inputs, draft_report, signed_row
 from battrace.report.model import TraceabilityReport
 from battrace.settings import get_settings
 from battrace.stack.clickhouse import apply_ddl, connect, embedded_store
-from processors import changelog, faust_patches, reject_stage, report_stage, table_codec
+from processors import changelog, faust_patches, heap, reject_stage, report_stage, table_codec
 from processors.chain import event_hash
 from processors.checkpointer import Checkpointer
 from processors.correlate import already_applied, apply, new_state
@@ -61,6 +58,7 @@ faust_patches.apply()
 # of ~75 ms each in a 100k-event run, a tenth of the main thread; rarer young and full collections cost less
 # and free the same garbage (almost all of it is freed by reference counting anyway).
 gc.set_threshold(50_000, 20, 100)
+heap.limit_arenas()
 # The ClickHouse writer thread needs the GIL back after every chDB call, and the seal stage's compute holds it
 # for the whole switch interval (5 ms by default) before handing it over: inserts that take 2-4 ms in chDB took
 # 10-20 ms in the worker. A shorter interval lets the writer (and its chDB threads) get back to work sooner.
@@ -345,25 +343,6 @@ class BatchSealer:
         return self.result
 
 
-@cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):  # not glibc
-        return None
-
-
-_batches_sealed = itertools.count(1)
-
-
-def release_freed_memory(every: int = 4) -> None:
-    """Every few batches, hand freed heap back to the OS: batches allocate and free hundreds of MB of short-lived
-    buffers (packs, rows, states) and glibc keeps the freed space, so RSS crept up with the run's length."""
-    trim = _malloc_trim()
-    if trim is not None and next(_batches_sealed) % every == 0:
-        trim(0)
-
-
 async def _resume_log(log_id: str, log: PartitionLog) -> None:
     """Bring the checkpointer in step with a log it has not followed (start-up, rebalance)."""
     client = sink().client
@@ -499,7 +478,7 @@ async def _store(group: list[Sealed], unstored: Unstored) -> None:
     for sealed in group:
         sealed.blocks = Blocks()  # stored: free them while the next batch is computed
     del blocks
-    release_freed_memory()
+    heap.release_freed_memory()
     await _store_states(Newest(group))
     for sealed in group:
         unstored.stored(sealed)
