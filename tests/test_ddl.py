@@ -4,8 +4,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from battrace.stack.clickhouse import ddl_statements
 from conftest import run_sql
+
+from battrace.stack.clickhouse import ddl_statements
 
 
 def test_every_merge_tree_table_merges_vertically(tmp_path: Path) -> None:
