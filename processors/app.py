@@ -429,14 +429,18 @@ class Newest:
     entity's newest state, with a message of its partition to carry its table write (see _store_states)."""
 
     def __init__(self, group: list[Sealed]) -> None:
-        self.logs: dict[int, tuple[PartitionLog, Any]] = {}
         self.states: dict[str, tuple[dict[str, Any], Any]] = {}
+        logs: dict[int, list[PartitionLog]] = defaultdict(list)
+        carriers: dict[int, Any] = {}
         for sealed in group:
             of_partition = {e.message.partition: e for e in sealed.events}  # a message of each partition
             for partition, plog in sealed.logs.items():
-                self.logs[partition] = (plog, of_partition[partition])
+                logs[partition].append(plog)
+                carriers[partition] = of_partition[partition]
             for entity, state in sealed.working.items():
                 self.states[entity] = (state, sealed.carriers[entity])
+        # partition -> (log state, carrier): the newest log, knowing the messages of every batch of the group
+        self.logs = {p: (plogs[-1].state(stored_with=plogs[:-1]), carriers[p]) for p, plogs in logs.items()}
 
 
 async def _store_states(newest: Newest) -> None:
@@ -452,8 +456,8 @@ async def _store_states(newest: Newest) -> None:
             entity_state.data[key] = value  # the store only: the changelog goes out below, batched
         records[carrier.message.partition].append((key, table_codec.encode(value)))
 
-    for partition, (plog, carrier) in newest.logs.items():
-        put(log_state_key(partition, settings.partitions), plog.state(), carrier)
+    for partition, (log_state, carrier) in newest.logs.items():
+        put(log_state_key(partition, settings.partitions), log_state, carrier)
     for entity, (state, carrier) in newest.states.items():
         put(entity.encode(), state, carrier)
     topic = entity_state.changelog_topic.get_topic_name()

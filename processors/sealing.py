@@ -18,6 +18,7 @@ stored first indexes of that batch give them back their original log index.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -80,8 +81,8 @@ class PartitionLog:
     def first_index(self, offset: int) -> int | None:
         """Where the items of message ``offset`` start in the log.
 
-        None for a message logged before the last stored batch: every entity already holds its items (their
-        states precede the log state in the changelog), so it only needs recognising as a replay.
+        None for a message logged before the last stored batch (or group of batches): every entity already holds
+        its items (their states precede the log state in the changelog), so it only needs recognising as a replay.
         Raises MissingMessage for a message past the next offset.
         """
         if self.holds(offset):
@@ -106,6 +107,12 @@ class PartitionLog:
         self.tree.append(h)
         return index
 
-    def state(self) -> dict[str, Any]:
-        batch = self._this_batch or self._previous_batch
+    def state(self, stored_with: Sequence[PartitionLog] = ()) -> dict[str, Any]:
+        """The state to store. ``stored_with``: the logs of the earlier batches of a group stored together with
+        this one (each sealed from the one before). Their messages stay in the batch map: a crash part-way through
+        the group's store can leave an entity of any batch of the group without its items."""
+        batch: dict[int, int] = {}
+        for earlier in stored_with:
+            batch.update(earlier._this_batch)
+        batch.update(self._this_batch or self._previous_batch)
         return {**self.tree.to_dict(), "next_offset": self.next_offset, "batch": {str(o): i for o, i in batch.items()}}

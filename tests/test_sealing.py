@@ -102,6 +102,24 @@ def test_a_replayed_message_of_the_last_batch_gets_its_original_indexes_and_is_n
     assert PartitionLog(PartitionLog(stored).state()).state() == stored  # a batch of no message keeps the map
 
 
+def test_a_group_of_batches_stored_together_keeps_the_messages_of_every_batch_recognisable() -> None:
+    """Batches sealed while the one before was still unstored are stored as one group: one log state, then the
+    entity states of every batch. A crash part-way leaves entities of the first batch without their items too."""
+    log = PartitionLog(None)
+    _message(log, 0, [b"a"])
+    first = PartitionLog(log.state())
+    _message(first, 1, [b"b"])
+    second = PartitionLog(first.state())  # sealed from the first batch before it was stored
+    _message(second, 2, [b"c", b"d"])
+    assert PartitionLog(second.state()).first_index(1) is None  # alone, the newest state forgets the first batch
+
+    replay = PartitionLog(second.state(stored_with=[first]))  # the group's state, then a crash
+    assert _message(replay, 1, [b"b"]) == [1]
+    assert _message(replay, 2, [b"c", b"d"]) == [2, 3]
+    assert replay.appended == [] and replay.size == 4
+    assert replay.first_index(0) is None  # stored before the group: its entities hold their items
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 100.0
