@@ -306,7 +306,12 @@ class BatchSealer:
                 state = self._state(entity, event)
                 if index is None:  # logged before the last stored batch: every entity must hold it already
                     if not already_applied(state, item):
-                        raise AlreadyLogged(f"{log_id} offset {msg.offset}: {entity} lacks a logged item")
+                        topic, partition, offset = item.source
+                        held = state["applied"].get(f"{topic}:{partition}")
+                        raise AlreadyLogged(
+                            f"{log_id} offset {msg.offset}: {entity} lacks a logged item (source {topic}:{partition}:"
+                            f"{offset}; the entity holds up to offset {held} of that partition)"
+                        )
                     continue
                 out = apply(state, item, log_id, index, sealed_at, ev_hash)
                 if out.sealed:

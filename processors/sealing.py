@@ -68,6 +68,7 @@ class PartitionLog:
         self.next_offset: int = state.get("next_offset", self.tree.size)
         self._previous_batch: dict[int, int] = {int(o): i for o, i in state.get("batch", {}).items()}
         self._this_batch: dict[int, int] = {}
+        self._reached = -1  # the last offset opened in this batch
         self.appended: list[LogEntry] = []
 
     @property
@@ -85,6 +86,7 @@ class PartitionLog:
         its items (their states precede the log state in the changelog), so it only needs recognising as a replay.
         Raises MissingMessage for a message past the next offset.
         """
+        self._reached = offset
         if self.holds(offset):
             first = self._previous_batch.get(offset)
             if first is not None:
@@ -114,5 +116,8 @@ class PartitionLog:
         batch: dict[int, int] = {}
         for earlier in stored_with:
             batch.update(earlier._this_batch)
-        batch.update(self._this_batch or self._previous_batch)
+        batch.update(self._this_batch)
+        # The last batch's messages this one has not reached: a replay after a crash can stop part-way through
+        # them, and their entities may still lack their items.
+        batch.update((o, i) for o, i in self._previous_batch.items() if o > self._reached)
         return {**self.tree.to_dict(), "next_offset": self.next_offset, "batch": {str(o): i for o, i in batch.items()}}

@@ -120,6 +120,25 @@ def test_a_group_of_batches_stored_together_keeps_the_messages_of_every_batch_re
     assert replay.first_index(0) is None  # stored before the group: its entities hold their items
 
 
+def test_a_replay_cut_short_again_keeps_the_messages_it_has_not_reached() -> None:
+    """A crash while storing a batch of messages 1-3; the restarted worker stores a batch of message 1 alone and
+    crashes too. Messages 2 and 3 must still be recognised: their entities may not hold their items yet."""
+    log = PartitionLog(None)
+    _message(log, 0, [b"a"])
+    cut = PartitionLog(log.state())
+    for offset, entry in ((1, b"b"), (2, b"c"), (3, b"d")):
+        _message(cut, offset, [entry])
+    first_replay = PartitionLog(cut.state())
+    assert _message(first_replay, 1, [b"b"]) == [1]
+    second_replay = PartitionLog(first_replay.state())
+    assert [_message(second_replay, o, [b"x"]) for o in (2, 3)] == [[2], [3]]
+    assert second_replay.appended == []
+    assert _message(second_replay, 4, [b"e"]) == [4]
+    after = PartitionLog(second_replay.state())
+    assert after.first_index(1) is None  # replayed in a batch that was stored, and passed by the next one
+    assert after.first_index(3) == 3  # replayed in the last batch, which may be cut short too
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 100.0
