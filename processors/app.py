@@ -48,7 +48,7 @@ from processors.envelope import ChainItem, loads_pack
 from processors.group_commit import GroupCommit
 from processors.ingest import MAX_MESSAGE_BYTES, run_stage
 from processors.projections import projection
-from processors.sealing import AlreadyLogged, PartitionLog, log_state_key
+from processors.sealing import AlreadyLogged, PartitionLog, group_log_states, log_state_key
 from processors.sink import COLUMNS, Blocks, ChdbInserts, ClickHouseSink, SinkBatch
 from streams import topics
 
@@ -435,17 +435,14 @@ class Newest:
 
     def __init__(self, group: list[Sealed]) -> None:
         self.states: dict[str, tuple[dict[str, Any], Any]] = {}
-        logs: dict[int, list[PartitionLog]] = defaultdict(list)
         carriers: dict[int, Any] = {}
         for sealed in group:
             of_partition = {e.message.partition: e for e in sealed.events}  # a message of each partition
-            for partition, plog in sealed.logs.items():
-                logs[partition].append(plog)
-                carriers[partition] = of_partition[partition]
+            carriers.update((partition, of_partition[partition]) for partition in sealed.logs)
             for entity, state in sealed.working.items():
                 self.states[entity] = (state, sealed.carriers[entity])
-        # partition -> (log state, carrier): the newest log, knowing the messages of every batch of the group
-        self.logs = {p: (plogs[-1].state(stored_with=plogs[:-1]), carriers[p]) for p, plogs in logs.items()}
+        log_states = group_log_states(sealed.logs for sealed in group)
+        self.logs = {p: (state, carriers[p]) for p, state in log_states.items()}  # partition -> (log state, carrier)
 
 
 async def _store_states(newest: Newest) -> None:

@@ -18,7 +18,8 @@ stored first indexes of that batch give them back their original log index.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -121,3 +122,13 @@ class PartitionLog:
         # them, and their entities may still lack their items.
         batch.update((o, i) for o, i in self._previous_batch.items() if o > self._reached)
         return {**self.tree.to_dict(), "next_offset": self.next_offset, "batch": {str(o): i for o, i in batch.items()}}
+
+
+def group_log_states(batches: Iterable[Mapping[int, PartitionLog]]) -> dict[int, dict[str, Any]]:
+    """Partition -> the log state a group of batches stores together (each batch's logs by partition, in the order
+    they were sealed): the newest log's, knowing the messages of every batch of the group."""
+    logs: dict[int, list[PartitionLog]] = defaultdict(list)
+    for batch in batches:
+        for partition, log in batch.items():
+            logs[partition].append(log)
+    return {partition: logs[-1].state(stored_with=logs[:-1]) for partition, logs in logs.items()}

@@ -19,7 +19,7 @@ from battrace.tlog import (
 )
 from battrace.tlog import consistency_proof as full_consistency_proof
 from processors.checkpointer import Checkpointer, InconsistentLog, LastCheckpoint
-from processors.sealing import MissingMessage, PartitionLog, key_partition, log_state_key
+from processors.sealing import MissingMessage, PartitionLog, group_log_states, key_partition, log_state_key
 
 ROW = {
     "entity_type": "battery",
@@ -113,7 +113,11 @@ def test_a_group_of_batches_stored_together_keeps_the_messages_of_every_batch_re
     _message(second, 2, [b"c", b"d"])
     assert PartitionLog(second.state()).first_index(1) is None  # alone, the newest state forgets the first batch
 
-    replay = PartitionLog(second.state(stored_with=[first]))  # the group's state, then a crash
+    other = PartitionLog(None)
+    _message(other, 0, [b"z"])
+    states = group_log_states([{0: first, 1: other}, {0: second}])
+    assert states[1] == other.state()
+    replay = PartitionLog(states[0])  # the group's state, then a crash
     assert _message(replay, 1, [b"b"]) == [1]
     assert _message(replay, 2, [b"c", b"d"]) == [2, 3]
     assert replay.appended == [] and replay.size == 4
