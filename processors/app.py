@@ -562,10 +562,31 @@ async def report() -> None:
     await _run_or_exit(report_stage.run_stage(settings, _issue_report, seal_backlog), "issuing a report")
 
 
+async def _follow_assigned_logs() -> None:
+    """Resume the checkpointer of every assigned log it does not follow yet.
+
+    A restarted worker resumes a log when a batch of its partition is stored. A partition with nothing left to
+    seal brings no batch, and the tail its crashed worker sealed but did not sign would stay unsigned until new
+    events arrive (its reports meanwhile wait for a checkpoint and go out without their seal reference)."""
+    if app.rebalancing or app.in_recovery:
+        return  # the table may not hold the log states yet
+    for tp in sorted(app.assignor.assigned_actives()):
+        log_id = settings.log_id(tp.partition)
+        if tp.topic != topics.CHAIN.name or log_id in checkpointer().logs:
+            continue
+        state = entity_state.get(log_state_key(tp.partition, settings.partitions))
+        if state is None:
+            continue  # nothing logged yet
+        async with _checkpointing:  # a batch stored meanwhile has resumed it already, or finds it in step
+            if log_id not in checkpointer().logs:
+                await _resume_log(log_id, PartitionLog(state))
+
+
 @app.timer(interval=settings.checkpoint_seconds / 2)
 async def checkpoint_idle_logs() -> None:
     """Sign the tail of a log that stopped growing (no batch will come to trigger it)."""
     try:
+        await _follow_assigned_logs()
         await publish_due_checkpoints()
     except Exception:
         log.critical("signing a checkpoint failed: exiting", exc_info=True)

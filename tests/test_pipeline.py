@@ -7,12 +7,18 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from conftest import embedded_stack, run_sql
 
-from battrace.stack.worker import consumed_topics, wait_until_caught_up
+from battrace.stack.worker import (
+    checkpointed_sizes,
+    consumed_topics,
+    wait_until_caught_up,
+    wait_until_checkpointed,
+)
 from streams.simulator import simulate
 
 pytestmark = pytest.mark.integration
@@ -65,6 +71,8 @@ def test_published_equals_sealed_plus_rejected_with_every_reason(processed) -> N
     assert published == len(events) == 3000
     assert sealed_ids == valid_ids
     assert published == len(sealed_ids) + rejected
+    twice = "SELECT entity_type, entity_id, event_id FROM battrace.sealed FINAL GROUP BY ALL HAVING count() > 1"
+    assert stack.sql(f"SELECT count() FROM ({twice})") == [[0]]  # no chain holds an event twice
     assert reasons == dict(expected_reasons)
     assert {"bad_framing", "unknown_schema", "undecodable", "invalid_battery_code", "out_of_range", "duplicate"} <= set(
         reasons
@@ -157,28 +165,58 @@ def test_tampering_makes_verify_fail(tampered_home: Path, tamper: str) -> None:
         assert all("entry" in f["problem"] or "checkpoint" in f["problem"] for f in report["failures"]), report
 
 
-def test_worker_killed_mid_stream_loses_and_duplicates_nothing(stack) -> None:
-    """SIGKILL (no commit, no flush) part-way, restart: every valid event sealed once, every chain verifies.
+def test_worker_killed_twice_mid_stream_loses_and_duplicates_nothing(stack) -> None:
+    """SIGKILL (no commit, no flush) a third of the way, restart, SIGKILL again as soon as the restarted worker
+    commits anything, restart: every valid event sealed once, every chain verifies.
 
-    The kill lands about a second into the run, usually before the first commit: the restarted worker then
-    starts from offset 0, which is where faust used to drop fetched packs (processors/faust_patches.py)."""
+    The first kill lands about a second into the run, usually before the first commit: the restarted worker then
+    starts from offset 0, which is where faust used to drop fetched packs (processors/faust_patches.py). The
+    second lands while the restarted worker replays what the first left unstored: a log state stored then must
+    still know the replayed messages it has not reached (processors/sealing.py)."""
     events = list(simulate(12000, seed=23, invalid_share=0.03))
     published = stack.publish(events)
-    seen: list[int] = []
+    _run_and_kill(stack, lambda done, total: done > total // 3)
+    at_start: list[int] = []
 
-    def kill_when_a_third_is_done(done: int, total: int) -> None:
-        seen.append(done)
-        if done > total // 3:
+    def committed_anything(done: int, total: int) -> bool:
+        at_start.append(done)
+        return done > at_start[0]
+
+    _run_and_kill(stack, committed_anything)
+    stack.process()
+    _assert_sealed_once_and_verified(stack, events, published)
+
+
+def _run_and_kill(stack, when: Callable[[int, int], bool]) -> None:
+    """Run a worker until ``when(committed, total)`` holds, then SIGKILL it."""
+
+    def kill_when(done: int, total: int) -> None:
+        if when(done, total):
             raise _Killed
 
     with stack.worker() as worker:
         with pytest.raises(_Killed):
-            wait_until_caught_up(
-                stack.bootstrap, consumed_topics(stack.settings), worker, on_progress=kill_when_a_third_is_done
-            )
+            wait_until_caught_up(stack.bootstrap, consumed_topics(stack.settings), worker, on_progress=kill_when)
         worker.kill()
-    stack.process()
-    _assert_sealed_once_and_verified(stack, events, published)
+
+
+def test_a_restarted_worker_signs_the_tail_its_crashed_predecessor_sealed_with_no_new_events(stack) -> None:
+    """The first worker seals everything and dies before a checkpoint is due; nothing is left to seal, so no batch
+    resumes a log in the next worker, which must still sign every log's tail (reports wait for it)."""
+    events = list(simulate(800, seed=41, invalid_share=0.0))
+    stack.publish(events)
+    restart = stack.settings
+    stack.settings = restart.model_copy(
+        update={"checkpoint_every": 1_000_000, "checkpoint_seconds": 3600.0, "report_checkpoint_wait_s": 0.1}
+    )
+    with stack.worker() as worker:
+        wait_until_caught_up(stack.bootstrap, consumed_topics(stack.settings), worker)
+        worker.kill()
+    assert checkpointed_sizes(stack.bootstrap) == {}  # sealed, committed, none of it signed
+    stack.settings = restart
+    with stack.worker() as worker:
+        sizes = wait_until_checkpointed(stack.bootstrap, stack.settings, worker, timeout_s=60)
+    assert set(sizes) == {stack.settings.log_id(p) for p in range(stack.settings.partitions)}
 
 
 def _assert_sealed_once_and_verified(stack, events: list, published: int) -> None:
@@ -188,6 +226,8 @@ def _assert_sealed_once_and_verified(stack, events: list, published: int) -> Non
     rejected = stack.sql("SELECT count() FROM battrace.rejects FINAL")[0][0]
     assert sealed_ids == valid_ids
     assert published == len(sealed_ids) + rejected
+    twice = "SELECT entity_type, entity_id, event_id FROM battrace.sealed FINAL GROUP BY ALL HAVING count() > 1"
+    assert stack.sql(f"SELECT count() FROM ({twice})") == [[0]]  # no chain holds an event twice
     report = json.loads(_verify_cli(stack.settings.home, "--all", "--json").stdout.strip().splitlines()[-1])
     assert report["ok"], report["failures"][:5]
 
