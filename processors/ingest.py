@@ -87,11 +87,16 @@ def ingest_batch(validator: Validator, index: EventIdIndex, records: list[Consum
 
 
 class _LoadDedupState(ConsumerRebalanceListener):
-    def __init__(self, on_assigned: Callable[[set[TopicPartition]], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        on_assigned: Callable[[set[TopicPartition]], Awaitable[None]],
+        on_revoked: Callable[[set[TopicPartition]], None],
+    ) -> None:
         self._on_assigned = on_assigned
+        self._on_revoked = on_revoked
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        pass  # every batch is committed before the next poll: nothing is pending at a rebalance
+        self._on_revoked(revoked)  # another worker may extend their changelog before they come back
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         await self._on_assigned(assigned)
@@ -105,6 +110,7 @@ class IngestStage:
         self.validator = validator
         self.index = index
         self._loaded: set[int] = set()
+        self._loading = asyncio.Lock()
         bootstrap = settings.kafka or "localhost:9092"
         self.consumer = group_consumer(
             settings,
@@ -120,7 +126,8 @@ class IngestStage:
         await self.producer.start()
         await self.consumer.start()
         try:
-            self.consumer.subscribe([t.name for t in topics.SOURCES], listener=_LoadDedupState(self._load))
+            listener = _LoadDedupState(self._load, self._unload)
+            self.consumer.subscribe([t.name for t in topics.SOURCES], listener=listener)
             while True:
                 batch = await self._gather()
                 if batch:
@@ -152,6 +159,9 @@ class IngestStage:
         return batch
 
     async def _process(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        # aiokafka sets a new assignment before the listener that loads its dedup state is done, and getmany can
+        # return its records meanwhile: a duplicate of an event accepted before a restart was sealed twice that way.
+        await self._load(set(batch))
         records = [r for tp in sorted(batch) for r in batch[tp]]  # order within a source partition is kept
         ingested = ingest_batch(self.validator, self.index, records, self.settings.partitions)
         sent: list[asyncio.Future[Any]] = []
@@ -173,11 +183,16 @@ class IngestStage:
         await self.consumer.commit({tp: msgs[-1].offset + 1 for tp, msgs in batch.items()})
 
     async def _load(self, assigned: set[TopicPartition]) -> None:
-        """Bring the dedup state of newly assigned source partitions up to their changelog's end."""
-        for partition in sorted({tp.partition for tp in assigned} - self._loaded):
-            count = await self._replay(partition)
-            self._loaded.add(partition)
-            log.info("dedup state of partition %d: %d event ids replayed", partition, count)
+        """Bring the dedup state of newly assigned source partitions up to their changelog's end (once: the
+        listener and a batch may both ask)."""
+        async with self._loading:
+            for partition in sorted({tp.partition for tp in assigned} - self._loaded):
+                count = await self._replay(partition)
+                self._loaded.add(partition)
+                log.info("dedup state of partition %d: %d event ids replayed", partition, count)
+
+    def _unload(self, revoked: set[TopicPartition]) -> None:
+        self._loaded -= {tp.partition for tp in revoked}
 
     async def _replay(self, partition: int, quiet_ms: int = 300) -> int:
         """Read the changelog partition from the index's position until it stays quiet (Tansu's high watermark
