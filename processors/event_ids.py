@@ -83,6 +83,15 @@ class EventIdIndex:
         if next_offset is not None:
             self._db[_POSITION + str(partition).encode()] = next_offset.to_bytes(8, "big")
 
+    def logged(self, partition: int, changes: Mapping[str, Coordinates], offset: int) -> None:
+        """Record first acceptances this process just wrote to the changelog at ``offset``.
+
+        The position moves past them only when nothing can lie between: ingest processes of other source topics
+        write to the same changelog partition (it is chosen by partition number), and a position moved past
+        their records would make a later replay (a restart on disk, a partition that comes back) skip them."""
+        contiguous = offset == self.position(partition)
+        self.apply(partition, changes, offset + 1 if contiguous else None)
+
     def position(self, partition: int) -> int:
         """The changelog offset of ``partition`` this index already reflects (0: replay from the start)."""
         raw = self._db.get(_POSITION + str(partition).encode())

@@ -179,7 +179,7 @@ class IngestStage:
         ]
         await asyncio.gather(*sent, *logged)  # every output acknowledged before the offsets move
         for (partition, ids), written in zip(changes.items(), logged, strict=True):
-            self.index.apply(partition, ids, written.result().offset + 1)  # the changelog holds them up to there
+            self.index.logged(partition, ids, written.result().offset)
         await self.consumer.commit({tp: msgs[-1].offset + 1 for tp, msgs in batch.items()})
 
     async def _load(self, assigned: set[TopicPartition]) -> None:

@@ -41,3 +41,20 @@ def test_index_is_rebuilt_from_its_changelog_and_remembers_its_position(backend:
         reopened = EventIdIndex(path)
         assert reopened.position(0) == 12 and reopened.first("e1") == ("mes.events", 0, 5)
         reopened.close()
+
+
+@pytest.mark.parametrize("backend", ["memory", "rocksdb"])
+def test_a_write_moves_the_position_only_past_a_changelog_it_has_read_to_the_end(backend: str, tmp_path: Path) -> None:
+    """Ingest processes of two source topics write one changelog partition: a position moved past the other
+    process's records would make a replay from it (a restart on disk, a partition that comes back) miss them."""
+    index = EventIdIndex(tmp_path / "ids" if backend == "rocksdb" else None)
+    index.logged(1, {"a": ("mes.events", 1, 0)}, 0)
+    index.logged(1, {"b": ("mes.events", 1, 1)}, 1)
+    assert index.position(1) == 2  # only its own records so far: nothing to replay
+    index.logged(1, {"c": ("mes.events", 1, 2)}, 5)  # offsets 2-4: another process's records
+    assert index.first("c") == ("mes.events", 1, 2)
+    assert index.position(1) == 2  # a replay starts before them ...
+    other = {"d": ("logistics.events", 1, 7)}
+    replay(index, 1, [(2, encode_changes(other)), (5, encode_changes({"c": ("mes.events", 1, 2)}))])
+    assert index.first("d") == ("logistics.events", 1, 7) and index.position(1) == 6  # ... and finds them
+    index.close()
