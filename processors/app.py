@@ -40,7 +40,6 @@ from battrace.report.model import TraceabilityReport
 from battrace.settings import get_settings
 from battrace.stack.clickhouse import apply_ddl, connect, embedded_store
 from processors import changelog, faust_patches, heap, reject_stage, report_stage, table_codec
-from processors.chain import event_hash
 from processors.checkpointer import Checkpointer
 from processors.correlate import already_applied, apply, new_state
 from processors.entities import SHIPMENT
@@ -300,7 +299,7 @@ class BatchSealer:
         logged = log.holds(msg.offset)  # a replay: its entries exist; entities that lack its items catch up
         index = log.first_index(msg.offset)
         for entry in loads_pack(msg.value):
-            ev_hash = event_hash(entry.event.canonical)
+            subject = entry.event.entities[0]
             for entity in entry.here:
                 item = ChainItem.of(entity, entry.event)
                 state = self._state(entity, event)
@@ -313,25 +312,25 @@ class BatchSealer:
                             f"{offset}; the entity holds up to offset {held} of that partition)"
                         )
                     continue
-                out = apply(state, item, log_id, index, sealed_at, ev_hash)
+                out = apply(state, item, log_id, index, sealed_at)
                 if out.sealed:
                     if not logged:
                         log.add(sealed_entry(out.sealed), SEALED)
                     batch.add("sealed", out.sealed)
+                    if entity == subject:  # the event's own rows, encoded by ingest: with its first entity's seal
+                        batch.add_encoded("events", entry.event_row)
+                        for edge in entry.edges:
+                            batch.add_encoded("genealogy", edge)
                     if out.sealed["entity_type"] == SHIPMENT and entry.event.kind == "Delivered":
                         delivery = {k: out.sealed[k] for k in ("entity_id", "event_id", "log_id", "log_index")}
                         result.deliveries.append({**delivery, "event_time": entry.event.event_time_ms})
                 elif not logged:
                     log.add(redelivered_entry(entity, entry.event.event_id, item.source), REDELIVERED)
                 index += 1
-                if out.event:
-                    batch.add("events", out.event)
                 for line in out.carbon:
                     batch.add("carbon", line)
                 for flag in out.flags:
                     batch.add("flags", flag)
-                for edge in out.edges:
-                    batch.add("genealogy", edge)
 
     def finish(self) -> Sealed:
         """The batch with its log entries and the projections of every entity it touched (kept apart: a group

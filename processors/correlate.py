@@ -8,34 +8,28 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-
 from processors import lifecycle
 from processors.battery_code import product_type
 from processors.carbon import TRANSPORT_FACTORS, haversine_km, refining_kg_co2e, transport_kg_co2e
-from processors.chain import GENESIS, chain_step, event_hash
+from processors.chain import GENESIS, chain_step
 from processors.entities import BATTERY, LOT, SHIPMENT, body_of, split_key
 from processors.envelope import ChainItem
-from processors.genealogy import edges_of
 from processors.recycled import check_mass_balance
 
 MASS_BALANCE = "outputs_exceed_inputs"
-_payload_json = msgspec.json.Encoder(order="sorted").encode  # the stdlib encoder was a tenth of apply()
 
 
 class Output:
-    """Rows one item adds: at most one sealed row, the event row (subject entity only), ledger lines.
+    """Rows one item adds: at most one sealed row, ledger lines and flags.
 
     A slotted class, not a dataclass with default factories: one is made per item."""
 
-    __slots__ = ("carbon", "edges", "event", "flags", "sealed", "skipped")
+    __slots__ = ("carbon", "flags", "sealed", "skipped")
 
     def __init__(self, skipped: bool = False) -> None:
         self.sealed: dict[str, Any] | None = None
-        self.event: dict[str, Any] | None = None
         self.carbon: list[dict[str, Any]] = []
         self.flags: list[dict[str, Any]] = []
-        self.edges: list[dict[str, Any]] = []
         self.skipped = skipped
 
     def flag(self, state: dict[str, Any], item: ChainItem, category: str, code: str, detail: str) -> None:
@@ -258,24 +252,16 @@ def _shipment(state: dict[str, Any], item: ChainItem, b: dict[str, Any], out: Ou
         # a consignment does not declare per-item masses, and the batteries' states live elsewhere.
 
 
-def apply(
-    state: dict[str, Any],
-    item: ChainItem,
-    log_id: str,
-    log_index: int,
-    sealed_at_ms: int,
-    ev_hash: bytes | None = None,
-) -> Output:
+def apply(state: dict[str, Any], item: ChainItem, log_id: str, log_index: int, sealed_at_ms: int) -> Output:
     """Extend the entity's chain with the item and update its projection; mutates ``state``.
 
-    ``ev_hash``: the event's hash where the caller has it (an event extends several chains; hash it once).
+    The event's own rows (events, genealogy) come encoded in its pack (processors/event_rows.py), not from here.
     """
     if already_applied(state, item):
         return Output(skipped=True)
     ev = item.envelope
     out = Output()
-    if ev_hash is None:
-        ev_hash = event_hash(ev.canonical)
+    ev_hash = ev.event_hash
     prev = bytes.fromhex(state["head"])
     seq = state["seq"] + 1
     head = chain_step(prev, ev_hash, seq)
@@ -306,36 +292,4 @@ def apply(
     else:
         state.update({k: ev.record[k] for k in ("name", "role", "licence_number", "valid_from", "valid_to", "region")})
         state["revoked"] = ev.record["revoked"]
-    if item.entity == ev.entities[0]:
-        out.event = event_row(item, ev_hash)
-        out.edges = edges_of(ev.kind, b, ev.event_id, ev.event_time_ms)
     return out
-
-
-def event_row(item: ChainItem, ev_hash: bytes) -> dict[str, Any]:
-    ev = item.envelope
-    r, b = ev.record, body_of(ev.record)
-    lots = [split_key(e)[1] for e in ev.entities if e.startswith(f"{LOT}:")]
-    batteries = [split_key(e)[1] for e in ev.entities if e.startswith(f"{BATTERY}:")]
-    lat = b.get("lat", r.get("sample_lat"))
-    lon = b.get("lon", r.get("sample_lon"))
-    return {
-        "event_id": ev.event_id,
-        "source_topic": ev.source[0],
-        "source_partition": ev.source[1],
-        "source_offset": ev.source[2],
-        "schema": ev.schema,
-        "kind": ev.kind,
-        "event_time": ev.event_time_ms,
-        "tz_offset": r.get("tz_offset", "+00:00"),
-        "entities": ev.entities,
-        "battery_ids": batteries,
-        "lot_ids": lots,
-        "shipment_id": r.get("consignment_id", ""),
-        "site_id": b.get("site_id", r.get("site_id", "")),
-        "lat": lat,
-        "lon": lon,
-        "payload": _payload_json(r).decode(),
-        "canonical": ev.canonical,
-        "event_hash": ev_hash.hex(),
-    }

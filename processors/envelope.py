@@ -1,6 +1,8 @@
 """Internal message formats of trace.chain (MessagePack packs) and trace.rejects (compact JSON).
 
-Accepted events carry their canonical Avro bytes, so every downstream hash is over the same bytes.
+Accepted events carry the hash of their canonical Avro bytes, taken once where they are accepted, and the canonical
+bytes themselves go in the event's pre-encoded events row (processors/event_rows.py): every chain that the event
+extends, and the stored row that verification re-hashes, have the same bytes behind them.
 A trace.chain message is a *pack*: the accepted events of one ingest batch whose entities live on that
 partition, in source order, each with the entities it extends there. One message per partition and batch
 instead of one per entity keeps the per-message cost of Kafka and Faust off the hot path.
@@ -28,17 +30,21 @@ class Envelope(msgspec.Struct, frozen=True, array_like=True):
     kind: str
     event_time_ms: int
     source: tuple[str, int, int, int]  # topic, partition, offset, kafka timestamp ms
-    canonical: bytes
+    event_hash: bytes  # SHA-256 of the canonical bytes
     record: dict[str, Any]
     entities: list[str]
-    original: bytes | None = None  # the source bytes, when they differ from the canonical bytes
 
 
 class PackEntry(msgspec.Struct, frozen=True, array_like=True):
-    """One event in a pack, with the entities (of the pack's partition) whose chains it extends."""
+    """One event in a pack, with the entities (of the pack's partition) whose chains it extends.
+
+    The pack of the event's first entity also carries the event's own rows, encoded for ClickHouse
+    (processors/event_rows.py): its events row and its genealogy edges."""
 
     here: list[str]
     event: Envelope
+    event_row: bytes = b""
+    edges: list[bytes] = []
 
 
 _pack_encoder = msgspec.msgpack.Encoder()

@@ -21,6 +21,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.structs import ConsumerRecord
 
 from battrace.settings import Settings, get_settings
+from processors import event_rows
+from processors.chain import event_hash
 from processors.dedup import Verdict, decide
 from processors.envelope import Envelope, PackEntry, RejectRecord, dumps_pack
 from processors.event_ids import Coordinates, EventIdIndex, encode_changes, replay
@@ -73,15 +75,17 @@ def ingest_batch(validator: Validator, index: EventIdIndex, records: list[Consum
             verdict.kind,
             verdict.event_time_ms,
             source,
-            verdict.canonical,
+            event_hash(verdict.canonical),
             verdict.record,
             verdict.entities,
-            None if verdict.canonical == msg.value else bytes(msg.value),
         )
         here: dict[int, list[str]] = {}
         for entity in verdict.entities:
             here.setdefault(key_partition(entity.encode(), partitions), []).append(entity)
-        for partition, entities in here.items():
+        event_row, edges = event_rows.encoded(envelope, verdict.canonical)
+        first, *others = here.items()  # the first entity's partition first: its pack carries the event's rows
+        result.packs[first[0]].append(PackEntry(first[1], envelope, event_row, edges))
+        for partition, entities in others:
             result.packs[partition].append(PackEntry(entities, envelope))
     return result
 

@@ -4,7 +4,9 @@ Rows are keyed (ReplacingMergeTree) so a replayed batch replaces instead of dupl
 insert carries a deduplication token derived from its content, so an identical re-sent block is a no-op.
 
 Blocks go in as Arrow streams: pyarrow converts a column of Python values in C++, where clickhouse-connect's
-Native writer spent about 30 µs of Python per sealed event (GIL time the seal stage's compute waits for).
+Native writer spent about 30 µs of Python per sealed event (GIL time the seal stage's compute waits for). Rows
+that arrive encoded (an event's own rows, encoded by the ingest process: processors/row_codec.py) go in as
+MsgPack, as they came.
 """
 
 from __future__ import annotations
@@ -18,170 +20,25 @@ from typing import Any, Protocol
 import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "events": (
-        "event_id",
-        "source_topic",
-        "source_partition",
-        "source_offset",
-        "schema",
-        "kind",
-        "event_time",
-        "tz_offset",
-        "entities",
-        "battery_ids",
-        "lot_ids",
-        "shipment_id",
-        "site_id",
-        "lat",
-        "lon",
-        "payload",
-        "canonical",
-        "event_hash",
-    ),
-    "sealed": (
-        "entity_type",
-        "entity_id",
-        "seq",
-        "event_id",
-        "event_hash",
-        "prev_hash",
-        "chain_hash",
-        "log_id",
-        "log_index",
-        "sealed_at",
-    ),
-    "carbon": (
-        "line_id",
-        "entity_type",
-        "entity_id",
-        "stage",
-        "source",
-        "quantity",
-        "unit",
-        "kg_co2e",
-        "factor_id",
-        "factor_version",
-        "event_id",
-        "event_time",
-    ),
-    "flags": ("entity_type", "entity_id", "category", "code", "detail", "event_id", "seq", "event_time"),
-    "genealogy": ("from_type", "from_id", "to_type", "to_id", "relation", "mass_kg", "event_id", "event_time"),
-    "reports": (
-        "shipment_id",
-        "delivered_at",
-        "report_hash",
-        "document",
-        "missing_fields",
-        "signed_by",
-        "battery_ids",
-        "lot_ids",
-        "created_at",
-    ),
-    "log_entries": ("log_id", "log_index", "kind", "entry", "leaf_hash"),
-    "checkpoints": ("log_id", "size", "root", "note", "key_id", "compact_range", "created_at"),
-    "rejects": (
-        "source_topic",
-        "source_partition",
-        "source_offset",
-        "reason",
-        "detail",
-        "event_id",
-        "original",
-        "kafka_timestamp",
-    ),
-    "batteries": (
-        "battery_id",
-        "product_type",
-        "chemistry",
-        "model",
-        "capacity_ah",
-        "energy_kwh",
-        "mass_kg",
-        "certification",
-        "site_id",
-        "phase",
-        "status",
-        "parent_id",
-        "children",
-        "lots",
-        "vin",
-        "vehicle_category",
-        "digital_link",
-        "last_event",
-        "updated_at",
-        "version",
-    ),
-    "lots": (
-        "lot_id",
-        "product",
-        "mass_kg",
-        "elements",
-        "fractions",
-        "smelter_id",
-        "mine_licences",
-        "origin_country",
-        "refining_kgco2e_per_kg",
-        "recycled_pre_consumer",
-        "recycled_post_consumer",
-        "parent_lots",
-        "consumed_kg",
-        "assayed",
-        "lab_id",
-        "accreditation",
-        "certificate_ref",
-        "assayed_at",
-        "recovered",
-        "yield_fraction",
-        "updated_at",
-        "version",
-    ),
-    "shipments": (
-        "shipment_id",
-        "mode",
-        "gross_mass_kg",
-        "battery_ids",
-        "lot_ids",
-        "transporter_id",
-        "transporter_licence",
-        "origin_site",
-        "destination_site",
-        "status",
-        "positions",
-        "distance_km",
-        "transport_kgco2e",
-        "updated_at",
-        "version",
-    ),
-}
-# Parents before children: a sealed row never lands before the event row it points at.
-INSERT_ORDER = (
-    "events",
-    "carbon",
-    "flags",
-    "genealogy",
-    "batteries",
-    "lots",
-    "shipments",
-    "sealed",
-    "log_entries",
-    "checkpoints",
-    "reports",
-    "rejects",
-)
+from processors.tables import COLUMNS, INSERT_ORDER, MissingValues
 
 
 class SinkBatch:
-    """Rows gathered while processing one batch of Kafka messages."""
+    """Rows gathered while processing one batch of Kafka messages: as dicts, or encoded where they were made
+    (MsgPack rows, processors/row_codec.py)."""
 
     def __init__(self) -> None:
         self.rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.encoded: dict[str, list[bytes]] = defaultdict(list)
 
     def add(self, table: str, row: dict[str, Any]) -> None:
         self.rows[table].append(row)
 
+    def add_encoded(self, table: str, row: bytes) -> None:
+        self.encoded[table].append(row)
+
     def __len__(self) -> int:
-        return sum(len(v) for v in self.rows.values())
+        return sum(len(v) for v in self.rows.values()) + sum(len(v) for v in self.encoded.values())
 
 
 _SCALARS: dict[str, pa.DataType] = {
@@ -211,10 +68,6 @@ def arrow_type(clickhouse_type: str) -> pa.DataType:
     return pa.list_(inner) if wrapped.group(1) == "Array" else inner
 
 
-class MissingValues(ValueError):
-    """Rows without a value for a column that has no NULL (a missing key would otherwise go in as a default)."""
-
-
 def record_batch(table: str, rows: list[dict[str, Any]], schema: pa.Schema) -> pa.RecordBatch:
     """The rows as Arrow columns (pyarrow picks the schema's columns out of the dicts in C++)."""
     batch = pa.RecordBatch.from_pylist(rows, schema=schema)
@@ -240,27 +93,35 @@ class Blocks:
 
     def __init__(self) -> None:
         self.tables: dict[str, list[pa.RecordBatch]] = defaultdict(list)
+        self.encoded: dict[str, list[bytes]] = defaultdict(list)  # MsgPack rows, passed on as they came
 
     def add(self, table: str, batch: pa.RecordBatch) -> None:
         if batch.num_rows:
             self.tables[table].append(batch)
 
     def __len__(self) -> int:
-        return sum(b.num_rows for batches in self.tables.values() for b in batches)
+        arrow = sum(b.num_rows for batches in self.tables.values() for b in batches)
+        return arrow + sum(len(rows) for rows in self.encoded.values())
 
     @classmethod
     def joined(cls, all_blocks: Sequence[Blocks]) -> Blocks:
-        """Every table's record batches of ``all_blocks``, in order."""
+        """Every table's record batches and encoded rows of ``all_blocks``, in order."""
         joined = cls()
         for blocks in all_blocks:
             for table, batches in blocks.tables.items():
                 joined.tables[table].extend(batches)
+            for table, rows in blocks.encoded.items():
+                joined.encoded[table].extend(rows)
         return joined
 
 
+ARROW, MSGPACK = "ArrowStream", "MsgPack"  # the input formats of the blocks the sink inserts
+
+
 class Inserts(Protocol):
-    def insert(self, table: str, columns: Sequence[str], block: bytes, token: str) -> None:
-        """Insert an Arrow stream into ``table`` (database.table); an identical block (same token) is dropped."""
+    def insert(self, table: str, columns: Sequence[str], block: bytes, token: str, fmt: str = ARROW) -> None:
+        """Insert a block (an Arrow stream, or MsgPack rows) into ``table`` (database.table); an identical block
+        (same token) is dropped."""
 
 
 class ClientInserts:
@@ -269,9 +130,9 @@ class ClientInserts:
     def __init__(self, client: Client) -> None:
         self.client = client
 
-    def insert(self, table: str, columns: Sequence[str], block: bytes, token: str) -> None:
+    def insert(self, table: str, columns: Sequence[str], block: bytes, token: str, fmt: str = ARROW) -> None:
         settings = {"insert_deduplication_token": token}
-        self.client.raw_insert(table, list(columns), block, settings=settings, fmt="ArrowStream")
+        self.client.raw_insert(table, list(columns), block, settings=settings, fmt=fmt)
 
 
 class ChdbInserts:
@@ -286,12 +147,14 @@ class ChdbInserts:
 
         self._conn = chdb.connect(path)  # another handle on the engine clickhouse-connect opened at ``path``
 
-    def insert(self, table: str, columns: Sequence[str], block: bytes, token: str) -> None:
+    def insert(self, table: str, columns: Sequence[str], block: bytes, token: str, fmt: str = ARROW) -> None:
         if not re.fullmatch(r"[0-9a-f]+", token):
             raise ValueError(f"a deduplication token is hex, got {token!r}")  # it goes into the SQL text
+        if fmt not in (ARROW, MSGPACK):
+            raise ValueError(f"the sink inserts {ARROW} or {MSGPACK}, got {fmt!r}")
         names = ", ".join(f"`{c}`" for c in columns)
         query = f"INSERT INTO {table} ({names}) SETTINGS insert_deduplication_token = '{token}'"
-        with self._conn.send_insert(query, "ArrowStream") as inserting:
+        with self._conn.send_insert(query, fmt) as inserting:
             inserting.append(block)
             inserting.finish()
 
@@ -308,11 +171,15 @@ class ClickHouseSink:
         """Insert every table's rows; returns only after ClickHouse acknowledged all of them."""
         blocks = batch if isinstance(batch, Blocks) else self.blocks(batch)
         for table in INSERT_ORDER:
-            batches = blocks.tables.get(table)
+            batches, encoded = blocks.tables.get(table), blocks.encoded.get(table)
             if batches:
-                block = arrow_stream(self.schema(table), batches)
-                token = hashlib.sha256(block).hexdigest()  # the same rows make the same stream: dropped at insert
-                self.inserts.insert(f"{self.database}.{table}", COLUMNS[table], block, token)
+                self._insert(table, arrow_stream(self.schema(table), batches), ARROW)
+            if encoded:
+                self._insert(table, b"".join(encoded), MSGPACK)
+
+    def _insert(self, table: str, block: bytes, fmt: str) -> None:
+        token = hashlib.sha256(block).hexdigest()  # the same rows make the same block: dropped at insert
+        self.inserts.insert(f"{self.database}.{table}", COLUMNS[table], block, token, fmt)
 
     def blocks(self, batch: SinkBatch) -> Blocks:
         """The batch's rows in Arrow columns (refuses a row without a value for a non-NULL column)."""
@@ -320,6 +187,8 @@ class ClickHouseSink:
         for table, rows in batch.rows.items():
             if rows:
                 blocks.add(table, record_batch(table, rows, self.schema(table)))
+        for table, encoded in batch.encoded.items():
+            blocks.encoded[table].extend(encoded)
         return blocks
 
     def schema(self, table: str) -> pa.Schema:

@@ -12,6 +12,7 @@ from processors.carbon import haversine_km, refining_kg_co2e, transport_kg_co2e
 from processors.chain import GENESIS, chain_step, event_hash
 from processors.correlate import apply, new_state
 from processors.envelope import ChainItem, Envelope
+from processors.event_rows import edges
 
 T = 1_767_225_600_000
 CELL = "X12CEPM27KLPCLX2M2382320"
@@ -55,7 +56,7 @@ def _item(entity: str, kind: str, body: dict[str, Any], event_id: str, offset: i
         kind,
         T + offset,
         ("t", 0, offset, T),
-        event_id.encode(),
+        event_hash(event_id.encode()),
         record,
         entities,
     )
@@ -188,9 +189,10 @@ def test_recycling_records_yield_flags_mass_from_nowhere_and_emits_genealogy() -
         "outputs": [{"lot_id": "NI1", "mass_kg": 30.0}, {"lot_id": "CO1", "mass_kg": 10.0}],
     }
     lot = new_state("lot:NI1")
-    out = apply(lot, _item("lot:NI1", "Recycled", body, "r1", 1, ["lot:NI1", "lot:CO1", "lot:BM1"]), "l", 0, T)
+    item = _item("lot:NI1", "Recycled", body, "r1", 1, ["lot:NI1", "lot:CO1", "lot:BM1"])
+    out = apply(lot, item, "l", 0, T)
     assert out.flags == [] and lot["yield"] == pytest.approx(0.4) and lot["recovered"]
-    assert sorted((e["from_id"], e["to_id"], e["relation"], e["mass_kg"]) for e in out.edges) == [
+    assert sorted((e["from_id"], e["to_id"], e["relation"], e["mass_kg"]) for e in edges(item.envelope)) == [
         ("BM1", "CO1", "recycled_into", 25.0),  # the 100 kg input apportioned by output mass
         ("BM1", "NI1", "recycled_into", 75.0),
     ]
@@ -220,10 +222,12 @@ def test_refining_waits_for_a_late_assay() -> None:
         "recycled_post_consumer": 0.0,
     }
     no_intensity = {**assay, "event_id": "a0", "refining_kgco2e_per_kg": None}
-    env = Envelope("a0", "battrace.assay.AssayResult", "Assay", T, ("t", 0, 2, T), b"a0", no_intensity, ["lot:L1"])
+    env = Envelope(
+        "a0", "battrace.assay.AssayResult", "Assay", T, ("t", 0, 2, T), event_hash(b"a0"), no_intensity, ["lot:L1"]
+    )
     out = apply(lot, ChainItem.of("lot:L1", env), "l", 1, T)
     assert out.carbon == [] and len(lot["pending"]) == 1  # no intensity yet: still pending, never a crash
-    env = Envelope("a1", "battrace.assay.AssayResult", "Assay", T, ("t", 0, 3, T), b"a1", assay, ["lot:L1"])
+    env = Envelope("a1", "battrace.assay.AssayResult", "Assay", T, ("t", 0, 3, T), event_hash(b"a1"), assay, ["lot:L1"])
     out = apply(lot, ChainItem.of("lot:L1", env), "l", 2, T)
     assert [(c["entity_id"], c["kg_co2e"]) for c in out.carbon] == [(CELL, pytest.approx(6.0))]
     assert lot["pending"] == []

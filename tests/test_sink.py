@@ -11,7 +11,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import msgspec
 import pytest
+
+from processors.row_codec import EVENTS, FORMATS, GENEALOGY
+from processors.tables import MissingValues
 
 pytestmark = pytest.mark.integration
 
@@ -64,11 +68,13 @@ CHILD = r"""
 import json, os, sys
 from battrace.stack.clickhouse import apply_ddl
 import clickhouse_connect
+from processors.row_codec import FORMATS
 from processors.sink import Blocks, ChdbInserts, ClickHouseSink, MissingValues, SinkBatch
 
 path, inserts, grouped = os.path.realpath(sys.argv[1]), sys.argv[2], sys.argv[3] == "grouped"
 rows = json.loads(sys.stdin.read())
-for event in rows.get("events", []):
+encoded = rows.pop("encoded", {})  # rows that go in as MsgPack rows (processors/row_codec.py)
+for event in rows.get("events", []) + encoded.get("events", []):
     event["canonical"] = bytes.fromhex(event["canonical"])
 client = clickhouse_connect.get_client(dsn=f"chdb:///{path}")
 apply_ddl(client)
@@ -77,6 +83,10 @@ halves = [SinkBatch(), SinkBatch()]  # grouped: each table's rows as two batches
 for table, table_rows in rows.items():
     for i, row in enumerate(table_rows):
         halves[grouped and i >= len(table_rows) // 2].add(table, row)
+for table, table_rows in encoded.items():
+    for i, row in enumerate(table_rows):
+        halves[grouped and i >= len(table_rows) // 2].add_encoded(table, FORMATS[table].encode(row))
+rows.update({table: [] for table in encoded})
 try:
     batch = Blocks.joined([sink.blocks(h) for h in halves]) if grouped else halves[0]
     sink.write(batch)
@@ -87,7 +97,7 @@ except MissingValues as exc:
 out = {}
 for table in rows:
     # projections (version-keyed) collapse at merge, so they are read FINAL; event tables carry no FINAL
-    final = "FINAL" if table == "lots" else ""
+    final = "FINAL" if table in ("lots", "genealogy") else ""  # genealogy has no deduplication window either
     columns = "* EXCEPT canonical" if table == "events" else "*"  # not UTF-8: compared as hex below
     query = f"SELECT {columns} FROM battrace.{table} {final} ORDER BY tuple(*) FORMAT JSONEachRow"
     out[table] = [json.loads(line) for line in client.raw_query(query, settings={
@@ -96,6 +106,8 @@ for table in rows:
     }).decode().splitlines()]
 if "events" in rows:
     out["canonical_hex"] = client.query("SELECT hex(canonical) FROM battrace.events").result_rows[0][0]
+types = client.query("SELECT table, name, type FROM system.columns WHERE database = 'battrace'").result_rows
+out["column_types"] = {f"{table}.{name}": type_name for table, name, type_name in types}
 print(json.dumps(out))
 """
 
@@ -151,3 +163,88 @@ def test_the_blocks_of_a_group_of_batches_go_in_as_one_stream_once(tmp_path: Pat
     out = _sink(tmp_path, {"events": events, "lots": [LOT, {**LOT, "lot_id": "L2"}]}, inserts, grouped=True)
     assert [e["source_offset"] for e in out["events"]] == [0, 1, 2, 3, 4]  # both halves, each row once
     assert [lot["lot_id"] for lot in out["lots"]] == ["L1", "L2"]
+
+
+EDGE = {
+    "from_type": "lot",
+    "from_id": "L1",
+    "to_type": "battery",
+    "to_id": "B1",
+    "relation": "consumed_into",
+    "mass_kg": 3,  # an int from a producer: a Float64 column refuses a MsgPack integer, so the encoder coerces
+    "event_id": EVENT["event_id"],
+    "event_time": EVENT["event_time"],
+}
+
+
+@INSERTS
+def test_encoded_rows_round_trip_and_a_resent_block_adds_nothing(tmp_path: Path, inserts: str) -> None:
+    out = _sink(
+        tmp_path,
+        {"encoded": {"events": [EVENT], "genealogy": [EDGE, {**EDGE, "to_id": "B0", "mass_kg": None}]}},
+        inserts,
+    )
+    assert len(out["events"]) == 1  # written twice, stored once
+    event = out["events"][0]
+    assert out["canonical_hex"] == EVENT["canonical"].hex().upper()
+    assert round(float(event.pop("event_time")) * 1000) == EVENT["event_time"]
+    assert event == {k: v for k, v in EVENT.items() if k not in ("canonical", "event_time")}
+    edges = out["genealogy"]
+    assert [(e["to_id"], e["mass_kg"]) for e in edges] == [("B0", None), ("B1", 3.0)]
+    assert all(round(float(e.pop("event_time")) * 1000) == EDGE["event_time"] for e in edges)
+    assert edges[1] == {k: (3.0 if k == "mass_kg" else v) for k, v in EDGE.items() if k != "event_time"}
+
+
+def test_encoded_row_groups_of_two_batches_go_in_once_each(tmp_path: Path) -> None:
+    ids = [f"urn:uuid:6f1c0e2a-0000-4000-8000-00000000000{i}" for i in range(4)]
+    events = [{**EVENT, "event_id": event_id, "source_offset": i} for i, event_id in enumerate(ids)]
+    out = _sink(tmp_path, {"encoded": {"events": events}, "lots": [LOT]}, "chdb", grouped=True)
+    assert [e["source_offset"] for e in out["events"]] == [0, 1, 2, 3]
+    assert [lot["lot_id"] for lot in out["lots"]] == ["L1"]
+
+
+def test_the_row_formats_know_every_float_and_nullable_column_of_their_tables(tmp_path: Path) -> None:
+    types = _sink(tmp_path, {"lots": [LOT]}, "chdb")["column_types"]
+    for table, fmt in FORMATS.items():
+        of_table = {c: types[f"{table}.{c}"] for c in fmt.columns}
+        assert fmt.nullable == {c for c, t in of_table.items() if t.startswith("Nullable(")}, table
+        assert fmt.floats == {c for c, t in of_table.items() if "Float" in t}, table
+
+
+def test_an_encoded_row_without_a_value_for_a_non_null_column_is_refused() -> None:
+    with pytest.raises(MissingValues, match=r"^events\.site_id: the row has no value$"):
+        EVENTS.encode({**EVENT, "site_id": None})
+    with pytest.raises(MissingValues, match=r"^events\.payload: the row has no value$"):
+        EVENTS.encode({k: v for k, v in EVENT.items() if k != "payload"})
+    assert EVENTS.encode({**EVENT, "lat": None, "lon": None})  # Nullable columns take None
+
+
+def test_an_encoded_row_is_its_values_in_column_order_without_a_row_header() -> None:
+    decoder = msgspec.msgpack.Decoder()
+    raw = GENEALOGY.encode(EDGE) + GENEALOGY.encode({**EDGE, "to_id": "B2"})
+    values, at = [], 0
+    while at < len(raw):  # MsgPack values one after another: what ClickHouse's MsgPack input reads
+        size = _value_size(raw, at)
+        values.append(decoder.decode(raw[at : at + size]))
+        at += size
+    assert values == [*_row(EDGE, 3.0), *_row({**EDGE, "to_id": "B2"}, 3.0)]
+    assert isinstance(values[5], float)
+
+
+def _row(edge: dict, mass: float) -> list:
+    return [mass if c == "mass_kg" else edge[c] for c in GENEALOGY.columns]
+
+
+def _value_size(raw: bytes, at: int) -> int:
+    """The length of the MsgPack value at ``at`` (the scalar types an edge row holds)."""
+    head = raw[at]
+    if head <= 0x7F or head in (0xC0, 0xC2, 0xC3):  # positive fixint, nil, false, true
+        return 1
+    if 0xA0 <= head <= 0xBF:  # fixstr
+        return 1 + (head & 0x1F)
+    sizes = {0xCB: 9, 0xCF: 9, 0xCE: 5, 0xCD: 3, 0xCC: 2}  # float64, uint64, uint32, uint16, uint8
+    if head in sizes:
+        return sizes[head]
+    if head == 0xD9:  # str8
+        return 2 + raw[at + 1]
+    raise AssertionError(f"unexpected MsgPack head byte {head:#x}")
