@@ -163,7 +163,7 @@ def sink() -> ClickHouseSink:
     store = embedded_store(settings)
     made = ClickHouseSink(client, inserts=ChdbInserts(store) if store else None)
     for table in COLUMNS:  # read each table's column types now, not on the event loop in the middle of a batch
-        made.schema(table)
+        made.row_format(table)
     return made
 
 
@@ -232,7 +232,7 @@ class Sealed:
 
     events: list[Any]  # the batch's events, acknowledged once everything below is stored
     batch: SinkBatch = field(default_factory=SinkBatch)  # rows, while the batch is computed
-    blocks: Blocks = field(default_factory=Blocks)  # the rows in Arrow columns, once computed, until stored
+    blocks: Blocks = field(default_factory=Blocks)  # the rows encoded, once computed, until stored
     working: dict[str, dict[str, Any]] = field(default_factory=dict)  # entity key -> new state
     carriers: dict[str, Any] = field(default_factory=dict)  # entity key -> a message of its partition
     logs: dict[int, PartitionLog] = field(default_factory=dict)  # partition -> grown log
@@ -422,8 +422,8 @@ async def _compute(events: list[Any], unstored: Unstored) -> Sealed:
         sealer.add(event)
         await asyncio.sleep(0)
     sealed = sealer.finish()
-    # Columns while the batch waits for the writer: a fraction of the memory of row dicts (a million batteries:
-    # ~70 MB less peak RSS), and the conversion (GIL time either way) leaves the writer's thread.
+    # Encoded while the batch waits for the writer: a fraction of the memory of row dicts (a million batteries:
+    # ~70 MB less peak RSS as Arrow columns), and the encoding (GIL time either way) leaves the writer's thread.
     sealed.blocks, sealed.batch = sink().blocks(sealed.batch), SinkBatch()
     return sealed
 

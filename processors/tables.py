@@ -1,7 +1,7 @@
 """The ClickHouse tables the pipeline writes: each one's columns in insert order, and the order tables go in.
 
 Apart from the sink so that a process without ClickHouse (the ingest process, which pre-encodes event rows; see
-processors/row_codec.py) knows the columns without importing pyarrow and the ClickHouse client.
+processors/row_codec.py) knows the columns without importing the ClickHouse client.
 """
 
 from __future__ import annotations

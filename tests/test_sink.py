@@ -14,7 +14,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from processors.row_codec import EVENTS, FORMATS, GENEALOGY
+from processors.row_codec import EVENTS, GENEALOGY, STATIC, RowFormat
 from processors.tables import MissingValues
 
 pytestmark = pytest.mark.integration
@@ -68,8 +68,9 @@ CHILD = r"""
 import json, os, sys
 from battrace.stack.clickhouse import apply_ddl
 import clickhouse_connect
-from processors.row_codec import FORMATS
-from processors.sink import Blocks, ChdbInserts, ClickHouseSink, MissingValues, SinkBatch
+from processors.row_codec import STATIC
+from processors.sink import Blocks, ChdbInserts, ClickHouseSink, SinkBatch
+from processors.tables import MissingValues
 
 path, inserts, grouped = os.path.realpath(sys.argv[1]), sys.argv[2], sys.argv[3] == "grouped"
 rows = json.loads(sys.stdin.read())
@@ -85,7 +86,7 @@ for table, table_rows in rows.items():
         halves[grouped and i >= len(table_rows) // 2].add(table, row)
 for table, table_rows in encoded.items():
     for i, row in enumerate(table_rows):
-        halves[grouped and i >= len(table_rows) // 2].add_encoded(table, FORMATS[table].encode(row))
+        halves[grouped and i >= len(table_rows) // 2].add_encoded(table, STATIC[table].encode(row))
 rows.update({table: [] for table in encoded})
 try:
     batch = Blocks.joined([sink.blocks(h) for h in halves]) if grouped else halves[0]
@@ -147,7 +148,7 @@ def test_every_column_type_round_trips_and_a_resent_block_adds_nothing(tmp_path:
 def test_a_row_missing_a_non_null_column_is_refused(tmp_path: Path, inserts: str) -> None:
     incomplete = {k: v for k, v in EVENT.items() if k != "site_id"}
     out = _sink(tmp_path, {"events": [incomplete]}, inserts)
-    assert out["refused"] == "events.site_id: 1 of 1 rows have no value"
+    assert out["refused"] == "events.site_id: the row has no value"
 
 
 @INSERTS
@@ -203,12 +204,21 @@ def test_encoded_row_groups_of_two_batches_go_in_once_each(tmp_path: Path) -> No
     assert [lot["lot_id"] for lot in out["lots"]] == ["L1"]
 
 
-def test_the_row_formats_know_every_float_and_nullable_column_of_their_tables(tmp_path: Path) -> None:
+def test_the_formats_known_without_clickhouse_are_those_of_its_column_types(tmp_path: Path) -> None:
     types = _sink(tmp_path, {"lots": [LOT]}, "chdb")["column_types"]
-    for table, fmt in FORMATS.items():
+    for table, fmt in STATIC.items():
         of_table = {c: types[f"{table}.{c}"] for c in fmt.columns}
         assert fmt.nullable == {c for c, t in of_table.items() if t.startswith("Nullable(")}, table
         assert fmt.floats == {c for c, t in of_table.items() if "Float" in t}, table
+        read = RowFormat.of_types(table, of_table)
+        assert (read.floats, read.nullable, read.float_arrays) == (fmt.floats, fmt.nullable, fmt.float_arrays)
+
+
+@INSERTS
+def test_integers_for_float_columns_go_in_as_floats(tmp_path: Path, inserts: str) -> None:
+    lot = {**LOT, "mass_kg": 1250, "fractions": [1, 0.05], "yield_fraction": 1}  # Float64, Array(Float64), Nullable
+    stored = _sink(tmp_path, {"lots": [lot]}, inserts)["lots"][0]
+    assert (stored["mass_kg"], stored["fractions"], stored["yield_fraction"]) == (1250.0, [1.0, 0.05], 1.0)
 
 
 def test_an_encoded_row_without_a_value_for_a_non_null_column_is_refused() -> None:
