@@ -34,7 +34,9 @@ Latency (``--rate R``)
 (the ingest stage runs in one), read just before they stop;
 ``bench_rss_mb`` is this process's own peak (it opens chDB to collect the results). ``worker_cpu_s`` is the
 workers' CPU time, children included (/proc/<pid>/stat), within ``pipeline_s``; ``worker_cpu_per_s`` is how
-many cores they kept busy on average (this machine has 2, shared with the broker).
+many cores they kept busy on average (this machine has 2, shared with the broker). ``cpu_us_per_event`` splits
+the CPU time within ``pipeline_s`` of the workers and the broker into components (battrace/cpu_budget.py says
+which), per measured event; ``cores_busy`` is all of it over ``pipeline_s``.
 """
 
 from __future__ import annotations
@@ -42,7 +44,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import os
 import resource
 import shutil
 import signal
@@ -63,6 +64,7 @@ from confluent_kafka import TopicPartition as ConfluentTP
 from rich.console import Console
 from rich.progress import Progress
 
+from battrace import cpu_budget
 from battrace.demo import progress_bars
 from battrace.keys import KeyRing
 from battrace.settings import Settings
@@ -113,6 +115,8 @@ class BenchResult:
     bench_rss_mb: float
     worker_cpu_s: float
     worker_cpu_per_s: float
+    cpu_us_per_event: dict[str, float]  # component -> CPU µs per measured event within pipeline_s (cpu_budget)
+    cores_busy: float  # every component's CPU within pipeline_s / pipeline_s (this machine has 2 cores)
     clock: str
 
     def to_json(self) -> dict[str, object]:
@@ -148,7 +152,8 @@ class CommitClock:
         self.groups = groups
         self.timeline: dict[TP, list[tuple[float, int]]] = {tp: [] for tps in groups.values() for tp in tps}
         self.pids: list[int] = []
-        self.cpu: list[tuple[float, float]] = []  # (time, CPU seconds of all pids)
+        self.broker_pid: int | None = None
+        self.cpu: list[tuple[float, dict[str, float]]] = []  # (time, CPU seconds so far per component)
         self._consumers = {
             group: Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
             for group in groups
@@ -164,7 +169,7 @@ class CommitClock:
                     parts += self._consumers[group].committed([ConfluentTP(t, p) for t, p in tps], timeout=5)
             now = time.time()
             if self.pids:
-                self.cpu.append((now, sum(cpu_seconds(pid) for pid in self.pids)))
+                self.cpu.append((now, cpu_budget.sample(self.pids, self.broker_pid)))
             for tp in parts:
                 line = self.timeline[(tp.topic, tp.partition)]
                 if tp.offset >= 0 and (not line or tp.offset > line[-1][1]):
@@ -177,13 +182,14 @@ class CommitClock:
         i = bisect_left([o for _, o in line], offset)
         return line[i][0] if i < len(line) else None
 
-    def cpu_between(self, start: float, end: float) -> float:
-        """Worker CPU seconds spent between two times (the samples nearest before each)."""
+    def cpu_between(self, start: float, end: float) -> dict[str, float]:
+        """CPU seconds per component spent between two times (the samples nearest before each)."""
         times = [t for t, _ in self.cpu]
         lo, hi = bisect_left(times, start) - 1, bisect_left(times, end) - 1
+        zero = dict.fromkeys(cpu_budget.COMPONENTS, 0.0)
         if hi < 0:
-            return 0.0
-        return self.cpu[hi][1] - (self.cpu[lo][1] if lo >= 0 else 0.0)
+            return zero
+        return cpu_budget.between(self.cpu[lo][1] if lo >= 0 else zero, self.cpu[hi][1])
 
     def __enter__(self) -> CommitClock:
         self._thread.start()
@@ -309,34 +315,10 @@ def first_output_time(bootstrap: str, topic_names: list[str], quiet_s: float = 1
         consumer.close()
 
 
-def process_tree(pid: int) -> list[int]:
-    """The process and its descendants (a worker runs its ingest stage in a child process)."""
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        for task in Path(f"/proc/{p}/task").glob("*/children"):
-            with contextlib.suppress(OSError):
-                todo.extend(int(c) for c in task.read_text().split())
-    return out
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a live process and its live descendants (Linux /proc); 0.0 once gone."""
-    total = 0.0
-    for p in process_tree(pid):
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
-
-
 def peak_rss_mb(pid: int) -> float:
     """Sum of VmHWM over a live process and its descendants (Linux): their peaks, as if they coincided."""
     total = 0.0
-    for p in process_tree(pid):
+    for p in [pid, *cpu_budget.children(pid)]:
         with contextlib.suppress(OSError):
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):
@@ -487,20 +469,21 @@ class _Run:
     offered: dict[str, float]
     clock: CommitClock
     measured: int
-    cpu_s: float
+    cpu: dict[str, float]  # CPU seconds per component within the pipeline window
     reports_s: float
     positions: dict[str, dict[int, PackAt]]
 
 
 def _run(
     settings: Settings,
-    bootstrap: str,
+    broker: EmbeddedBroker,
     sim: list[SimEvent],
     rate: float | None,
     workers: int,
     profile: Path | None,
     progress: Progress,
 ) -> _Run:
+    bootstrap = broker.bootstrap
     warmup, measured = (sim[:WARMUP_EVENTS], sim[WARMUP_EVENTS:]) if rate else ([], sim)
     published = produce(bootstrap, warmup if rate else measured, progress, "warm-up" if rate else "produce")
     raw = (0, 0.0) if rate else raw_consume(bootstrap, SOURCE_TOPICS, published, progress)
@@ -511,6 +494,7 @@ def _run(
         spawned = time.time()
         procs = _workers(stack, settings, bootstrap, workers)
         clock.pids = [p.proc.pid for p in procs if p.proc]
+        clock.broker_pid = broker.proc.pid if broker.proc else None
         if rate:
             _caught_up(bootstrap, settings, procs, progress)
             profiler = Profiler(clock.pids[0], profile) if profile else None
@@ -545,7 +529,7 @@ def _run(
         offered=offered,
         clock=clock,
         measured=len(measured),
-        cpu_s=clock.cpu_between(start, done),
+        cpu=clock.cpu_between(start, done),
     )
 
 
@@ -577,7 +561,7 @@ def run_bench(
         KeyRing(settings).signers()  # create the signing key before workers race to
         run = _run(
             settings.model_copy(update={"kafka": broker.bootstrap}),
-            broker.bootstrap,
+            broker,
             sim,
             rate,
             workers,
@@ -595,6 +579,7 @@ def run_bench(
     if raw_count < run.published:
         raise BenchError(f"the raw consumer read {raw_count} of {run.published} source messages")
     events_per_s = run.measured / run.pipeline_s
+    worker_cpu_s = sum(seconds for component, seconds in run.cpu.items() if component != "broker")
     raw_per_s = raw_count / raw_s
     return BenchResult(
         events=run.measured,
@@ -620,8 +605,10 @@ def run_bench(
         warmup_events=WARMUP_EVENTS if rate else 0,
         latency_events=len(lat),
         bench_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        worker_cpu_s=round(run.cpu_s, 2),
-        worker_cpu_per_s=round(run.cpu_s / run.pipeline_s, 3),
+        worker_cpu_s=round(worker_cpu_s, 2),
+        worker_cpu_per_s=round(worker_cpu_s / run.pipeline_s, 3),
+        cpu_us_per_event={c: round(seconds / run.measured * 1e6, 1) for c, seconds in run.cpu.items()},
+        cores_busy=round(sum(run.cpu.values()) / run.pipeline_s, 3),
         clock=(
             "wall clock; pipeline = first paced offer -> last offset committed (after the ClickHouse insert), "
             f"polled every {POLL_S * 1000:.0f} ms; latency = offer -> trace.chain offset committed"
@@ -634,6 +621,9 @@ def run_bench(
 
 
 def iter_rows(result: BenchResult) -> Iterator[tuple[str, str]]:
-    """Label and value per result field, for a table."""
+    """Label and value per result field, for a table; a breakdown gives a row per part (``cpu_us_per_event.seal``)."""
     for key, value in result.to_json().items():
-        yield key, "-" if value is None else str(value)
+        if isinstance(value, dict):
+            yield from ((f"{key}.{part}", str(v)) for part, v in value.items())
+        else:
+            yield key, "-" if value is None else str(value)

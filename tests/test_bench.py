@@ -58,6 +58,14 @@ def test_throughput_run_reports_every_key_with_consistent_numbers(tmp_path: Path
     _positive(report, "events_per_s", "raw_consume_per_s", "ratio", "peak_rss_mb", "pipeline_s", "startup_s")
     assert report["events_per_s"] == pytest.approx(300 / report["pipeline_s"], rel=0.01)
     assert report["ratio"] == pytest.approx(report["events_per_s"] / report["raw_consume_per_s"], rel=0.01)
+    cpu = report["cpu_us_per_event"]
+    assert set(cpu) == {"seal", "ingest", "clickhouse", "worker_threads", "broker"}
+    _positive(cpu, "seal", "ingest", "clickhouse", "broker")
+    worker_us = sum(v for c, v in cpu.items() if c != "broker")
+    assert worker_us * 300 / 1e6 == pytest.approx(report["worker_cpu_s"], abs=0.01)
+    assert report["cores_busy"] * report["pipeline_s"] == pytest.approx(
+        sum(cpu.values()) * 300 / 1e6, rel=0.02, abs=0.01
+    )
     assert (tmp_path / "bench" / "clickhouse").is_dir()  # the bench keeps to its own home
 
 

@@ -1,0 +1,100 @@
+"""The bench's CPU split, checked on this test process: threads that burn a known amount of CPU land in the right
+component, and an ended thread's time is not lost."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from battrace import cpu_budget
+
+BURN_S = 0.4
+PR_SET_NAME = 15  # prctl(2): name the calling thread, as chDB names its threads
+
+
+def _burn(seconds: float, name: bytes | None = None) -> None:
+    if name is not None:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_NAME, ctypes.c_char_p(name), 0, 0, 0)
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+
+
+def _in_thread(name: bytes | None, hold: threading.Event | None = None) -> threading.Thread:
+    def run() -> None:
+        _burn(BURN_S, name)
+        if hold is not None:
+            hold.wait(30)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def test_the_main_thread_is_the_seal_stage() -> None:
+    before = cpu_budget.worker_seconds(os.getpid())
+    _burn(BURN_S)
+    spent = cpu_budget.between({**before, "broker": 0.0}, {**cpu_budget.worker_seconds(os.getpid()), "broker": 0.0})
+    assert spent["seal"] >= BURN_S - 0.02
+    assert spent["clickhouse"] < 0.1 and spent["worker_threads"] < 0.1
+
+
+def test_python_threads_and_renamed_threads_are_told_apart() -> None:
+    hold = threading.Event()
+    before = cpu_budget.worker_seconds(os.getpid())
+    threads = [_in_thread(None, hold), _in_thread(b"MergeMutate", hold)]
+    try:
+        time.sleep(0.05)
+        while any(t.is_alive() for t in threads) and cpu_budget.worker_seconds(os.getpid())["clickhouse"] < (
+            before["clickhouse"] + BURN_S - 0.02
+        ):
+            time.sleep(0.05)
+        while cpu_budget.worker_seconds(os.getpid())["worker_threads"] < before["worker_threads"] + BURN_S - 0.02:
+            time.sleep(0.05)  # both still alive (held): each counted under its own name
+        after = cpu_budget.worker_seconds(os.getpid())
+    finally:
+        hold.set()
+        for t in threads:
+            t.join()
+    assert after["worker_threads"] - before["worker_threads"] == pytest.approx(BURN_S, abs=0.1)
+    assert after["clickhouse"] - before["clickhouse"] == pytest.approx(BURN_S, abs=0.1)
+    assert after["seal"] - before["seal"] < BURN_S / 2  # the main thread only waited
+
+
+def test_an_ended_threads_time_stays_in_the_process_total() -> None:
+    before = cpu_budget.worker_seconds(os.getpid())
+    thread = _in_thread(None)  # a Python thread: while alive it counts as worker_threads, once ended as clickhouse
+    thread.join()
+    after = cpu_budget.worker_seconds(os.getpid())
+    spent = sum(after[c] - before[c] for c in ("seal", "clickhouse", "worker_threads"))
+    assert spent >= BURN_S - 0.02
+    assert after["clickhouse"] - before["clickhouse"] >= BURN_S - 0.05
+
+
+def test_child_processes_are_the_ingest_stage_and_a_missing_process_counts_nothing() -> None:
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import time\nend = time.process_time() + {BURN_S}\nwhile time.process_time() < end: pass\n"
+            "import sys; sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while cpu_budget.worker_seconds(os.getpid())["ingest"] < BURN_S - 0.02 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        spent = cpu_budget.sample([os.getpid()], child.pid)
+    finally:
+        child.communicate(b"")
+    assert spent["ingest"] >= BURN_S - 0.02
+    assert spent["broker"] == pytest.approx(spent["ingest"], abs=0.1)  # the same child, read as a broker process
+    assert cpu_budget.worker_seconds(child.pid) == dict.fromkeys(cpu_budget.COMPONENTS[:-1], 0.0)
+    assert cpu_budget.process_seconds(child.pid) == 0.0
