@@ -146,12 +146,12 @@ def check_workers(settings: Settings, workers: int) -> None:
 
 class CommitClock:
     """Polls, in a thread, the pipeline group's committed offsets (recording when each one moved) and the
-    CPU time of the worker processes in ``pids``."""
+    CPU time of the ``workers`` and the broker, per component."""
 
     def __init__(self, bootstrap: str, groups: dict[str, list[TP]]) -> None:
         self.groups = groups
         self.timeline: dict[TP, list[tuple[float, int]]] = {tp: [] for tps in groups.values() for tp in tps}
-        self.pids: list[int] = []
+        self.workers: list[cpu_budget.WorkerCpu] = []
         self.broker_pid: int | None = None
         self.cpu: list[tuple[float, dict[str, float]]] = []  # (time, CPU seconds so far per component)
         self._consumers = {
@@ -168,8 +168,8 @@ class CommitClock:
                 with contextlib.suppress(Exception):  # a slow broker answer only costs one sample
                     parts += self._consumers[group].committed([ConfluentTP(t, p) for t, p in tps], timeout=5)
             now = time.time()
-            if self.pids:
-                self.cpu.append((now, cpu_budget.sample(self.pids, self.broker_pid)))
+            if self.workers:
+                self.cpu.append((now, cpu_budget.sample(self.workers, self.broker_pid)))
             for tp in parts:
                 line = self.timeline[(tp.topic, tp.partition)]
                 if tp.offset >= 0 and (not line or tp.offset > line[-1][1]):
@@ -493,16 +493,17 @@ def _run(
     with CommitClock(bootstrap, groups) as clock, ExitStack() as stack:
         spawned = time.time()
         procs = _workers(stack, settings, bootstrap, workers)
-        clock.pids = [p.proc.pid for p in procs if p.proc]
+        pids = [p.proc.pid for p in procs if p.proc]
+        clock.workers = [cpu_budget.WorkerCpu(pid) for pid in pids]
         clock.broker_pid = broker.proc.pid if broker.proc else None
         if rate:
             _caught_up(bootstrap, settings, procs, progress)
-            profiler = Profiler(clock.pids[0], profile) if profile else None
+            profiler = Profiler(pids[0], profile) if profile else None
             first_offer = time.time()
             delivered, offered = offer_paced(bootstrap, measured, rate, progress)
             published += delivered
         else:
-            profiler = Profiler(clock.pids[0], profile) if profile and _first_commit(clock, procs) else None
+            profiler = Profiler(pids[0], profile) if profile and _first_commit(clock, procs) else None
         final = _caught_up(bootstrap, settings, procs, progress)
         if profiler:
             profiler.stop()

@@ -16,63 +16,85 @@ from __future__ import annotations
 
 import contextlib
 import os
-from pathlib import Path
 
 COMPONENTS = ("seal", "ingest", "clickhouse", "worker_threads", "broker")
-_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _stat(path: Path) -> tuple[str, float]:
+def _stat(path: str) -> tuple[str, float]:
     """A process's or thread's name and its user + system CPU seconds (``proc(5)``: fields 14 and 15)."""
-    text = path.read_text()
-    name, rest = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :].split()
-    return name, (int(rest[11]) + int(rest[12])) / _TICKS_PER_S
+    with open(path, "rb") as f:
+        text = f.read()
+    close = text.rindex(b")")
+    fields = text[close + 2 :].split()
+    return text[text.index(b"(") + 1 : close].decode(errors="replace"), (int(fields[11]) + int(fields[12])) / _TICKS
 
 
 def children(pid: int) -> list[int]:
     """The descendants of a process (a worker runs its ingest stage in a child process)."""
     out, todo = [], [pid]
     while todo:
-        for task in Path(f"/proc/{todo.pop()}/task").glob("*/children"):
-            with contextlib.suppress(OSError):
-                found = [int(c) for c in task.read_text().split()]
-                out += found
-                todo += found
+        parent = todo.pop()
+        with contextlib.suppress(OSError):
+            for tid in os.listdir(f"/proc/{parent}/task"):
+                with contextlib.suppress(OSError), open(f"/proc/{parent}/task/{tid}/children", "rb") as f:
+                    found = [int(c) for c in f.read().split()]
+                    out += found
+                    todo += found
     return out
 
 
 def process_seconds(pid: int) -> float:
     """CPU seconds of a process, including its ended threads; 0.0 once it is gone."""
     try:
-        return _stat(Path(f"/proc/{pid}/stat"))[1]
+        return _stat(f"/proc/{pid}/stat")[1]
     except OSError:
         return 0.0
 
 
-def worker_seconds(pid: int) -> dict[str, float]:
-    """A worker's CPU seconds so far, split into the components above (all but ``broker``); zeros once it is gone."""
-    split = dict.fromkeys(COMPONENTS[:-1], 0.0)
-    try:
-        total = _stat(Path(f"/proc/{pid}/stat"))[1]
-        interpreter, split["seal"] = _stat(Path(f"/proc/{pid}/task/{pid}/stat"))
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            if task.name != str(pid):
+class WorkerCpu:
+    """A worker's CPU seconds so far, split into the components above (all but ``broker``), cheaply enough to read
+    ten times a second: a thread once seen under an engine's name is not read again (its time is in the process
+    total), and the child processes are looked up every ``CHILDREN_EVERY`` reads (they start once)."""
+
+    CHILDREN_EVERY = 10
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self._engine_threads: set[str] = set()
+        self._children: list[int] = []
+        self._reads = 0
+
+    def seconds(self) -> dict[str, float]:
+        """Zeros once the worker is gone."""
+        split = dict.fromkeys(COMPONENTS[:-1], 0.0)
+        try:
+            total = _stat(f"/proc/{self.pid}/stat")[1]
+            interpreter, split["seal"] = _stat(f"/proc/{self.pid}/task/{self.pid}/stat")
+            tids = os.listdir(f"/proc/{self.pid}/task")
+        except OSError:
+            return split
+        for tid in tids:
+            if tid != str(self.pid) and tid not in self._engine_threads:
                 with contextlib.suppress(OSError):  # the thread ended meanwhile: its time is in the total
-                    name, seconds = _stat(task / "stat")
+                    name, seconds = _stat(f"/proc/{self.pid}/task/{tid}/stat")
                     if name == interpreter:
                         split["worker_threads"] += seconds
-    except OSError:
+                    else:
+                        self._engine_threads.add(tid)
+        split["clickhouse"] = max(0.0, total - split["seal"] - split["worker_threads"])
+        if self._reads % self.CHILDREN_EVERY == 0:
+            self._children = children(self.pid)
+        self._reads += 1
+        split["ingest"] = sum(process_seconds(child) for child in self._children)
         return split
-    split["clickhouse"] = max(0.0, total - split["seal"] - split["worker_threads"])
-    split["ingest"] = sum(process_seconds(child) for child in children(pid))
-    return split
 
 
-def sample(workers: list[int], broker: int | None) -> dict[str, float]:
+def sample(workers: list[WorkerCpu], broker: int | None) -> dict[str, float]:
     """CPU seconds so far of every component, summed over the workers."""
     out = dict.fromkeys(COMPONENTS, 0.0)
-    for pid in workers:
-        for component, seconds in worker_seconds(pid).items():
+    for worker in workers:
+        for component, seconds in worker.seconds().items():
             out[component] += seconds
     out["broker"] = process_seconds(broker) if broker else 0.0
     return out
