@@ -105,7 +105,7 @@ app = faust.App(
     # Tansu only drops it when its session expires, and a second rebalance right after start-up makes faust
     # drop in-flight messages (suspend_flow), leaving a hole in its acked offsets that stalls commits.
     broker_session_timeout=settings.session_timeout_s,
-    # A stream's queue holds fetched trace.chain packs (up to 500 events, ~300 kB each) until the seal stage takes
+    # A stream's queue holds fetched trace.chain packs (up to 500 events, ~150 kB each) until the seal stage takes
     # them; faust's default of 4,096 messages let a backlog pile up in the worker's memory instead of the broker.
     stream_buffer_maxsize=STREAM_BUFFER_PACKS_PER_BATCH * settings.seal_batch_packs,
     broker_heartbeat_interval=min(1.0, settings.session_timeout_s / 3),

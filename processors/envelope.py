@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+import lz4.block
 import msgspec
 
 
@@ -49,13 +50,21 @@ class PackEntry(msgspec.Struct, frozen=True, array_like=True):
 
 _pack_encoder = msgspec.msgpack.Encoder()
 _pack_decoder = msgspec.msgpack.Decoder(list[PackEntry])
+# A pack goes out LZ4-compressed (block format, size-prefixed) behind this byte; a MsgPack array header never starts
+# with it, so a pack written uncompressed (before compression, or by hand) still reads. Packs shrink to about a
+# quarter (20,000 simulator events: 1,739 -> 450 bytes an event) for ~2 µs an event to compress and ~1.3 µs to
+# expand, and the broker's CPU for storing and fetching them drops about as much as their size (offline, 200,000
+# events: 12 -> 4.4 µs an event).
+LZ4_PACK = b"\x01"
 
 
 def dumps_pack(entries: list[PackEntry]) -> bytes:
-    return _pack_encoder.encode(entries)
+    return LZ4_PACK + lz4.block.compress(_pack_encoder.encode(entries))
 
 
 def loads_pack(raw: bytes) -> list[PackEntry]:
+    if raw[:1] == LZ4_PACK:
+        return _pack_decoder.decode(lz4.block.decompress(memoryview(raw)[1:]))
     return _pack_decoder.decode(raw)
 
 

@@ -36,7 +36,7 @@ from streams import topics
 
 log = logging.getLogger(__name__)
 PACK_MAX_EVENTS = 500  # events per trace.chain message: keeps a pack well under Kafka's 1 MiB message limit
-MAX_MESSAGE_BYTES = 4 * 1024 * 1024  # producer request limit; a pack of 500 events is about 300 kB
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024  # producer request limit; a 500-event pack is ~150 kB (LZ4-compressed)
 LINGER_S = 0.1  # how long a batch that is not full may wait for more records
 EXIT_FAILED = 70  # EX_SOFTWARE: the batch stays uncommitted and is redelivered
 EXIT_ORPHANED = 75  # EX_TEMPFAIL
