@@ -65,6 +65,8 @@ def bench(
         raise click.UsageError("--events and --batteries exclude each other: --batteries sets the events")
     from battrace.bench import BenchError, bench_settings, iter_rows, run_bench
     from battrace.cli import _settings
+    from battrace.stack.broker import BrokerError
+    from battrace.stack.worker import WorkerError
 
     settings = bench_settings(_settings())
     console = Console(stderr=as_json)
@@ -74,7 +76,7 @@ def bench(
         result = run_bench(
             settings, events, seed, console, rate=rate, workers=workers, profile=profile, batteries=batteries
         )
-    except BenchError as exc:
+    except (BenchError, BrokerError, WorkerError) as exc:  # their messages say what failed and where its log is
         raise click.ClickException(str(exc)) from None
     if as_json:
         click.echo(json.dumps(result.to_json(), separators=(",", ":")))

@@ -39,10 +39,15 @@ def cli() -> None:
 def demo(events: int, seed: int, invalid_share: float, as_json: bool) -> None:
     """Run the main job on the embedded stack: simulate, process, seal, store, verify."""
     from battrace.demo import run_demo
+    from battrace.stack.broker import BrokerError
+    from battrace.stack.worker import WorkerError
 
     settings = _settings()
     console = Console(stderr=as_json)
-    result = run_demo(settings, events, seed, console, invalid_share)
+    try:
+        result = run_demo(settings, events, seed, console, invalid_share)
+    except (BrokerError, WorkerError) as exc:  # their messages say what failed and where its log is
+        raise click.ClickException(str(exc)) from None
     table = Table(title="battrace demo", show_header=False)
     for key, value in result.to_json().items():
         if key != "verify_failures":
