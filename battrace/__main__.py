@@ -1,3 +1,3 @@
-from battrace.cli import main
+from battrace.cli.main import main
 
 main()

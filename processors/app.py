@@ -32,23 +32,24 @@ from clickhouse_connect.driver.client import Client
 from faust.streams import _current_event  # no public setter: see _current()
 from faust.types import TP
 
-from battrace import log_store
+from battrace.compliance.issue import awaits_inputs, draft_report, signed_row
+from battrace.domain.correlate import already_applied, apply, new_state
+from battrace.domain.entities import SHIPMENT
+from battrace.domain.projections import projection
 from battrace.keys import KeyRing
-from battrace.records import REDELIVERED, SEALED, redelivered_entry, sealed_entry
-from battrace.report.issue import awaits_inputs, draft_report, signed_row
 from battrace.report.model import TraceabilityReport
 from battrace.settings import get_settings
-from battrace.stack.clickhouse import apply_ddl, connect, embedded_store
-from processors import changelog, faust_patches, heap, reject_stage, report_stage, table_codec
+from battrace.store import logs as log_store
+from battrace.store.client import apply_ddl, connect, embedded_store
+from battrace.store.sink import COLUMNS, Blocks, ChdbInserts, ClickHouseSink, SinkBatch
+from processors import changelog, reject_stage, report_stage, table_codec
 from processors.checkpointer import Checkpointer
-from processors.correlate import already_applied, apply, new_state
-from processors.entities import SHIPMENT
-from processors.envelope import ChainItem, loads_pack
 from processors.group_commit import GroupCommit
 from processors.ingest import MAX_MESSAGE_BYTES, run_stage
-from processors.projections import projection
+from processors.runtime import faust_patches, heap
 from processors.sealing import AlreadyLogged, PartitionLog, group_log_states, log_state_key
-from processors.sink import COLUMNS, Blocks, ChdbInserts, ClickHouseSink, SinkBatch
+from schemas.envelope import ChainItem, loads_pack
+from schemas.log_entries import REDELIVERED, SEALED, redelivered_entry, sealed_entry
 from streams import topics
 
 faust_patches.apply()

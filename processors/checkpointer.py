@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from battrace.store.logs import LastCheckpoint
 from battrace.tlog import (
     EMPTY_ROOT,
     Checkpoint,
@@ -38,15 +39,6 @@ class _Log:
     @property
     def size(self) -> int:
         return self.signed.size + len(self.pending)
-
-
-@dataclass(frozen=True)
-class LastCheckpoint:
-    """What the store holds for a log: the latest checkpoint's size, root and compact range."""
-
-    size: int
-    root: bytes
-    compact_range: tuple[bytes, ...]
 
 
 class Checkpointer:

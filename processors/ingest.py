@@ -21,17 +21,17 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
+from battrace.domain.chain import event_hash
 from battrace.settings import Settings, get_settings
-from processors import event_rows
-from processors.chain import event_hash
+from battrace.store import event_rows
 from processors.dedup import Verdict, decide
-from processors.envelope import Envelope, PackEntry, RejectRecord, dumps_pack
 from processors.event_ids import Coordinates, EventIdIndex, encode_changes, replay
 from processors.group_consumer import group_consumer
-from processors.reasons import Reason
 from processors.sealing import key_partition
 from processors.validate import Accepted, Validator
 from schemas.codec import Decoder, RegistryClient
+from schemas.envelope import Envelope, PackEntry, RejectRecord, dumps_pack
+from schemas.reasons import Reason
 from streams import topics
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """The rejects sink: trace.rejects -> the ``rejects`` table, on a plain aiokafka consumer in its own group.
 
 Why not a Faust agent: Faust's stream machinery dropped fetched messages after a restart and could commit past
-them (processors/faust_patches.py); a plain consumer that commits a batch only after its rows are in ClickHouse
+them (processors/runtime/faust_patches.py); a plain consumer that commits a batch only after its rows are in ClickHouse
 leaves no such hole, and costs less per message. Rows are keyed by source coordinates, so a redelivered batch
 replaces itself.
 """
@@ -13,9 +13,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from aiokafka.structs import ConsumerRecord
 
 from battrace.settings import Settings
-from processors.envelope import RejectRecord
+from battrace.store.sink import SinkBatch
 from processors.group_consumer import Batch, consume_and_commit, group_consumer
-from processors.sink import SinkBatch
+from schemas.envelope import RejectRecord
 from streams import topics
 
 WriteRows = Callable[[SinkBatch], Awaitable[None]]

@@ -24,7 +24,7 @@ from functools import cache
 from typing import Any, NamedTuple
 
 from battrace.tlog import CompactTree, leaf_hash
-from processors.murmur2 import murmur2
+from streams.murmur2 import murmur2
 
 
 def key_partition(key: bytes, partitions: int) -> int:
@@ -49,7 +49,7 @@ class LogEntry(NamedTuple):  # one per sealed item: a frozen dataclass's __init_
     index: int
     entry: bytes
     leaf_hash: bytes
-    kind: str  # the entry's "kind" (battrace.records), kept so the sink need not parse the entry again
+    kind: str  # the entry's "kind" (schemas.log_entries), kept so the sink need not parse the entry again
 
 
 class AlreadyLogged(RuntimeError):

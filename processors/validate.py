@@ -11,11 +11,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from processors.battery_code import code_error
-from processors.entities import battery_ids, body_of, entities_of, kind_of
-from processors.reasons import Reason
+from battrace.domain.battery_code import code_error
+from battrace.domain.entities import battery_ids, body_of, entities_of, kind_of
 from schemas.catalog import ASSAY_RESULT, LICENSED_ENTITY, LOGISTICS_EVENT, MES_EVENT
 from schemas.codec import CodecError, Decoder, canonical_bytes
+from schemas.reasons import Reason
 from streams import topics
 
 SCHEMA_OF_TOPIC = {

@@ -11,10 +11,7 @@ from typing import Any
 import fastavro
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
-MES_EVENT = "battrace.mes.MesEvent"
-LOGISTICS_EVENT = "battrace.logistics.LogisticsEvent"
-ASSAY_RESULT = "battrace.assay.AssayResult"
-LICENSED_ENTITY = "battrace.registry.LicensedEntity"
+from battrace.domain.sources import ASSAY_RESULT, LICENSED_ENTITY, LOGISTICS_EVENT, MES_EVENT
 
 _FILES = {
     MES_EVENT: "mes_event.avsc",

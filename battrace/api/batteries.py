@@ -13,8 +13,8 @@ from battrace.api.context import ApiContext, get_context
 from battrace.api.errors import ApiError
 from battrace.api.models import Chain, Passport, Problem
 from battrace.api.params import battery_code
-from battrace.export import NothingToExport, build_bundle
-from processors.entities import BATTERY, SHIPMENT
+from battrace.domain.entities import BATTERY, SHIPMENT
+from battrace.verify.export import NothingToExport, build_bundle
 
 router = APIRouter(tags=["batteries"])
 Context = Annotated[ApiContext, Depends(get_context)]

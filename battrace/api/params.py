@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Path
 
 from battrace.api.errors import ApiError
-from processors.battery_code import BatteryCodeError, parse
+from battrace.domain.battery_code import BatteryCodeError, parse
 
 EXAMPLE_CODE = "CH2CBL12000001T150000001"
 

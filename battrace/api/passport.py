@@ -11,7 +11,7 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 
 from battrace.api.models import BatteryRecord, Chain, ChainSummary, Flag, Passport, SealedRecord, StageCarbon
-from processors.entities import BATTERY, entity_key
+from battrace.domain.entities import BATTERY, entity_key
 
 
 def _rows(client: Client, sql: str, **params: Any) -> list[dict[str, Any]]:

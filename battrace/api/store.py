@@ -2,7 +2,7 @@
 
 Every query of the API's client runs with the ClickHouse setting ``readonly=1``: INSERT, ALTER, DROP,
 CREATE and even changing a setting fail with READONLY (code 164), on chDB as on a server. The store is
-never created here (unlike :func:`battrace.stack.clickhouse.connect`): an API over an empty directory
+never created here (unlike :func:`battrace.store.client.connect`): an API over an empty directory
 would only answer 404s, so a missing store is an error that tells the user to run the demo first.
 """
 

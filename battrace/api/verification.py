@@ -17,8 +17,8 @@ from battrace.api.context import ApiContext, get_context
 from battrace.api.errors import ApiError
 from battrace.api.models import BatteryVerification, BundleVerification, Problem
 from battrace.api.params import battery_code
-from battrace.bundle import BundleError, load_bundle, verify_bundle
-from battrace.verify import verify
+from battrace.verify.bundle import BundleError, load_bundle, verify_bundle
+from battrace.verify.chains import verify
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/verify", tags=["verification"])

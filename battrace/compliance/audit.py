@@ -56,7 +56,7 @@ class AuditSummary:
 
 def run_audit(client: Client, params: AuditParams | Any = None) -> AuditSummary:
     """Compute every audit table from the store and write them; ``params`` is AuditParams or a Settings."""
-    from battrace.stack.clickhouse import apply_ddl
+    from battrace.store.client import apply_ddl
 
     started = time.monotonic()
     p = params if isinstance(params, AuditParams) else AuditParams.from_settings(params)

@@ -13,8 +13,8 @@ from typing import Any
 
 from battrace.compliance.registry import Registry, licence_of
 from battrace.compliance.steps import Step
-from processors.custody import CustodyFlag, check_custody
-from processors.entities import split_key
+from battrace.domain.custody import CustodyFlag, check_custody
+from battrace.domain.entities import split_key
 
 CATEGORY = "custody"
 

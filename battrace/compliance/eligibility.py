@@ -30,9 +30,9 @@ from battrace.compliance.custody_audit import CheckedStep
 from battrace.compliance.materials import DISMANTLED, RECYCLED, edges
 from battrace.compliance.steps import REFINED
 from battrace.compliance.tables import rows as query_rows
-from processors.custody import CustodyStep, Eligibility, Provenance, lot_eligibility
-from processors.entities import BATTERY, LOT, entity_key
-from processors.recycled import ELEMENTS
+from battrace.domain.custody import CustodyStep, Eligibility, Provenance, lot_eligibility
+from battrace.domain.entities import BATTERY, LOT, entity_key
+from battrace.domain.recycled import ELEMENTS
 
 CATEGORY = "eligibility"
 PRIMARY, BLACK_MASS, FEEDSTOCK, RECOVERED = "primary", "black_mass", "feedstock", "recovered"

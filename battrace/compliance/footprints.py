@@ -22,8 +22,8 @@ from clickhouse_connect.driver.client import Client
 
 from battrace.compliance.materials import assembly, parents_of, subtree
 from battrace.compliance.tables import rows
-from processors.factors import UnknownFactorError
-from processors.footprint import STAGES, Footprint, allocate_by_mass, cycles_for, functional_unit_kwh
+from battrace.domain.factors import UnknownFactorError
+from battrace.domain.footprint import STAGES, Footprint, allocate_by_mass, cycles_for, functional_unit_kwh
 
 DEFAULT_CATEGORY = "M1"
 DEFAULT_SERVICE_YEARS = 8.0

@@ -1,6 +1,6 @@
 """Genealogy walks: which lots are in a battery, and which batteries hold a lot.
 
-Edges point along the material flow (``processors/genealogy.py``): lot -consumed_into-> cell,
+Edges point along the material flow (``battrace/domain/genealogy.py``): lot -consumed_into-> cell,
 child -assembled_into-> parent battery, pack -dismantled_into-> black-mass lot, input lot -recycled_into->
 recovered lot. A walk issues one query per level of the tree (cells, modules, packs), never one per row.
 ``as_of_ms`` keeps only edges recorded up to that time, so a report made at delivery ignores later events.

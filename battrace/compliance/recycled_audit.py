@@ -17,7 +17,7 @@ from clickhouse_connect.driver.client import Client
 
 from battrace.compliance.materials import CONSUMED, assembly, edges, subtree
 from battrace.compliance.tables import rows
-from processors.recycled import ELEMENTS, MINIMUM_SHARES, LotInput, recycled_content
+from battrace.domain.recycled import ELEMENTS, MINIMUM_SHARES, LotInput, recycled_content
 
 TARGET_YEARS = (2031, 2036)
 

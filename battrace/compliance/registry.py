@@ -13,7 +13,7 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 
 from battrace.compliance.tables import distinct_events, rows
-from processors.entities import PARTY
+from battrace.domain.entities import PARTY
 from schemas.catalog import LICENSED_ENTITY
 
 Registry = dict[str, list[dict[str, Any]]]

@@ -13,10 +13,10 @@ import weakref
 
 from clickhouse_connect.driver.client import Client
 
-from battrace import log_store
 from battrace.compliance.tables import rows
 from battrace.report.build import inclusion_from_row
 from battrace.report.model import SealReference
+from battrace.store import logs as log_store
 from battrace.tlog import MerkleTree
 
 # Keyed on the client so a tree never outlives the store it was read from; the lock keeps two threads

@@ -20,10 +20,10 @@ from battrace.compliance.registry import Registry, load_registry
 from battrace.compliance.seal import seal_reference
 from battrace.compliance.steps import load_steps
 from battrace.compliance.tables import IN_CHAINS_OF, rows
+from battrace.domain.entities import BATTERY, LOT, SHIPMENT, entity_key
+from battrace.domain.factors import UnknownFactorError, shipped_table
 from battrace.report.build import LotFacts, ShipmentFacts, build_report, transport_emissions
 from battrace.report.model import CustodyParty, TraceabilityReport, TransportEmissions, VerificationEvent, rfc3339_ms
-from processors.entities import BATTERY, LOT, SHIPMENT, entity_key
-from processors.factors import UnknownFactorError, shipped_table
 
 _ROLE = {"ConsignmentCreated": "transporter", "Delivered": "receiver"}
 

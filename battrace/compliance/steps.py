@@ -22,8 +22,8 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 
 from battrace.compliance.tables import IN_CHAINS_OF, distinct_events, rows
-from processors.custody import ROLES, custody_parties
-from processors.entities import BATTERY, LOT, SHIPMENT, body_of, entity_key
+from battrace.domain.custody import ROLES, custody_parties
+from battrace.domain.entities import BATTERY, LOT, SHIPMENT, body_of, entity_key
 
 REFINED = "Refined"
 """Step kind of the smelter named by an assay (not an event kind of its own)."""

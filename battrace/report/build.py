@@ -11,6 +11,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from battrace.domain.factors import Factor
+from battrace.domain.footprint import allocate_by_mass
+from battrace.domain.recycled import ELEMENTS, LotInput, recycled_content
 from battrace.report.model import (
     COUNTRY_PATTERN,
     CustodyParty,
@@ -27,9 +30,6 @@ from battrace.report.model import (
     is_smelter_id,
     rfc3339_ms,
 )
-from processors.factors import Factor
-from processors.footprint import allocate_by_mass
-from processors.recycled import ELEMENTS, LotInput, recycled_content
 
 _ELEMENT_NAMES = {"Co": "cobalt", "Ni": "nickel", "Li": "lithium"}
 
@@ -57,7 +57,7 @@ class LotFacts:
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any], consumed_kg: float | None) -> LotFacts:
-        """From a lot projection (processors.correlate); ``consumed_kg`` is the shipment's share, not the total."""
+        """From a lot projection (battrace.domain.correlate); ``consumed_kg`` is the shipment's share, not the total."""
         assayed = bool(state.get("assayed"))
         return cls(
             lot_id=state["id"],

@@ -195,7 +195,7 @@ class Inclusion:
     log_id: str
     leaf_index: int
     tree_size: int
-    entry: str  # the logged entry text (battrace.records); its leaf hash is recomputed by verifiers
+    entry: str  # the logged entry text (schemas.log_entries); its leaf hash is recomputed by verifiers
     proof: tuple[str, ...]  # hex node hashes
 
     def __post_init__(self) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from random import Random
 
-from processors.entities import kind_of
+from battrace.domain.entities import kind_of
 from schemas.codec import Decoder, encode
 from streams.simulator.faults import Forger, Plan
 from streams.simulator.story import START_MS, Story
@@ -30,10 +30,10 @@ class SimEvent:
     key: bytes  # Kafka key: battery / lot / consignment / registry entity id (utf-8)
     value: bytes  # Avro single-object bytes (or deliberately broken bytes)
     timestamp_ms: int  # Kafka timestamp to produce with (>= event_time; simulated clock)
-    expected_reason: str | None  # None for a valid message, else the processors.reasons.Reason value
+    expected_reason: str | None  # None for a valid message, else the schemas.reasons.Reason value
     event_id: str  # the event id ("" when the bytes are corrupt)
     # Compliance flags the checks must raise for this valid event: lifecycle violation codes
-    # (processors.lifecycle), custody flag codes (processors.custody) or "outputs_exceed_inputs".
+    # (battrace.domain.lifecycle), custody flag codes (battrace.domain.custody) or "outputs_exceed_inputs".
     expected_flags: tuple[str, ...] = ()
 
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from processors.reasons import Reason
 from schemas.catalog import ASSAY_RESULT, LOGISTICS_EVENT, MES_EVENT, by_fingerprint
 from schemas.codec import SINGLE_OBJECT_MAGIC, encode
+from schemas.reasons import Reason
 from streams import topics
 from streams.simulator.story import PRODUCTS, battery_code, date_code
 

@@ -1,0 +1,91 @@
+"""`battrace bench`: the command line of the pipeline benchmark (battrace/runs/bench.py says what it measures)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from click.core import ParameterSource
+from rich.console import Console
+from rich.table import Table
+
+
+@click.command()
+@click.option(
+    "--events",
+    default=20_000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="simulator events to measure (the full story); not together with --batteries",
+)
+@click.option(
+    "--batteries",
+    type=click.IntRange(min=1),
+    help="instead of --events (not both): N Commissioned events, each a new battery in state "
+    "(with --rate, plus 100 warm-up batteries)",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0, min_open=True),
+    help="offer events at this many per second while the worker runs, and measure event-to-sealed latency",
+)
+@click.option("--seed", default=7, show_default=True, type=int, help="simulator seed (same seed, same story)")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="worker processes (more than 1 needs a ClickHouse server in BATTRACE_CLICKHOUSE)",
+)
+@click.option(
+    "--profile",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="record the (first) worker with py-spy from its first commit (with --rate: from the first paced event) "
+    "until caught up, into this file: .svg flame graph, .json speedscope, else raw collapsed stacks",
+)
+@click.option("--json", "as_json", is_flag=True, help="print one line of JSON instead of a table")
+@click.pass_context
+def bench(
+    ctx: click.Context,
+    events: int,
+    batteries: int | None,
+    rate: float | None,
+    seed: int,
+    workers: int,
+    profile: Path | None,
+    as_json: bool,
+) -> None:
+    """Measure pipeline throughput (and with --rate, latency) against a raw consumer, on the embedded stack.
+
+    Runs under $BATTRACE_HOME/bench with a fresh broker, chDB store and table directory.
+    """
+    if batteries is not None and ctx.get_parameter_source("events") is not ParameterSource.DEFAULT:
+        raise click.UsageError("--events and --batteries exclude each other: --batteries sets the events")
+    from battrace.cli.common import settings_or_exit
+    from battrace.runs.bench import BenchError, bench_settings, iter_rows, run_bench
+    from battrace.stack.broker import BrokerError
+    from battrace.stack.worker import WorkerError
+
+    settings = bench_settings(settings_or_exit())
+    console = Console(stderr=as_json)
+    if settings.kafka:
+        console.print("[yellow]BATTRACE_KAFKA is ignored: the bench runs on a fresh embedded broker[/]")
+    try:
+        result = run_bench(
+            settings, events, seed, console, rate=rate, workers=workers, profile=profile, batteries=batteries
+        )
+    except (BenchError, BrokerError, WorkerError) as exc:  # their messages say what failed and where its log is
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(result.to_json(), separators=(",", ":")))
+        return
+    table = Table(title="battrace bench", show_header=False)
+    for key, value in iter_rows(result):
+        table.add_row(key, value)
+    console.print(table)
+
+
+if __name__ == "__main__":
+    bench(sys.argv[1:])

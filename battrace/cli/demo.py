@@ -1,0 +1,53 @@
+"""`battrace demo`: the main job on the embedded stack, with its balance, verification and reports."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from battrace.cli.common import settings_or_exit
+
+
+@click.command()
+@click.option(
+    "--events", default=20_000, show_default=True, type=click.IntRange(min=1), help="source events to publish"
+)
+@click.option("--seed", default=7, show_default=True, type=int, help="simulator seed (same seed, same story)")
+@click.option("--invalid-share", default=0.02, show_default=True, type=click.FloatRange(0, 0.5))
+@click.option("--json", "as_json", is_flag=True, help="end with one line of JSON")
+def demo(events: int, seed: int, invalid_share: float, as_json: bool) -> None:
+    """Run the main job on the embedded stack: simulate, process, seal, store, verify."""
+    from battrace.runs.demo import run_demo
+    from battrace.stack.broker import BrokerError
+    from battrace.stack.worker import WorkerError
+
+    settings = settings_or_exit()
+    console = Console(stderr=as_json)
+    try:
+        result = run_demo(settings, events, seed, console, invalid_share)
+    except (BrokerError, WorkerError) as exc:  # their messages say what failed and where its log is
+        raise click.ClickException(str(exc)) from None
+    table = Table(title="battrace demo", show_header=False)
+    for key, value in result.to_json().items():
+        if key != "verify_failures":
+            table.add_row(key, str(value))
+    console.print(table)
+    balanced = result.published == result.sealed + result.rejected
+    console.print(
+        f"published {result.published} = sealed {result.sealed} + rejected {result.rejected}: "
+        + ("[green]balanced[/]" if balanced else "[red]NOT balanced[/]")
+    )
+    console.print("verification: " + ("[green]every chain verifies[/]" if result.verified else "[red]FAILED[/]"))
+    reported = result.reports == result.delivered
+    console.print(
+        f"signed reports: {result.reports} for {result.delivered} delivered consignments"
+        + ("" if reported else " [red](missing reports)[/]")
+    )
+    if as_json:
+        click.echo(json.dumps(result.to_json(), separators=(",", ":")))
+    if not (balanced and result.verified and reported):
+        sys.exit(1)

@@ -1,0 +1,37 @@
+"""`battrace export`: a self-contained bundle of one battery's or consignment's records that verifies offline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from battrace.cli.common import keyring, open_store, settings_or_exit, trusted_keys
+
+
+@click.command(name="export")
+@click.option("--battery", "battery_id", help="GB/T 34014 code of the battery")
+@click.option("--shipment", "shipment_id", help="consignment id (the shipment's own chain)")
+@click.option("--report", "report_id", help="consignment id: its chain plus its signed traceability report")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="bundle file")
+def export_cmd(battery_id: str | None, shipment_id: str | None, report_id: str | None, out: Path) -> None:
+    """Write a self-contained bundle (records, proofs, checkpoints, keys) that verifies offline."""
+    if sum(map(bool, (battery_id, shipment_id, report_id))) != 1:
+        raise click.UsageError("give exactly one of --battery ID, --shipment ID or --report SHIPMENT_ID")
+    from battrace.verify.export import NothingToExport, add_report, build_bundle
+
+    settings = settings_or_exit()
+    verifiers = trusted_keys(settings, ())
+    client = open_store(settings)
+    try:
+        kind, ident = ("battery", battery_id) if battery_id else ("shipment", shipment_id or report_id)
+        bundle = build_bundle(client, kind, ident, verifiers)
+        if report_id:
+            bundle = add_report(client, bundle, keyring(settings).report_verifiers())
+    except NothingToExport as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        client.close()
+    out.write_text(json.dumps(bundle, indent=1, sort_keys=True) + "\n")
+    click.echo(f"wrote {out}: {len(bundle['records'])} records, {len(bundle['checkpoints'])} checkpoints")

@@ -1,0 +1,71 @@
+"""`battrace keys`: show, export, rotate and retire the signing and verifier keys."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from battrace.cli.common import call, keyring, settings_or_exit
+
+
+@click.group(name="keys", invoke_without_command=True)
+@click.pass_context
+def keys_group(ctx: click.Context) -> None:
+    """Show the verifier keys (default), export them, rotate or retire a signing key."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(keys_show)
+
+
+@keys_group.command(name="show")
+@click.option("--json", "as_json", is_flag=True)
+def keys_show(as_json: bool) -> None:
+    """List the active signing keys and every trusted verifier key."""
+    settings = settings_or_exit()
+    ring = keyring(settings)
+    active = {s.key_id.hex() for s in call(lambda: ring.signers(generate=False))}
+    rows = [
+        {"key_id": v.key_id.hex(), "active": v.key_id.hex() in active, "verifier_key": v.to_key()}
+        for v in call(ring.verifiers)
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, separators=(",", ":")))
+        return
+    table = Table(title=f"verifier keys ({settings.keys_dir})")
+    table.add_column("key id")
+    table.add_column("signing")
+    table.add_column("verifier key", overflow="fold")
+    for r in rows:
+        table.add_row(r["key_id"], "yes" if r["active"] else "no (retired or configured)", r["verifier_key"])
+    Console().print(table if rows else "no keys yet: they are created by the first `battrace demo` or worker")
+
+
+@keys_group.command(name="export")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="file (default: stdout)")
+def keys_export(out: Path | None) -> None:
+    """Write the verifier keys, one per line: what a third party pins to verify checkpoints."""
+    text = "".join(v.to_key() + "\n" for v in call(keyring(settings_or_exit()).verifiers))
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text)
+        click.echo(f"wrote {out}")
+
+
+@keys_group.command(name="rotate")
+def keys_rotate() -> None:
+    """Add a new signing key; old and new both sign until `battrace keys retire OLD_ID`."""
+    signer = call(keyring(settings_or_exit()).rotate)
+    click.echo(f"new signing key {signer.key_id.hex()}: {signer.verifier_key()}")
+    click.echo("publish it to verifiers; workers pick it up at their next start")
+
+
+@keys_group.command(name="retire")
+@click.argument("key_id")
+def keys_retire(key_id: str) -> None:
+    """Stop signing with KEY_ID; its public key stays trusted for the checkpoints it signed."""
+    verifier = call(lambda: keyring(settings_or_exit()).retire(key_id))
+    click.echo(f"retired {verifier.key_id.hex()} (still trusted for verification)")

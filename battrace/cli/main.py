@@ -1,0 +1,51 @@
+"""The `battrace` command line: one module per command, gathered into one group here."""
+
+from __future__ import annotations
+
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+import click
+
+from battrace.cli.audit import audit
+from battrace.cli.bench import bench
+from battrace.cli.demo import demo
+from battrace.cli.export import export_cmd
+from battrace.cli.ids import id_group
+from battrace.cli.keys import keys_group
+from battrace.cli.query import query
+from battrace.cli.report import report
+from battrace.cli.serve import serve
+from battrace.cli.trace import trace
+from battrace.cli.verify import verify_cmd
+
+COMMANDS = (audit, bench, demo, export_cmd, id_group, keys_group, query, report, serve, trace, verify_cmd)
+
+
+def _version() -> str:
+    try:
+        return version("battrace")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "unknown (not installed)"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(_version(), "--version", "-V", prog_name="battrace", message="%(prog)s %(version)s")
+def cli() -> None:
+    """battrace: streaming traceability for lithium-ion batteries."""
+
+
+for command in COMMANDS:
+    cli.add_command(command)
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except KeyboardInterrupt:
+        click.echo("interrupted; the embedded broker and workers were stopped", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""`battrace report SHIPMENT_ID [--out FILE]`: the signed traceability report of a delivered consignment."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+
+@click.command(name="report")
+@click.argument("shipment_id")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="write the signed document here")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON line: shipment, hash, verified, missing, files")
+def report(shipment_id: str, out: Path | None, as_json: bool) -> None:
+    """Fetch the report made at delivery, check both approval signatures, write it and a QR code of its URL.
+
+    The QR code (FILE with .png) links to `BATTRACE_PUBLIC_URL/reports/SHIPMENT_ID`, served by `battrace serve`.
+    """
+    from battrace.cli.common import keyring, open_store, settings_or_exit
+    from battrace.report.qr import write_qr
+    from battrace.report.signing import verify_report
+
+    settings = settings_or_exit()
+    client = open_store(settings)
+    try:
+        rows = client.query(
+            "SELECT document, missing_fields FROM battrace.reports FINAL WHERE shipment_id = {s:String}",
+            parameters={"s": shipment_id},
+        ).result_rows
+    finally:
+        client.close()
+    if not rows:
+        raise click.ClickException(
+            f"no report for consignment {shipment_id!r}: a report is made when its Delivered event is sealed "
+            '(list them with: battrace query "SELECT shipment_id FROM battrace.reports FINAL")'
+        )
+    document, missing = rows[0]
+    check = verify_report(document, keyring(settings).report_verifiers())
+    out = out or Path(f"{shipment_id}.report.json")
+    out.write_text(document)
+    qr_path = out.with_suffix(".png")
+    url = write_qr(qr_path, settings.public_url, shipment_id)
+    summary = {
+        "shipment_id": shipment_id,
+        "report_hash": json.loads(document)["report_hash"],
+        "verified": check.ok,
+        "verified_roles": list(check.verified_roles),
+        "problems": list(check.problems),
+        "missing_fields": list(missing),
+        "document": str(out),
+        "qr": str(qr_path),
+        "url": url,
+    }
+    if as_json:
+        click.echo(json.dumps(summary, separators=(",", ":")))
+    else:
+        table = Table(title=f"traceability report {shipment_id}", show_header=False)
+        for key, value in summary.items():
+            table.add_row(key, ", ".join(value) if isinstance(value, list) else str(value))
+        Console().print(table)
+    sys.exit(0 if check.ok else 1)

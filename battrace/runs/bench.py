@@ -1,0 +1,630 @@
+"""`battrace bench`: how fast the pipeline seals events on the embedded stack, next to the broker's own ceiling.
+
+Every time below is this machine's wall clock (``time.time()``), so local times and the Kafka CreateTimes that
+the worker's producer stamps on its sends compare directly. The bench never opens chDB while a worker runs (one
+process per store): "sealed in ClickHouse" is read from the pipeline group's committed offsets, which the
+worker commits only after ClickHouse acknowledged the insert; the rows themselves are read after it stopped.
+
+Throughput (default)
+  N simulator events are produced before any worker runs (not timed). ``raw_consume_per_s``: one aiokafka
+  consumer (assigned partitions, no group, no decoding) reads those N messages from the source topics: the
+  ceiling of the consume step. Then the worker starts. ``pipeline_s`` runs from its first output (the earliest
+  CreateTime on trace.chain / trace.rejects, i.e. first consume + one ingest batch) to the first moment the
+  last offset of every source topic, trace.chain and trace.rejects is committed (so every event is sealed or
+  rejected in ClickHouse), seen by a poller of the committed offsets (every 100 ms). The report stage runs
+  alongside; ``reports_s`` is the same clock until trace.deliveries is committed too (reports wait for inputs).
+  ``startup_s`` is worker spawn -> first output (interpreter, group join, table recovery); the first
+  ClickHouse connection (chDB load, DDL) happens lazily on the first insert, so it is inside ``pipeline_s``.
+  ``events_per_s`` = N / ``pipeline_s``.
+
+Latency (``--rate R``)
+  A few warm-up events are processed first (so start-up is not counted), then N events are offered at R/s
+  by a paced producer that records the offer time of every valid event id. The poller timestamps each
+  trace.chain partition's committed offset whenever it moves. After the worker stopped, the bench reads
+  trace.chain back and decodes its packs: an event is sealed when every pack that carries it (one per partition
+  of the entities it touches) is committed, and its latency is that moment minus its offer time; ClickHouse
+  confirms it was sealed. This is offer -> sealed *and committed*: it includes the seal
+  batching window (``batch_seconds``) and up to ``commit_interval_s`` of commit delay, quantised by the poll
+  interval. ``ingested_p50_ms`` / ``ingested_p99_ms``: offer -> the CreateTime of the event's last pack on
+  trace.chain, the ingest stage's share (consume, validate, dedup, send); the rest is the seal stage's.
+  ``events_per_s`` is then N / (first offer -> last commit): the rate the pipeline kept up with.
+  ``raw_consume_per_s`` is measured after the worker stopped, on the same source messages.
+
+``peak_rss_mb`` is the largest VmHWM (/proc/<pid>/status) of the workers, each summed with its child processes
+(the ingest stage runs in one), read just before they stop;
+``bench_rss_mb`` is this process's own peak (it opens chDB to collect the results). ``worker_cpu_s`` is the
+workers' CPU time, children included (/proc/<pid>/stat), within ``pipeline_s``; ``worker_cpu_per_s`` is how
+many cores they kept busy on average (this machine has 2, shared with the broker). ``cpu_us_per_event`` splits
+the CPU time within ``pipeline_s`` of the workers and the broker into components (battrace/runs/cpu_budget.py says
+which), per measured event; ``cores_busy`` is all of it over ``pipeline_s``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from confluent_kafka import Consumer
+from confluent_kafka import TopicPartition as ConfluentTP
+from rich.console import Console
+from rich.progress import Progress
+
+from battrace.keys import KeyRing
+from battrace.runs import cpu_budget
+from battrace.runs.demo import progress_bars
+from battrace.settings import Settings
+from battrace.stack.broker import EmbeddedBroker
+from battrace.stack.worker import WorkerProcess, committed_by_groups, consumed_topics, wait_until_caught_up
+from battrace.store.client import connect
+from schemas.envelope import loads_pack
+from streams import topics
+from streams.kafka import ensure_topics
+from streams.producer import EventProducer
+from streams.simulator import SimEvent, commissioning, simulate
+
+POLL_S = 0.1  # resolution of the commit clock
+WARMUP_EVENTS = 100  # processed before a paced run, so its latencies exclude worker start-up
+SOURCE_TOPICS = [t.name for t in topics.SOURCES]
+OUTPUT_TOPICS = [topics.CHAIN.name, topics.REJECTS.name]  # the worker's first sends land here
+TP = tuple[str, int]
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+@dataclass
+class BenchResult:
+    events: int
+    batteries: int | None  # --batteries: the run was that many Commissioned events, one battery each
+    events_per_s: float
+    raw_consume_per_s: float
+    ratio: float
+    p50_ms: float | None
+    p99_ms: float | None
+    ingested_p50_ms: float | None  # offer -> the ingest stage sent the event's last pack (the rest is sealing)
+    ingested_p99_ms: float | None
+    peak_rss_mb: float
+    workers: int
+    pipeline_s: float
+    reports_s: float  # start -> the last delivery's report stored (reports trail sealing: they wait for inputs)
+    startup_s: float
+    table_store: str
+    mode: str
+    rate: float | None
+    published: int
+    sealed: int
+    rejected: int
+    warmup_events: int
+    latency_events: int
+    bench_rss_mb: float
+    worker_cpu_s: float
+    worker_cpu_per_s: float
+    cpu_us_per_event: dict[str, float]  # component -> CPU µs per measured event within pipeline_s (cpu_budget)
+    cores_busy: float  # every component's CPU within pipeline_s / pipeline_s (this machine has 2 cores)
+    clock: str
+
+    def to_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def bench_settings(settings: Settings) -> Settings:
+    """The bench's own home under BATTRACE_HOME, so a bench run never wipes what `battrace demo` left."""
+    return settings.model_copy(update={"home": settings.home / "bench"})
+
+
+def check_workers(settings: Settings, workers: int) -> None:
+    """K workers need a store K processes can share; say why not otherwise."""
+    if workers <= 1:
+        return
+    if not settings.clickhouse:
+        raise BenchError(
+            f"--workers {workers}: the embedded chDB store can be opened by one process at a time; "
+            "set BATTRACE_CLICKHOUSE to a ClickHouse server (http://host:8123) to run several workers"
+        )
+    if not settings.table_store.startswith("memory"):
+        raise BenchError(
+            f"--workers {workers} with {settings.table_store}: every worker would open tables under the same "
+            f"{settings.home / 'faust'}; run several workers with BATTRACE_TABLE_STORE=memory://"
+        )
+
+
+class CommitClock:
+    """Polls, in a thread, the pipeline group's committed offsets (recording when each one moved) and the
+    CPU time of the ``workers`` and the broker, per component."""
+
+    def __init__(self, bootstrap: str, groups: dict[str, list[TP]]) -> None:
+        self.groups = groups
+        self.timeline: dict[TP, list[tuple[float, int]]] = {tp: [] for tps in groups.values() for tp in tps}
+        self.workers: list[cpu_budget.WorkerCpu] = []
+        self.broker_pid: int | None = None
+        self.cpu: list[tuple[float, dict[str, float]]] = []  # (time, CPU seconds so far per component)
+        self._consumers = {
+            group: Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+            for group in groups
+        }
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="commit-clock", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            parts = []
+            for group, tps in self.groups.items():
+                with contextlib.suppress(Exception):  # a slow broker answer only costs one sample
+                    parts += self._consumers[group].committed([ConfluentTP(t, p) for t, p in tps], timeout=5)
+            now = time.time()
+            if self.workers:
+                self.cpu.append((now, cpu_budget.sample(self.workers, self.broker_pid)))
+            for tp in parts:
+                line = self.timeline[(tp.topic, tp.partition)]
+                if tp.offset >= 0 and (not line or tp.offset > line[-1][1]):
+                    line.append((now, tp.offset))
+            self._stop.wait(POLL_S)
+
+    def committed_at(self, tp: TP, offset: int) -> float | None:
+        """First time the committed offset of ``tp`` was seen at or past ``offset``."""
+        line = self.timeline[tp]
+        i = bisect_left([o for _, o in line], offset)
+        return line[i][0] if i < len(line) else None
+
+    def cpu_between(self, start: float, end: float) -> dict[str, float]:
+        """CPU seconds per component spent between two times (the samples nearest before each)."""
+        times = [t for t, _ in self.cpu]
+        lo, hi = bisect_left(times, start) - 1, bisect_left(times, end) - 1
+        zero = dict.fromkeys(cpu_budget.COMPONENTS, 0.0)
+        if hi < 0:
+            return zero
+        return cpu_budget.between(self.cpu[lo][1] if lo >= 0 else zero, self.cpu[hi][1])
+
+    def __enter__(self) -> CommitClock:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        for consumer in self._consumers.values():
+            consumer.close()
+
+
+class Profiler:
+    """py-spy recording a worker; raw collapsed stacks unless the file ends in .svg (flame graph) or .json."""
+
+    def __init__(self, pid: int, path: Path) -> None:
+        fmt = {".svg": "flamegraph", ".json": "speedscope"}.get(path.suffix, "raw")
+        cmd = [self.executable(), "record", "--pid", str(pid), "--output", str(path), "--format", fmt]
+        # --nonblocking: pausing the worker 100 times a second to sample it changed how its threads shared the GIL
+        cmd += ["--rate", "100", "--threads", "--nonblocking"]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    @staticmethod
+    def executable() -> str:
+        """py-spy from the project's environment or the PATH; a missing one is a setup step, said before the run."""
+        venv_exe = Path(sys.executable).with_name("py-spy")
+        found = str(venv_exe) if venv_exe.exists() else shutil.which("py-spy")
+        if found is None:
+            raise BenchError("--profile needs py-spy, which is not installed: run  pip install -e '.[bench]'")
+        return found
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
+        try:
+            _, err = self.proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise BenchError("py-spy did not finish writing its profile") from None
+        if self.proc.returncode not in (0, -signal.SIGINT):
+            raise BenchError(f"py-spy failed: {err.decode(errors='replace')[-500:]}")
+
+
+def produce(bootstrap: str, events: list[SimEvent], progress: Progress, label: str) -> int:
+    """Send as fast as the producer goes; returns the delivered count."""
+    task = progress.add_task(label, total=len(events))
+    with EventProducer(bootstrap) as producer:
+        for i, ev in enumerate(events, start=1):
+            producer.send_raw(ev.topic, ev.key, ev.value, ev.timestamp_ms)
+            if i % 500 == 0:
+                progress.update(task, completed=i)
+    progress.update(task, completed=len(events))
+    return producer.delivered
+
+
+def offer_paced(
+    bootstrap: str, events: list[SimEvent], rate: float, progress: Progress
+) -> tuple[int, dict[str, float]]:
+    """Send at ``rate`` events/s; returns the delivered count and the offer time of every valid event id."""
+    task = progress.add_task(f"offer {rate:g}/s", total=len(events))
+    offered: dict[str, float] = {}
+    start = time.time()
+    with EventProducer(bootstrap) as producer:
+        for i, ev in enumerate(events):
+            delay = start + i / rate - time.time()
+            if delay > 0:
+                time.sleep(delay)
+            now = time.time()
+            producer.send_raw(ev.topic, ev.key, ev.value, ev.timestamp_ms)
+            if ev.expected_reason is None:
+                offered.setdefault(ev.event_id, now)
+            if i % 50 == 0:
+                progress.update(task, completed=i)
+    progress.update(task, completed=len(events))
+    return producer.delivered, offered
+
+
+def raw_consume(bootstrap: str, topic_names: list[str], expected: int, progress: Progress, timeout_s: float = 120):
+    """Read ``expected`` messages from the start of ``topic_names``; returns (messages, seconds)."""
+    task = progress.add_task("raw read", total=expected)
+    return asyncio.run(
+        _raw_consume(bootstrap, topic_names, expected, lambda n: progress.update(task, completed=n), timeout_s)
+    )
+
+
+async def _raw_consume(
+    bootstrap: str, topic_names: list[str], expected: int, on_progress: Callable[[int], None], timeout_s: float
+) -> tuple[int, float]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    try:
+        await consumer.topics()  # metadata, so partitions_for_topic answers
+        parts = [TopicPartition(t, p) for t in topic_names for p in sorted(consumer.partitions_for_topic(t) or ())]
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        count, started = 0, time.perf_counter()
+        while count < expected and time.perf_counter() - started < timeout_s:
+            batch = await consumer.getmany(timeout_ms=200, max_records=10_000)
+            count += sum(len(msgs) for msgs in batch.values())
+            on_progress(count)
+        return count, time.perf_counter() - started
+    finally:
+        await consumer.stop()
+
+
+def first_output_time(bootstrap: str, topic_names: list[str], quiet_s: float = 1.0) -> float | None:
+    """Earliest CreateTime (s) of the first message of every partition: when the worker first produced."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "battrace-bench", "enable.auto.commit": False})
+    try:
+        meta = consumer.list_topics(timeout=10)
+        consumer.assign([ConfluentTP(t, p, 0) for t in topic_names for p in meta.topics[t].partitions])
+        first: dict[TP, int] = {}
+        last_seen = time.monotonic()
+        while time.monotonic() - last_seen < quiet_s:
+            msgs = consumer.consume(num_messages=1000, timeout=0.1)
+            for m in msgs:
+                if m.error() is None:
+                    first.setdefault((m.topic(), m.partition()), m.timestamp()[1])
+            if msgs:
+                last_seen = time.monotonic()
+        return min(first.values()) / 1000 if first else None
+    finally:
+        consumer.close()
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Sum of VmHWM over a live process and its descendants (Linux): their peaks, as if they coincided."""
+    total = 0.0
+    for p in [pid, *cpu_budget.children(pid)]:
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1]) / 1024
+    return total
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile: an observed value, so p50 <= p99 always holds."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+class PackAt(NamedTuple):
+    """The first trace.chain pack that carries an event on one partition."""
+
+    offset: int
+    created_s: float  # its CreateTime: when the ingest stage sent it
+
+
+def chain_positions(bootstrap: str, quiet_s: float = 1.0) -> dict[str, dict[int, PackAt]]:
+    """event id -> {trace.chain partition: the first pack that carries it} (packs decoded)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "battrace-bench", "enable.auto.commit": False})
+    positions: dict[str, dict[int, PackAt]] = {}
+    try:
+        meta = consumer.list_topics(timeout=10)
+        name = topics.CHAIN.name
+        consumer.assign([ConfluentTP(name, p, 0) for p in meta.topics[name].partitions])
+        last_seen = time.monotonic()
+        while time.monotonic() - last_seen < quiet_s:
+            msgs = consumer.consume(num_messages=1000, timeout=0.1)
+            for m in msgs:
+                if m.error() is None:
+                    at = PackAt(m.offset(), m.timestamp()[1] / 1000)
+                    for entry in loads_pack(m.value()):
+                        positions.setdefault(entry.event.event_id, {}).setdefault(m.partition(), at)
+            if msgs:
+                last_seen = time.monotonic()
+        return positions
+    finally:
+        consumer.close()
+
+
+class Latencies(NamedTuple):
+    """Per offered event that was sealed: offer -> sealed (every pack carrying it committed on trace.chain), and
+    the share of it until the ingest stage sent its last pack (the rest is the seal stage's)."""
+
+    sealed_ms: list[float]
+    ingested_ms: list[float]
+
+
+def latencies_ms(
+    sealed: set[str], positions: dict[str, dict[int, PackAt]], offered: dict[str, float], clock: CommitClock
+) -> Latencies:
+    latencies, missing = Latencies([], []), 0
+    for event_id in sealed & offered.keys():
+        packs = positions.get(event_id, {})
+        times = [clock.committed_at((topics.CHAIN.name, p), at.offset + 1) for p, at in packs.items()]
+        if not times or None in times:
+            missing += 1
+            continue
+        latencies.sealed_ms.append((max(t for t in times if t is not None) - offered[event_id]) * 1000)
+        latencies.ingested_ms.append((max(at.created_s for at in packs.values()) - offered[event_id]) * 1000)
+    if missing:
+        raise BenchError(f"{missing} sealed events lie beyond every committed trace.chain offset seen")
+    return latencies
+
+
+def _done_at(clock: CommitClock, final: dict[TP, int]) -> float:
+    """When the last of the final committed offsets was first seen."""
+    times = [clock.committed_at(tp, off) for tp, off in final.items() if off > 0]
+    if not times or None in times:
+        raise BenchError("the commit clock missed the final commits")
+    return max(t for t in times if t is not None)
+
+
+def _first_commit(clock: CommitClock, workers: list[WorkerProcess], timeout_s: float = 300) -> bool:
+    """Wait until the workers committed something: start-up is over, the profile should not show imports."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and all(w.alive() for w in workers):
+        if any(clock.timeline.values()):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _wipe(settings: Settings) -> None:
+    if not settings.clickhouse:
+        shutil.rmtree(settings.clickhouse_path, ignore_errors=True)
+    shutil.rmtree(settings.home / "faust", ignore_errors=True)
+
+
+def _require_empty_server(settings: Settings) -> None:
+    """A ClickHouse server keeps earlier runs; the same seed has the same event ids, so counts would mix."""
+    if not settings.clickhouse:
+        return
+    client = connect(settings)
+    try:
+        exists = client.command("EXISTS TABLE battrace.sealed")
+        rows = int(client.command("SELECT count() FROM battrace.sealed")) if int(exists) else 0
+    finally:
+        client.close()
+    if rows:
+        raise BenchError(f"the bench needs an empty battrace database; {settings.clickhouse} holds {rows} sealed rows")
+
+
+@dataclass
+class _Collected:
+    sealed: int
+    rejected: int
+    sealed_ids: set[str]
+
+
+def _collect(settings: Settings, with_rows: bool) -> _Collected:
+    client = connect(settings)
+    try:
+        sealed = int(client.command("SELECT uniqExact(event_id) FROM battrace.sealed FINAL"))
+        rejected = int(client.command("SELECT count() FROM battrace.rejects FINAL"))
+        ids = client.query("SELECT DISTINCT event_id FROM battrace.sealed").result_rows if with_rows else []
+    finally:
+        client.close()
+    return _Collected(sealed, rejected, {r[0] for r in ids})
+
+
+def _workers(stack: ExitStack, settings: Settings, bootstrap: str, count: int) -> list[WorkerProcess]:
+    return [
+        stack.enter_context(WorkerProcess(settings, bootstrap, settings.home / f"worker-{i}.log")) for i in range(count)
+    ]
+
+
+def _caught_up(bootstrap: str, settings: Settings, workers: list[WorkerProcess], progress: Progress) -> dict[TP, int]:
+    task = progress.add_task("process", total=None)
+    groups = consumed_topics(settings)
+    for w in workers:
+        wait_until_caught_up(
+            bootstrap, groups, w, on_progress=lambda done, total: progress.update(task, completed=done, total=total)
+        )
+    return {tp: max(off, 0) for tp, off in committed_by_groups(bootstrap, groups).items()}
+
+
+@dataclass
+class _Run:
+    published: int
+    pipeline_s: float
+    startup_s: float
+    raw: tuple[int, float]
+    peak_rss_mb: float
+    offered: dict[str, float]
+    clock: CommitClock
+    measured: int
+    cpu: dict[str, float]  # CPU seconds per component within the pipeline window
+    reports_s: float
+    positions: dict[str, dict[int, PackAt]]
+
+
+def _run(
+    settings: Settings,
+    broker: EmbeddedBroker,
+    sim: list[SimEvent],
+    rate: float | None,
+    workers: int,
+    profile: Path | None,
+    progress: Progress,
+) -> _Run:
+    bootstrap = broker.bootstrap
+    warmup, measured = (sim[:WARMUP_EVENTS], sim[WARMUP_EVENTS:]) if rate else ([], sim)
+    published = produce(bootstrap, warmup if rate else measured, progress, "warm-up" if rate else "produce")
+    raw = (0, 0.0) if rate else raw_consume(bootstrap, SOURCE_TOPICS, published, progress)
+    parts = range(settings.partitions)
+    groups = {g: [(t, p) for t in names for p in parts] for g, names in consumed_topics(settings).items()}
+    offered: dict[str, float] = {}
+    with CommitClock(bootstrap, groups) as clock, ExitStack() as stack:
+        spawned = time.time()
+        procs = _workers(stack, settings, bootstrap, workers)
+        pids = [p.proc.pid for p in procs if p.proc]
+        clock.workers = [cpu_budget.WorkerCpu(pid) for pid in pids]
+        clock.broker_pid = broker.proc.pid if broker.proc else None
+        if rate:
+            _caught_up(bootstrap, settings, procs, progress)
+            profiler = Profiler(pids[0], profile) if profile else None
+            first_offer = time.time()
+            delivered, offered = offer_paced(bootstrap, measured, rate, progress)
+            published += delivered
+        else:
+            profiler = Profiler(pids[0], profile) if profile and _first_commit(clock, procs) else None
+        final = _caught_up(bootstrap, settings, procs, progress)
+        if profiler:
+            profiler.stop()
+        peak = max(peak_rss_mb(p.proc.pid) for p in procs if p.proc)
+        for p in procs:
+            p.stop()
+    first_output = first_output_time(bootstrap, OUTPUT_TOPICS)
+    if first_output is None:
+        raise BenchError("the worker produced nothing on trace.chain or trace.rejects")
+    start = first_offer if rate else first_output
+    # Sealed = the sources, trace.chain and trace.rejects committed; reports are a downstream consumer, timed apart.
+    done = _done_at(clock, {tp: off for tp, off in final.items() if tp[0] != topics.DELIVERIES.name})
+    reports_done = _done_at(clock, final)
+    if rate:
+        raw = raw_consume(bootstrap, SOURCE_TOPICS, published, progress)
+    return _Run(
+        positions=chain_positions(bootstrap) if rate else {},
+        published=published,
+        pipeline_s=done - start,
+        reports_s=reports_done - start,
+        startup_s=first_output - spawned,
+        raw=raw,
+        peak_rss_mb=peak,
+        offered=offered,
+        clock=clock,
+        measured=len(measured),
+        cpu=clock.cpu_between(start, done),
+    )
+
+
+def run_bench(
+    settings: Settings,
+    events: int,
+    seed: int,
+    console: Console,
+    rate: float | None = None,
+    workers: int = 1,
+    profile: Path | None = None,
+    batteries: int | None = None,
+) -> BenchResult:
+    """One measured run on a fresh embedded broker; ClickHouse is read only after the workers stopped.
+
+    ``batteries``: measure that many distinct batteries entering state (``commissioning``) instead of
+    ``events`` events of the full story, which carries only about one battery per four events.
+    """
+    check_workers(settings, workers)
+    if profile:
+        Profiler.executable()
+    _require_empty_server(settings)
+    _wipe(settings)
+    count = (events if batteries is None else batteries) + (WARMUP_EVENTS if rate else 0)
+    sim = list(simulate(count, seed=seed) if batteries is None else commissioning(count, seed=seed))
+    with EmbeddedBroker(settings.broker_dir) as broker, progress_bars(console) as progress:
+        console.print(f"broker [cyan]{broker.bootstrap}[/]  clickhouse [cyan]{settings.clickhouse_dsn}[/]")
+        ensure_topics(broker.bootstrap, settings.partitions)
+        KeyRing(settings).signers()  # create the signing key before workers race to
+        run = _run(
+            settings.model_copy(update={"kafka": broker.bootstrap}),
+            broker,
+            sim,
+            rate,
+            workers,
+            profile,
+            progress,
+        )
+    collected = _collect(settings, with_rows=bool(rate))
+    if run.published != collected.sealed + collected.rejected:
+        raise BenchError(
+            f"published {run.published} != sealed {collected.sealed} + rejected {collected.rejected}: "
+            f"the pipeline lost or duplicated events (see {settings.home}/worker-*.log)"
+        )
+    lat, ingested = latencies_ms(collected.sealed_ids, run.positions, run.offered, run.clock) if rate else ([], [])
+    raw_count, raw_s = run.raw
+    if raw_count < run.published:
+        raise BenchError(f"the raw consumer read {raw_count} of {run.published} source messages")
+    events_per_s = run.measured / run.pipeline_s
+    worker_cpu_s = sum(seconds for component, seconds in run.cpu.items() if component != "broker")
+    raw_per_s = raw_count / raw_s
+    return BenchResult(
+        events=run.measured,
+        batteries=batteries,
+        events_per_s=round(events_per_s, 1),
+        raw_consume_per_s=round(raw_per_s, 1),
+        ratio=round(events_per_s / raw_per_s, 5),
+        p50_ms=round(percentile(lat, 50), 1) if lat else None,
+        p99_ms=round(percentile(lat, 99), 1) if lat else None,
+        ingested_p50_ms=round(percentile(ingested, 50), 1) if ingested else None,
+        ingested_p99_ms=round(percentile(ingested, 99), 1) if ingested else None,
+        peak_rss_mb=round(run.peak_rss_mb, 1),
+        workers=workers,
+        pipeline_s=round(run.pipeline_s, 3),
+        reports_s=round(run.reports_s, 3),
+        startup_s=round(run.startup_s, 3),
+        table_store=settings.table_store,
+        mode="latency" if rate else "throughput",
+        rate=rate,
+        published=run.published,
+        sealed=collected.sealed,
+        rejected=collected.rejected,
+        warmup_events=WARMUP_EVENTS if rate else 0,
+        latency_events=len(lat),
+        bench_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        worker_cpu_s=round(worker_cpu_s, 2),
+        worker_cpu_per_s=round(worker_cpu_s / run.pipeline_s, 3),
+        cpu_us_per_event={c: round(seconds / run.measured * 1e6, 1) for c, seconds in run.cpu.items()},
+        cores_busy=round(sum(run.cpu.values()) / run.pipeline_s, 3),
+        clock=(
+            "wall clock; pipeline = first paced offer -> last offset committed (after the ClickHouse insert), "
+            f"polled every {POLL_S * 1000:.0f} ms; latency = offer -> trace.chain offset committed"
+            if rate
+            else "wall clock; pipeline = worker's first output (CreateTime on trace.chain/rejects) -> last offset "
+            f"committed (after the ClickHouse insert), polled every {POLL_S * 1000:.0f} ms; "
+            "startup = spawn -> first output"
+        ),
+    )
+
+
+def iter_rows(result: BenchResult) -> Iterator[tuple[str, str]]:
+    """Label and value per result field, for a table; a breakdown gives a row per part (``cpu_us_per_event.seal``)."""
+    for key, value in result.to_json().items():
+        if isinstance(value, dict):
+            yield from ((f"{key}.{part}", str(v)) for part, v in value.items())
+        else:
+            yield key, "-" if value is None else str(value)

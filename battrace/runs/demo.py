@@ -1,0 +1,140 @@
+"""`battrace demo`: simulated sources -> embedded broker -> Faust worker -> chDB, then verification."""
+
+from __future__ import annotations
+
+import resource
+import shutil
+import time
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from battrace.compliance.audit import run_audit
+from battrace.keys import KeyRing
+from battrace.settings import Settings
+from battrace.stack.broker import EmbeddedBroker
+from battrace.stack.worker import WorkerProcess, consumed_topics, wait_until_caught_up, wait_until_checkpointed
+from battrace.store.client import connect
+from battrace.verify.chains import verify
+from streams.kafka import ensure_topics
+from streams.producer import EventProducer
+from streams.simulator import simulate
+
+
+@dataclass
+class DemoResult:
+    published: int
+    sealed: int
+    rejected: int
+    batteries: int
+    lots: int
+    shipments: int
+    sealed_rows: int
+    carbon_lines: int
+    verified: bool
+    elapsed_s: float
+    events_per_s: float
+    pipeline_s: float
+    peak_rss_mb: float
+    reports: int = 0
+    delivered: int = 0
+    flags_by_code: dict[str, int] = field(default_factory=dict)
+    ineligible_lots: int = 0
+    rejects_by_reason: dict[str, int] = field(default_factory=dict)
+    verify_failures: list[dict[str, object]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def progress_bars(console: Console) -> Progress:
+    """The progress bars of long runs (demo, bench)."""
+    return Progress(
+        TextColumn("[bold]{task.description:<10}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def run_demo(settings: Settings, events: int, seed: int, console: Console, invalid_share: float = 0.02) -> DemoResult:
+    started = time.monotonic()
+    if not settings.clickhouse:  # the demo starts from an empty embedded store
+        shutil.rmtree(settings.clickhouse_path, ignore_errors=True)
+        shutil.rmtree(settings.home / "faust", ignore_errors=True)
+    with ExitStack() as stack:
+        if settings.kafka:
+            bootstrap = settings.kafka
+        else:
+            broker = stack.enter_context(EmbeddedBroker(settings.broker_dir))
+            bootstrap = broker.bootstrap
+        console.print(f"broker [cyan]{bootstrap}[/]  clickhouse [cyan]{settings.clickhouse_dsn}[/]")
+        ensure_topics(bootstrap, settings.partitions)
+        KeyRing(settings).signers()  # create the signing key before any worker races to
+        worker = stack.enter_context(WorkerProcess(settings, bootstrap, settings.home / "worker.log"))
+        with progress_bars(console) as progress:
+            task = progress.add_task("publish", total=events)
+            pipeline_started = time.monotonic()
+            with EventProducer(bootstrap) as producer:
+                for i, ev in enumerate(simulate(events, seed=seed, invalid_share=invalid_share), start=1):
+                    producer.send_raw(ev.topic, ev.key, ev.value, ev.timestamp_ms)
+                    if i % 500 == 0:
+                        progress.update(task, completed=i)
+                progress.update(task, completed=events)
+            published = producer.delivered
+            process = progress.add_task("process", total=None)
+
+            def on_progress(done: int, total: int) -> None:
+                progress.update(process, completed=done, total=total)
+
+            wait_until_caught_up(bootstrap, consumed_topics(settings), worker, on_progress=on_progress)
+            pipeline_s = time.monotonic() - pipeline_started
+            progress.add_task("checkpoint", total=None)
+            wait_until_checkpointed(bootstrap, settings, worker)
+        worker.stop()
+    client = connect(settings)
+    try:
+        result = _collect(client, settings, published, pipeline_s, console)
+    finally:
+        client.close()
+    result.elapsed_s = round(time.monotonic() - started, 2)
+    return result
+
+
+def _collect(client, settings: Settings, published: int, pipeline_s: float, console: Console) -> DemoResult:
+    def scalar(sql: str) -> int:
+        return int(client.query(sql).result_rows[0][0])
+
+    console.print("verifying every chain, log, checkpoint and signature ...")
+    report = verify(client, KeyRing(settings).verifiers())
+    console.print("auditing licensed custody, lot eligibility, footprints and recycled content ...")
+    audit = run_audit(client, settings)
+    flags = client.query("SELECT code, count() FROM battrace.flags FINAL GROUP BY code ORDER BY code").result_rows
+    reasons = dict(client.query("SELECT reason, count() FROM battrace.rejects FINAL GROUP BY reason").result_rows)
+    children_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    self_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return DemoResult(
+        published=published,
+        sealed=scalar("SELECT uniqExact(event_id) FROM battrace.sealed FINAL"),
+        rejected=scalar("SELECT count() FROM battrace.rejects FINAL"),
+        batteries=scalar("SELECT count() FROM battrace.batteries FINAL"),
+        lots=scalar("SELECT count() FROM battrace.lots FINAL"),
+        shipments=scalar("SELECT count() FROM battrace.shipments FINAL"),
+        sealed_rows=scalar("SELECT count() FROM battrace.sealed FINAL"),
+        carbon_lines=scalar("SELECT count() FROM battrace.carbon FINAL"),
+        verified=report.ok,
+        elapsed_s=0.0,
+        events_per_s=round(published / pipeline_s, 1) if pipeline_s > 0 else 0.0,
+        pipeline_s=round(pipeline_s, 2),
+        peak_rss_mb=round(max(children_peak, self_peak), 1),
+        reports=scalar("SELECT count() FROM battrace.reports FINAL"),
+        delivered=scalar("SELECT uniqExact(shipment_id) FROM battrace.events FINAL WHERE kind = 'Delivered'"),
+        flags_by_code={str(k): int(v) for k, v in flags},
+        ineligible_lots=audit.ineligible_lots,
+        rejects_by_reason={str(k): int(v) for k, v in sorted(reasons.items())},
+        verify_failures=report.failures[:20],
+    )

@@ -1,0 +1,54 @@
+"""Open ClickHouse (embedded chDB or a server) through clickhouse-connect, and apply the DDL in deploy/."""
+
+from __future__ import annotations
+
+import os
+import re
+from importlib import resources
+from importlib.resources.abc import Traversable
+from urllib.parse import urlparse
+
+import clickhouse_connect
+from clickhouse_connect.driver.client import Client
+
+from battrace.settings import Settings
+
+DATABASE = "battrace"
+
+
+def connect(settings: Settings) -> Client:
+    """A client on the configured DSN; for chDB the store directory is created first."""
+    if not settings.clickhouse:
+        settings.clickhouse_path.mkdir(parents=True, exist_ok=True)
+    return clickhouse_connect.get_client(dsn=settings.clickhouse_dsn)
+
+
+def embedded_store(settings: Settings) -> str | None:
+    """The chDB store directory when ClickHouse is embedded (a chdb:///path DSN), else None.
+
+    Spelled as clickhouse-connect reads it from the DSN: chDB compares engine paths literally, and a process may
+    open only one engine path.
+    """
+    dsn = urlparse(settings.clickhouse_dsn)
+    if dsn.scheme != "chdb" or dsn.netloc:  # a server, or chdb://memory
+        return None
+    return os.path.realpath(dsn.path)
+
+
+def ddl_dir() -> Traversable:
+    """The DDL files, package data of battrace.store: found the same way in a wheel as in a checkout."""
+    return resources.files("battrace.store").joinpath("ddl")
+
+
+def ddl_statements(directory: Traversable | None = None) -> list[str]:
+    statements: list[str] = []
+    files = (directory or ddl_dir()).iterdir()
+    for path in sorted((f for f in files if f.name.endswith(".sql")), key=lambda f: f.name):
+        text = re.sub(r"--[^\n]*", "", path.read_text())
+        statements += [s.strip() for s in text.split(";") if s.strip()]
+    return statements
+
+
+def apply_ddl(client: Client) -> None:
+    for statement in ddl_statements():
+        client.command(statement)

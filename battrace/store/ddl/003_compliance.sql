@@ -1,0 +1,123 @@
+-- Compliance audit results (`battrace audit`, battrace/compliance/): a pure function of the sealed data.
+-- One row per entity key; a re-run re-inserts every row (same key replaces) and deletes keys it no longer
+-- produces, so the tables always equal what the data implies. Query with FINAL.
+
+-- Lot eligibility for compliant output batches, with every chain-of-custody gap of the lot and its ancestors.
+CREATE TABLE IF NOT EXISTS battrace.lot_eligibility
+(
+    lot_id    String,
+    lot_class LowCardinality(String) COMMENT 'primary | black_mass | feedstock | recovered',
+    required  Array(String) COMMENT 'custody step kinds the lot must have (Refined = licensed smelter of its assay)',
+    eligible  Bool,
+    reasons   Array(String) COMMENT 'one per gap: the lot or ancestor, the way it flows into the lot, code and why',
+    gaps      Array(String) COMMENT 'gap codes in reasons order (custody FLAGS or GAPS of battrace/domain/custody.py)',
+    gap_nodes Array(String) COMMENT 'the lot or ancestor (lot or dismantled pack) each gap is on'
+)
+ENGINE = ReplacingMergeTree
+ORDER BY lot_id;
+
+-- Carbon footprint per battery (EU 2023/1542 Art. 7): kg CO2e per stage and per kWh of lifetime energy.
+CREATE TABLE IF NOT EXISTS battrace.footprints
+(
+    battery_id            String,
+    model                 String,
+    site_id               String,
+    product_type          LowCardinality(String),
+    vehicle_category      LowCardinality(String) COMMENT 'category whose cycles were used (M1 when unknown)',
+    energy_kwh            Float64,
+    cycles_per_year       Float64,
+    service_years         Float64,
+    e_total_kwh           Float64 COMMENT 'energy_kwh x cycles_per_year x service_years',
+    raw_material_kg       Nullable(Float64) COMMENT 'NULL: no ledger line for the stage (missing, not zero)',
+    production_kg         Nullable(Float64),
+    distribution_kg       Nullable(Float64),
+    end_of_life_kg        Nullable(Float64),
+    total_kg              Float64 COMMENT 'sum of the stages with data',
+    raw_material_per_kwh  Nullable(Float64),
+    production_per_kwh    Nullable(Float64),
+    distribution_per_kwh  Nullable(Float64),
+    end_of_life_per_kwh   Nullable(Float64),
+    total_per_kwh         Float64,
+    complete              Bool COMMENT 'every stage has data',
+    missing_stages        Array(String),
+    assumptions           Array(String),
+    factor_ids            Array(String) COMMENT 'factor_id@version of every ledger line that went in'
+)
+ENGINE = ReplacingMergeTree
+ORDER BY battery_id;
+
+-- Recycled content per battery and element by mass balance through the genealogy (EU 2023/1542 Art. 8).
+CREATE TABLE IF NOT EXISTS battrace.recycled_content
+(
+    battery_id       String,
+    element          LowCardinality(String),
+    model            String,
+    site_id          String,
+    product_type     LowCardinality(String),
+    produced_at      DateTime64(3, 'UTC') COMMENT 'Commissioned event time (the declaration is per year)',
+    element_kg       Float64,
+    pre_consumer_kg  Float64,
+    post_consumer_kg Float64,
+    share            Nullable(Float64) COMMENT 'recycled / element kg, NULL when the element is absent',
+    min_share_2031   Nullable(Float64),
+    min_share_2036   Nullable(Float64),
+    meets_2031       Nullable(Bool) COMMENT 'NULL: element absent. An incomplete balance never meets',
+    meets_2036       Nullable(Bool),
+    complete         Bool COMMENT 'every input lot was assayed',
+    unassayed_lots   Array(String),
+    note             String COMMENT 'why the balance could not be computed (inconsistent assay data), else empty'
+)
+ENGINE = ReplacingMergeTree
+ORDER BY (battery_id, element);
+
+CREATE VIEW IF NOT EXISTS battrace.footprint_by_model_plant AS
+SELECT
+    model,
+    site_id,
+    product_type,
+    count() AS batteries,
+    countIf(complete) AS complete_batteries,
+    countIf(distribution_kg IS NOT NULL) AS with_distribution,
+    avg(raw_material_per_kwh) AS avg_raw_material_per_kwh,
+    min(raw_material_per_kwh) AS min_raw_material_per_kwh,
+    max(raw_material_per_kwh) AS max_raw_material_per_kwh,
+    avg(production_per_kwh) AS avg_production_per_kwh,
+    min(production_per_kwh) AS min_production_per_kwh,
+    max(production_per_kwh) AS max_production_per_kwh,
+    avg(distribution_per_kwh) AS avg_distribution_per_kwh,
+    min(distribution_per_kwh) AS min_distribution_per_kwh,
+    max(distribution_per_kwh) AS max_distribution_per_kwh,
+    avg(end_of_life_per_kwh) AS avg_end_of_life_per_kwh,
+    min(end_of_life_per_kwh) AS min_end_of_life_per_kwh,
+    max(end_of_life_per_kwh) AS max_end_of_life_per_kwh,
+    avg(total_per_kwh) AS avg_total_per_kwh,
+    min(total_per_kwh) AS min_total_per_kwh,
+    max(total_per_kwh) AS max_total_per_kwh
+FROM battrace.footprints FINAL
+GROUP BY model, site_id, product_type;
+
+-- The Art. 8 declaration per model, plant and production year: the mass-weighted share of each element
+-- against the minimums; a group meets a minimum only if its balance is complete.
+CREATE VIEW IF NOT EXISTS battrace.recycled_by_model_plant_year AS
+SELECT
+    model,
+    site_id,
+    toYear(produced_at) AS year,
+    element,
+    product_type,
+    count() AS batteries,
+    sum(element_kg) AS total_element_kg,
+    sum(pre_consumer_kg) AS total_pre_consumer_kg,
+    sum(post_consumer_kg) AS total_post_consumer_kg,
+    if(total_element_kg > 0, (total_pre_consumer_kg + total_post_consumer_kg) / total_element_kg, NULL) AS declared_share,
+    min(share) AS min_battery_share,
+    max(share) AS max_battery_share,
+    any(min_share_2031) AS target_2031,
+    any(min_share_2036) AS target_2036,
+    min(complete) AS all_complete,
+    if(declared_share IS NULL, NULL, all_complete AND declared_share + 1e-9 >= target_2031) AS declared_meets_2031,
+    if(declared_share IS NULL, NULL, all_complete AND declared_share + 1e-9 >= target_2036) AS declared_meets_2036,
+    countIf(meets_2031) AS batteries_meeting_2031,
+    countIf(meets_2036) AS batteries_meeting_2036
+FROM battrace.recycled_content FINAL
+GROUP BY model, site_id, year, element, product_type;

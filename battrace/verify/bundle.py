@@ -1,0 +1,171 @@
+"""Offline verification bundles: one entity's sealed records with everything needed to check them.
+
+A bundle is a JSON file: the records of one chain (battery or shipment) with the canonical bytes of
+each event, an RFC 9162 inclusion proof per record, the signed checkpoint of every log they are in,
+and the verifier keys. :func:`verify_bundle` needs no Kafka, no ClickHouse and no network: it
+recomputes the chain, the event hashes and the log entries, checks each inclusion proof against its
+checkpoint and each checkpoint's signature. Trust comes from the keys: pin the operator's published
+verifier key (``--key``); keys carried in the bundle only prove the file is self-consistent.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from battrace.domain.chain import GENESIS, chain_step
+from battrace.tlog import InvalidKeyError, NoteError, Verifier, leaf_hash, open_checkpoint, verify_inclusion
+from battrace.tlog.checkpoint import CheckpointError
+from schemas.log_entries import sealed_entry
+
+FORMAT = "battrace-bundle/1"
+RECORD_FIELDS = ("entity_type", "entity_id", "seq", "event_id", "event_hash", "prev_hash", "chain_hash", "log_id")
+
+
+class BundleError(ValueError):
+    """The file is not a readable bundle (as opposed to a bundle that fails verification)."""
+
+
+@dataclass
+class BundleReport:
+    subject: str = ""
+    checked: int = 0
+    report: dict[str, object] | None = None  # for a shipment bundle with its traceability report
+    trust: str = ""  # "pinned" (keys given by the verifier) or "bundle" (keys carried in the file)
+    checkpoints: dict[str, int] = field(default_factory=dict)  # log id -> size verified against
+    failures: list[dict[str, object]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.checked > 0 and not self.failures
+
+    def fail(self, seq: int | None, problem: str) -> None:
+        self.failures.append({"entity": self.subject, "seq": seq, "problem": problem})
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "subject": self.subject,
+            "checked": self.checked,
+            "ok": self.ok,
+            "trust": self.trust,
+            "checkpoints": self.checkpoints,
+            "report": self.report,
+            "failures": self.failures,
+        }
+
+
+def load_bundle(data: bytes | str) -> dict[str, Any]:
+    try:
+        bundle = json.loads(data)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, huge integers, deep nesting
+        raise BundleError(f"not a JSON bundle: {str(exc)[:200]}") from None
+    if not isinstance(bundle, dict) or bundle.get("format") != FORMAT:
+        raise BundleError(f"not a {FORMAT} file (missing or different 'format')")
+    for key, kind in (("subject", dict), ("records", list), ("checkpoints", dict), ("verifier_keys", list)):
+        if not isinstance(bundle.get(key), kind):
+            raise BundleError(f"bundle field {key!r} is missing or not a {kind.__name__}")
+    subject = bundle["subject"]
+    if not (isinstance(subject.get("type"), str) and isinstance(subject.get("id"), str)):
+        raise BundleError("bundle subject needs string 'type' and 'id'")
+    if not all(isinstance(r, dict) for r in bundle["records"]):
+        raise BundleError("bundle records must be JSON objects")
+    return bundle
+
+
+def _verifiers(keys: Sequence[str | Verifier], report: BundleReport) -> list[Verifier]:
+    out = []
+    for key in keys:
+        try:
+            out.append(key if isinstance(key, Verifier) else Verifier.from_key(key))
+        except InvalidKeyError as exc:
+            report.fail(None, f"unusable verifier key {str(key)[:40]!r}: {exc}")
+    return out
+
+
+def verify_bundle(bundle: dict[str, Any], pinned_keys: Sequence[str | Verifier] = ()) -> BundleReport:
+    """Check every record of the bundle; never raises on hostile content, reports it."""
+    subject = bundle["subject"]
+    report = BundleReport(subject=f"{subject.get('type')}:{subject.get('id')}")
+    report.trust = "pinned" if pinned_keys else "bundle"
+    verifiers = _verifiers(pinned_keys or bundle["verifier_keys"], report)
+    checkpoints = {}
+    for log_id, note in bundle["checkpoints"].items():
+        try:
+            checkpoints[log_id] = open_checkpoint(note, verifiers, origin=log_id)
+            report.checkpoints[log_id] = checkpoints[log_id].size
+        except (NoteError, CheckpointError, TypeError) as exc:
+            report.fail(None, f"checkpoint of {log_id}: {exc}")
+    prev = GENESIS
+    for expected_seq, record in enumerate(bundle["records"], start=1):
+        try:
+            _check_record(record, expected_seq, prev, subject, checkpoints, report)
+            prev = bytes.fromhex(record["chain_hash"])
+        except (KeyError, TypeError, ValueError) as exc:
+            report.fail(expected_seq, f"malformed record: {exc!r}")
+            return report
+        if report.failures:
+            return report
+    if "report" in bundle:
+        _check_report(bundle, verifiers, report)
+    return report
+
+
+def _check_report(bundle: dict[str, Any], log_keys: list[Verifier], report: BundleReport) -> None:
+    """The signed traceability report: both approval signatures, and its seal (field 12) against the log keys."""
+    from battrace.report.canonical import canonical_json
+    from battrace.report.seal import verify_seal
+    from battrace.report.signing import verify_report
+
+    doc, role_keys = bundle["report"], bundle.get("report_keys")
+    if not isinstance(doc, dict) or not isinstance(role_keys, dict):
+        report.fail(None, "the bundle's report or report_keys is malformed")
+        return
+    try:
+        check = verify_report(canonical_json(doc), role_keys)
+        fields = doc["report"]["fields"]
+        seal_problems = verify_seal(fields["seal"], log_keys)
+        shipment = doc["report"]["shipment_id"]
+    except (KeyError, TypeError, ValueError) as exc:
+        report.fail(None, f"malformed report: {exc!r}")
+        return
+    report.report = {
+        "shipment_id": shipment,
+        "report_hash": doc.get("report_hash"),
+        "verified_roles": list(check.verified_roles),
+        "missing_fields": list(doc["report"].get("missing_fields", [])),
+    }
+    if shipment != bundle["subject"].get("id"):
+        report.fail(None, f"the report is for {shipment}, not for the bundle's subject")
+    for problem in (*check.problems, *seal_problems):
+        report.fail(None, f"report: {problem}")
+
+
+def _check_record(
+    record: dict[str, Any], seq: int, prev: bytes, subject: dict[str, Any], checkpoints: dict, report: BundleReport
+) -> None:
+    if (record["entity_type"], record["entity_id"]) != (subject.get("type"), subject.get("id")):
+        report.fail(seq, "record belongs to another entity")
+    elif record["seq"] != seq:
+        report.fail(seq, f"sequence gap: expected {seq}, found {record['seq']}")
+    elif record["prev_hash"] != prev.hex():
+        report.fail(seq, "prev_hash does not match the previous chain_hash")
+    elif (
+        hashlib.sha256(base64.b64decode(record["event"]["canonical"], validate=True)).hexdigest()
+        != record["event_hash"]
+    ):
+        report.fail(seq, "event bytes do not hash to event_hash")
+    elif chain_step(prev, bytes.fromhex(record["event_hash"]), seq).hex() != record["chain_hash"]:
+        report.fail(seq, "chain_hash does not recompute")
+    elif record["log_id"] not in checkpoints:
+        report.fail(seq, f"no verified checkpoint for log {record['log_id']}")
+    else:
+        cp = checkpoints[record["log_id"]]
+        leaf = leaf_hash(sealed_entry(record))
+        proof = [bytes.fromhex(h) for h in record["inclusion_proof"]]
+        if not verify_inclusion(leaf, record["log_index"], cp.size, proof, cp.root):
+            report.fail(seq, f"inclusion proof against checkpoint {cp.size} of {record['log_id']} does not verify")
+    report.checked += 1

@@ -1,0 +1,131 @@
+"""Recompute every per-entity chain from ClickHouse and check it against the events and the signed logs.
+
+Detects altered rows (hashes no longer recompute), deleted rows (a gap, an event that names an entity
+with no sealed row for it, or a logged record without its row), reordered and inserted rows (prev/chain
+hashes break, and the row no longer equals its log entry), and logs or checkpoints that were changed
+(signatures, roots and consistency; see battrace/verify/log_audit.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from clickhouse_connect.driver.client import Client
+
+from battrace.domain.chain import GENESIS, chain_step
+from battrace.domain.entities import BATTERY, entity_key, split_key
+from battrace.tlog import Verifier
+from battrace.verify import log_audit
+
+
+@dataclass
+class VerifyReport:
+    checked: int = 0
+    failures: list[dict[str, object]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.checked > 0 and not self.failures
+
+    def fail(self, entity: str, seq: int | None, problem: str) -> None:
+        self.failures.append({"entity": entity, "seq": seq, "problem": problem})
+
+    def to_json(self) -> dict[str, object]:
+        return {"checked": self.checked, "ok": self.ok, "failures": self.failures}
+
+
+def _events(client: Client, where: str, params: dict[str, object]) -> dict[str, tuple[str, bytes, list[str]]]:
+    result = client.query(
+        f"SELECT event_id, event_hash, canonical, entities FROM battrace.events FINAL {where}",
+        parameters=params,
+        column_formats={"canonical": "bytes"},
+    )
+    return {r[0]: (r[1], r[2], r[3]) for r in result.result_rows}
+
+
+SEALED_COLUMNS = ("entity_type", "entity_id", "seq", "event_id", "event_hash", "prev_hash", "chain_hash")
+
+
+def verify(client: Client, verifiers: list[Verifier], battery_id: str | None = None) -> VerifyReport:
+    """Check one battery's chain (its events, log entries and inclusion proofs) or, with no id, everything."""
+    if battery_id is None:
+        sealed_where, params = "", {}
+        events = _events(client, "", {})
+    else:
+        sealed_where = "WHERE entity_type = {t:String} AND entity_id = {i:String}"
+        params = {"t": BATTERY, "i": battery_id}
+        events = _events(client, "WHERE has(entities, {e:String})", {"e": entity_key(BATTERY, battery_id)})
+    rows = client.query(
+        f"SELECT {', '.join(SEALED_COLUMNS)}, log_id, log_index "
+        f"FROM battrace.sealed FINAL {sealed_where} ORDER BY entity_type, entity_id, seq",
+        parameters=params,
+    ).result_rows
+    report = VerifyReport()
+    chains: dict[str, list[tuple]] = defaultdict(list)
+    for row in rows:
+        chains[entity_key(row[0], row[1])].append(row)
+    if battery_id is not None and not chains and not events:
+        report.fail(entity_key(BATTERY, battery_id), None, "no sealed records for this battery")
+        return report
+    sealed_pairs: set[tuple[str, str]] = set()
+    for entity, chain in chains.items():
+        report.checked += 1
+        _verify_chain(entity, chain, events, report)
+        sealed_pairs.update((entity, r[3]) for r in chain)
+    for event_id, (_, _, entities) in events.items():
+        for entity in entities:
+            if battery_id is not None and split_key(entity) != (BATTERY, battery_id):
+                continue
+            if (entity, event_id) not in sealed_pairs:
+                report.fail(entity, None, f"event {event_id} names this entity but no sealed row holds it")
+    _verify_logs(client, verifiers, rows, battery_id, report)
+    return report
+
+
+def _verify_logs(client: Client, verifiers: list[Verifier], rows: list[tuple], battery_id: str | None, report) -> None:
+    """Every log is audited (a deleted battery is found through its logged records); rows are checked against it."""
+    logged = client.query("SELECT DISTINCT log_id FROM battrace.log_entries ORDER BY log_id").result_rows
+    log_ids = [r[0] for r in logged]
+    by_log: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_log[row[7]].append(dict(zip((*SEALED_COLUMNS, "log_id", "log_index"), row, strict=True)))
+    held = {(r[0], r[1], r[2]): (r[7], r[8]) for r in rows}
+    for log_id in sorted(set(log_ids) | set(by_log)):
+        view = log_audit.audit_log(client, log_id, verifiers)
+        for problem in view.problems:
+            report.fail(log_id, None, problem)
+        for entity, seq, problem in log_audit.check_rows(view, by_log.get(log_id, []), prove=battery_id is not None):
+            report.fail(entity, seq, problem)
+        for index, rec in log_audit.logged_records(view):
+            if battery_id is not None and (rec["entity_type"], rec["entity_id"]) != (BATTERY, battery_id):
+                continue
+            if held.get((rec["entity_type"], rec["entity_id"], rec["seq"])) != (log_id, index):
+                entity = entity_key(rec["entity_type"], rec["entity_id"])
+                report.fail(entity, rec["seq"], f"logged as entry {index} of {log_id} but no sealed row holds it")
+
+
+def _verify_chain(entity: str, chain: list[tuple], events: dict, report: VerifyReport) -> None:
+    prev = GENESIS
+    for expected_seq, (_, _, seq, event_id, ev_hash, prev_hash, chain_hash, *_) in enumerate(chain, start=1):
+        if seq != expected_seq:
+            report.fail(entity, seq, f"sequence gap: expected {expected_seq}, found {seq}")
+            return
+        if prev_hash != prev.hex():
+            report.fail(entity, seq, "prev_hash does not match the previous chain_hash")
+            return
+        try:
+            recomputed = chain_step(prev, bytes.fromhex(ev_hash), seq)
+        except ValueError:
+            report.fail(entity, seq, "event_hash is not a 32-byte hex digest")
+            return
+        if recomputed.hex() != chain_hash:
+            report.fail(entity, seq, "chain_hash does not recompute")
+            return
+        event = events.get(event_id)
+        if event is None:
+            report.fail(entity, seq, f"event {event_id} is not among the accepted events")
+        elif event[0] != ev_hash or hashlib.sha256(event[1]).hexdigest() != ev_hash:
+            report.fail(entity, seq, f"event {event_id}: stored bytes do not hash to event_hash")
+        prev = recomputed

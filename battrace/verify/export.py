@@ -1,0 +1,85 @@
+"""Build an offline verification bundle (battrace/verify/bundle.py) for one entity from ClickHouse."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from clickhouse_connect.driver.client import Client
+
+from battrace.store import logs as log_store
+from battrace.tlog import Verifier, inclusion_proof
+from battrace.verify.bundle import FORMAT
+
+
+class NothingToExport(LookupError):
+    pass
+
+
+def build_bundle(client: Client, entity_type: str, entity_id: str, verifiers: list[Verifier]) -> dict[str, Any]:
+    """Records of the entity's chain, each with an inclusion proof against its log's latest checkpoint."""
+    result = client.query(
+        "SELECT s.entity_type, s.entity_id, s.seq, s.event_id, s.event_hash, s.prev_hash, s.chain_hash, "
+        "s.log_id, s.log_index, toUnixTimestamp64Milli(s.sealed_at), e.kind, "
+        "toUnixTimestamp64Milli(e.event_time), e.canonical "
+        "FROM (SELECT * FROM battrace.sealed FINAL WHERE entity_type = {t:String} AND entity_id = {i:String}) AS s "
+        "LEFT JOIN (SELECT event_id, kind, event_time, canonical FROM battrace.events FINAL) AS e "
+        "ON e.event_id = s.event_id ORDER BY s.seq",
+        parameters={"t": entity_type, "i": entity_id},
+        column_formats={"canonical": "bytes"},
+    )
+    rows = result.result_rows
+    if not rows:
+        raise NothingToExport(f"no sealed records for {entity_type} {entity_id}")
+    latest = log_store.latest_checkpoints(client)
+    leaves: dict[str, list[bytes]] = {}
+    records = []
+    for r in rows:
+        log_id, index = r[7], r[8]
+        cp = latest.get(log_id)
+        if cp is None or index >= cp.size:
+            raise NothingToExport(f"{entity_type} {entity_id} seq {r[2]} is not under a signed checkpoint yet; retry")
+        if log_id not in leaves:
+            leaves[log_id] = log_store.leaf_hashes(client, log_id, 0, cp.size)
+        records.append(
+            {
+                "entity_type": r[0],
+                "entity_id": r[1],
+                "seq": r[2],
+                "event_id": r[3],
+                "event_hash": r[4],
+                "prev_hash": r[5],
+                "chain_hash": r[6],
+                "log_id": log_id,
+                "log_index": index,
+                "sealed_at_ms": r[9],
+                "event": {"kind": r[10], "event_time_ms": r[11], "canonical": base64.b64encode(r[12]).decode()},
+                "inclusion_proof": [h.hex() for h in inclusion_proof(leaves[log_id], index)],
+            }
+        )
+    bundle = {
+        "format": FORMAT,
+        "subject": {"type": entity_type, "id": entity_id},
+        "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "records": records,
+        "checkpoints": {log_id: latest[log_id].note for log_id in sorted(leaves)},
+        "verifier_keys": [v.to_key() for v in verifiers],
+    }
+    return bundle
+
+
+def add_report(client: Client, bundle: dict[str, Any], report_keys: dict[str, list[Verifier]]) -> dict[str, Any]:
+    """Attach a shipment's signed traceability report and the keys of its approval roles."""
+    rows = client.query(
+        "SELECT document FROM battrace.reports FINAL WHERE shipment_id = {s:String}",
+        parameters={"s": bundle["subject"]["id"]},
+    ).result_rows
+    if not rows:
+        raise NothingToExport(f"no report for consignment {bundle['subject']['id']} (it is made at delivery)")
+    return {
+        **bundle,
+        "report": json.loads(rows[0][0]),
+        "report_keys": {role: [v.to_key() for v in keys] for role, keys in sorted(report_keys.items())},
+    }

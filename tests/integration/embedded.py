@@ -1,0 +1,105 @@
+"""The real components for integration tests: a Tansu broker per test, chDB under the test's home, workers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
+
+from battrace.settings import Settings
+from battrace.stack.broker import EmbeddedBroker
+from battrace.stack.worker import WorkerProcess, consumed_topics, wait_until_caught_up, wait_until_checkpointed
+from streams.kafka import end_offsets, ensure_topics
+from streams.producer import EventProducer
+
+
+class _AsFaust(RoundRobinPartitionAssignor):
+    """Joins under faust's protocol name: Tansu refuses a group member whose protocol differs."""
+
+    name = "faust"
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    bootstrap: str
+
+    def publish(self, events: list) -> int:
+        with EventProducer(self.bootstrap) as producer:
+            for ev in events:
+                producer.send_raw(ev.topic, ev.key, ev.value, ev.timestamp_ms)
+        return producer.delivered
+
+    @contextmanager
+    def worker(self) -> Iterator[WorkerProcess]:
+        with WorkerProcess(self.settings, self.bootstrap, self.settings.home / "worker.log") as worker:
+            yield worker
+
+    def process(self, timeout_s: float = 300) -> None:
+        """Run a worker until every published message is processed and committed, then stop it."""
+        with self.worker() as worker:
+            wait_until_caught_up(self.bootstrap, consumed_topics(self.settings), worker, timeout_s=timeout_s)
+            wait_until_checkpointed(self.bootstrap, self.settings, worker)
+
+    def sql(self, statement: str) -> list[list]:
+        """Run SQL in a child process: chDB keeps its engine for the life of a process that opened it,
+        which would lock the store against the next worker."""
+        return run_sql(self.settings.home, statement)
+
+    def rewind(self) -> None:
+        """Commit offset 0 on every partition the pipeline's groups consume: a full replay on next start.
+
+        Tansu accepts commits only from group members, so this joins each group like a worker would.
+        """
+        for group, topic_names in consumed_topics(self.settings).items():
+            asyncio.run(self._rewind(group, topic_names))
+
+    async def _rewind(self, group: str, topic_names: list[str]) -> None:
+        faust_group = group == self.settings.app_id
+        consumer = AIOKafkaConsumer(
+            *topic_names,
+            bootstrap_servers=self.bootstrap,
+            group_id=group,
+            enable_auto_commit=False,
+            rebalance_timeout_ms=4000,
+            session_timeout_ms=10000,
+            partition_assignment_strategy=(_AsFaust,) if faust_group else (RoundRobinPartitionAssignor,),
+        )
+        await consumer.start()
+        try:
+            deadline = time.monotonic() + 60
+            while len(consumer.assignment()) < len(end_offsets(self.bootstrap, topic_names)):
+                if time.monotonic() > deadline:
+                    raise TimeoutError("could not take over every partition of the group")
+                await consumer.getmany(timeout_ms=200)
+            await consumer.commit({tp: 0 for tp in consumer.assignment()})
+        finally:
+            await consumer.stop()
+
+
+def run_sql(home: Path, statement: str) -> list[list]:
+    env = {**os.environ, "BATTRACE_HOME": str(home)}
+    result = subprocess.run(
+        [sys.executable, "-m", "battrace", "query", statement], env=env, capture_output=True, text=True, timeout=300
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"query failed: {result.stderr[-2000:]}")
+    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+
+@contextmanager
+def embedded_stack(home: Path) -> Iterator[Stack]:
+    settings = Settings(home=home, partitions=2, batch_seconds=0.2)
+    with EmbeddedBroker(home / "broker") as broker:
+        ensure_topics(broker.bootstrap, settings.partitions)
+        yield Stack(settings, broker.bootstrap)

@@ -1,0 +1,104 @@
+"""The faust fixes (processors/runtime/faust_patches.py): no commit past an unprocessed offset, no queue cleared under a
+flowing stream, no crawl on duplicate acks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from types import SimpleNamespace
+
+import faust
+from faust.transport.consumer import Consumer
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+from intervaltree import IntervalTree
+from mode.utils.queues import FlowControlEvent, FlowControlQueue
+
+from processors.runtime import faust_patches
+from processors.runtime.faust_patches import _new_offset
+
+TP = ("trace.chain", 0)
+
+
+def consumer(acked: list[int], committed: int, gaps: list[tuple[int, int]] = ()) -> SimpleNamespace:
+    gap = defaultdict(IntervalTree)
+    for begin, end in gaps:
+        gap[TP].addi(begin, end)
+    return SimpleNamespace(
+        _acked=defaultdict(list, {TP: list(acked)}),
+        _gap=gap,
+        _committed_offset=defaultdict(lambda: None, {TP: committed}),
+        _acked_index=defaultdict(set, {TP: set(acked)}),
+    )
+
+
+def test_a_gap_interval_ending_on_an_acked_message_does_not_stall_the_commit() -> None:
+    # 10 and 13..15 were processed; faust recorded 11..13 as a gap (its intervals end on a real message)
+    c = consumer([10, 13, 14, 15], committed=10, gaps=[(11, 14)])
+    assert _new_offset(c, TP) == 16  # every offset up to 15 is done: commit 16 (faust 0.15 alone: 14)
+    assert c._acked[TP] == [] and c._gap[TP] == IntervalTree()
+
+
+def test_duplicate_acks_count_once() -> None:
+    c = consumer([10, 11, 11, 12, 12, 13], committed=10)
+    assert _new_offset(c, TP) == 14
+
+
+def test_a_real_hole_still_holds_the_commit_back() -> None:
+    c = consumer([10, 11, 13], committed=10)
+    assert _new_offset(c, TP) == 12  # 12 was never acked: commit up to it, no further
+    assert _new_offset(c, TP) is None  # ... and 13 waits for 12
+
+
+def test_a_hole_of_one_offset_holds_the_commit_back() -> None:
+    # 12 was committed (the next to process) but never acked; faust 0.15 alone commits 14 here, losing 12
+    c = consumer([13], committed=12)
+    assert _new_offset(c, TP) is None
+    c = consumer([12, 13], committed=12)
+    assert _new_offset(c, TP) == 14
+
+
+def test_offsets_skipped_by_the_consumer_are_not_recorded_as_gaps() -> None:
+    faust_patches.apply()
+    c = SimpleNamespace(_gap=defaultdict(IntervalTree), _committed_offset=defaultdict(lambda: 10))
+    asyncio.run(Consumer._add_gap(c, TP, 11, 13))  # faust read 10, then 14: 11..13 were dropped, not absent
+    assert c._gap[TP] == IntervalTree()
+    c._acked, c._acked_index = defaultdict(list, {TP: [10, 14]}), defaultdict(set, {TP: {10, 14}})
+    assert _new_offset(c, TP) == 11 and _new_offset(c, TP) is None  # 11..13 hold the commit back
+
+
+def test_resuming_a_flowing_stream_keeps_its_queued_messages() -> None:
+    faust_patches.apply()
+
+    async def run() -> tuple[int, int]:
+        flow = FlowControlEvent()
+        queue: FlowControlQueue = FlowControlQueue(flow_control=flow, clear_on_resume=True)
+        flow.resume()
+        await queue.put("fetched before recovery completed")
+        flow.resume()  # faust's on_recovery_completed, with the stream already flowing
+        kept = queue.qsize()
+        flow.suspend()  # a rebalance: what is queued belongs to the old assignment
+        flow.resume()
+        return kept, queue.qsize()
+
+    assert asyncio.run(run()) == (1, 0)
+
+
+def test_the_worker_consumer_fetches_with_the_wait_we_set_not_faust_s_fixed_1500_ms() -> None:
+    async def created_wait(ms: int | None) -> int:
+        if ms is not None:
+            faust_patches.set_worker_fetch_max_wait(ms)
+        app = faust.App("fetch-wait-test", broker="kafka://127.0.0.1:1", web_enabled=False)
+        consumer = app.consumer._thread._create_worker_consumer(app.transport)  # made, never started
+        try:
+            return consumer._fetch_max_wait_ms
+        finally:
+            await consumer.stop()
+
+    original = AIOKafkaConsumerThread._create_worker_consumer  # patched already if processors.app was imported
+    AIOKafkaConsumerThread._create_worker_consumer = getattr(original, "faust_original", original)
+    try:
+        assert asyncio.run(created_wait(None)) == 1500  # faust's own
+        assert asyncio.run(created_wait(200)) == 200
+        assert asyncio.run(created_wait(150)) == 150  # set again: wraps faust's, not the last wrapper
+    finally:
+        AIOKafkaConsumerThread._create_worker_consumer = original

@@ -1,0 +1,67 @@
+"""The seal stage's batched changelog writes, against the real broker: order, content, and a true end offset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from battrace.stack.broker import EmbeddedBroker
+from processors import changelog
+
+TOPIC = "entities-changelog"
+
+
+@pytest.fixture
+def bootstrap(tmp_path: Path):
+    with EmbeddedBroker(tmp_path / "broker") as broker:
+        _create_topic(broker.bootstrap)
+        yield broker.bootstrap
+
+
+def _create_topic(bootstrap: str) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap})  # gone before the broker stops (no reconnect noise)
+    admin.create_topics([NewTopic(TOPIC, 2, 1)])[TOPIC].result(timeout=30)
+
+
+def _records(prefix: str, count: int, size: int) -> list[tuple[bytes, bytes]]:
+    return [(f"{prefix}{i}".encode(), (f"{prefix}{i}:".encode() * size)[:size]) for i in range(count)]
+
+
+async def _write_then_read(
+    bootstrap: str, writes: list[dict[int, list[tuple[bytes, bytes]]]]
+) -> tuple[list[dict[int, int]], dict[int, int], dict[int, list[tuple[bytes, bytes]]]]:
+    """Each write in turn; then what the broker reports as end offsets, and every record read back."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", max_request_size=4 * 1024 * 1024)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, fetch_max_bytes=8 * 1024 * 1024)
+    await producer.start()
+    await consumer.start()
+    try:
+        lasts = [await changelog.write(producer, TOPIC, by_partition, 1_700_000_000_000) for by_partition in writes]
+        tps = [TopicPartition(TOPIC, p) for p in (0, 1)]
+        reported = {tp.partition: end for tp, end in (await consumer.end_offsets(tps)).items()}
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        read: dict[int, list[tuple[bytes, bytes]]] = {0: [], 1: []}
+        quiet = 0
+        while quiet < 3:  # read to the data's end, not the reported one (the thing under test)
+            got = await consumer.getmany(timeout_ms=300)
+            quiet = 0 if got else quiet + 1
+            for tp, messages in got.items():
+                read[tp.partition].extend((m.key, m.value) for m in messages)
+        return lasts, reported, read
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+
+
+def test_the_last_record_of_a_partition_gets_a_batch_of_its_own() -> None:
+    batches = changelog.record_batches(_records("k", 2500, 500), 0)
+    assert [b.record_count() for b in batches][-1] == 1
+    assert sum(b.record_count() for b in batches) == 2500 and len(batches) > 2
+    assert [b.record_count() for b in changelog.record_batches(_records("k", 1, 10), 0)] == [1]
+    assert changelog.record_batches([], 0) == []

@@ -1,0 +1,197 @@
+"""The ClickHouse sink on real chDB: every column type the tables use goes in as written and comes back the same,
+a re-sent block adds no rows, and a row without a value for a non-NULL column is refused (never defaulted).
+
+chDB opens one store per process, so each case runs in a child process (the pytest process never opens chDB).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from battrace.store.row_codec import EVENTS, GENEALOGY
+from battrace.store.tables import MissingValues
+
+pytestmark = pytest.mark.integration
+
+EVENT = {
+    "event_id": "urn:uuid:6f1c0e2a-0000-4000-8000-000000000001",
+    "source_topic": "mes.events",
+    "source_partition": 3,
+    "source_offset": 2**63 + 5,  # UInt64 beyond Int64
+    "schema": "battrace.Commissioned",
+    "kind": "Commissioned",
+    "event_time": 1_767_923_717_393,  # epoch ms
+    "tz_offset": "+08:00",
+    "entities": ["battery:B1", "lot:L1"],
+    "battery_ids": ["B1"],
+    "lot_ids": [],
+    "shipment_id": "",
+    "site_id": "站点-7",  # non-ASCII text
+    "lat": None,
+    "lon": 121.5,
+    "payload": '{"note":"µ ✓"}',
+    "canonical": b"\xc3\x01\xff\x00avro",  # bytes that are not UTF-8
+    "event_hash": "ab" * 32,
+}
+LOT = {
+    "lot_id": "L1",
+    "product": "cobalt sulfate",
+    "mass_kg": 1250.5,
+    "elements": ["Co", "Ni"],
+    "fractions": [0.2, 0.05],
+    "smelter_id": "S1",
+    "mine_licences": [],
+    "origin_country": "CD",
+    "refining_kgco2e_per_kg": None,
+    "recycled_pre_consumer": 0.0,
+    "recycled_post_consumer": 0.1,
+    "parent_lots": ["L0"],
+    "consumed_kg": 0.0,
+    "assayed": True,
+    "lab_id": "",
+    "accreditation": "",
+    "certificate_ref": "",
+    "assayed_at": 0,
+    "recovered": False,
+    "yield_fraction": 0.93,
+    "updated_at": 1_767_923_717_000,
+    "version": 2,
+}
+
+CHILD = r"""
+import json, os, sys
+from battrace.store.client import apply_ddl
+import clickhouse_connect
+from battrace.store.row_codec import STATIC
+from battrace.store.sink import Blocks, ChdbInserts, ClickHouseSink, SinkBatch
+from battrace.store.tables import MissingValues
+
+path, inserts, grouped = os.path.realpath(sys.argv[1]), sys.argv[2], sys.argv[3] == "grouped"
+rows = json.loads(sys.stdin.read())
+encoded = rows.pop("encoded", {})  # rows that go in as MsgPack rows (battrace/store/row_codec.py)
+for event in rows.get("events", []) + encoded.get("events", []):
+    event["canonical"] = bytes.fromhex(event["canonical"])
+client = clickhouse_connect.get_client(dsn=f"chdb:///{path}")
+apply_ddl(client)
+sink = ClickHouseSink(client, inserts=ChdbInserts(path) if inserts == "chdb" else None)
+halves = [SinkBatch(), SinkBatch()]  # grouped: each table's rows as two batches' blocks, joined (a seal group)
+for table, table_rows in rows.items():
+    for i, row in enumerate(table_rows):
+        halves[grouped and i >= len(table_rows) // 2].add(table, row)
+for table, table_rows in encoded.items():
+    for i, row in enumerate(table_rows):
+        halves[grouped and i >= len(table_rows) // 2].add_encoded(table, STATIC[table].encode(row))
+rows.update({table: [] for table in encoded})
+try:
+    batch = Blocks.joined([sink.blocks(h) for h in halves]) if grouped else halves[0]
+    sink.write(batch)
+    sink.write(batch)  # at-least-once: the same block again
+except MissingValues as exc:
+    print(json.dumps({"refused": str(exc)}))
+    sys.exit(0)
+out = {}
+for table in rows:
+    # projections (version-keyed) collapse at merge, so they are read FINAL; event tables carry no FINAL
+    final = "FINAL" if table in ("lots", "genealogy") else ""  # genealogy has no deduplication window either
+    columns = "* EXCEPT canonical" if table == "events" else "*"  # not UTF-8: compared as hex below
+    query = f"SELECT {columns} FROM battrace.{table} {final} ORDER BY tuple(*) FORMAT JSONEachRow"
+    out[table] = [json.loads(line) for line in client.raw_query(query, settings={
+        "output_format_json_quote_64bit_integers": 0,
+        "date_time_output_format": "unix_timestamp",
+    }).decode().splitlines()]
+if "events" in rows:
+    out["canonical_hex"] = client.query("SELECT hex(canonical) FROM battrace.events").result_rows[0][0]
+types = client.query("SELECT table, name, type FROM system.columns WHERE database = 'battrace'").result_rows
+out["column_types"] = {f"{table}.{name}": type_name for table, name, type_name in types}
+print(json.dumps(out))
+"""
+
+
+def _sink(tmp_path: Path, rows: dict[str, list[dict]], inserts: str, grouped: bool = False) -> dict:
+    wire = json.loads(json.dumps(rows, default=lambda b: b.hex()))
+    result = subprocess.run(
+        [sys.executable, "-c", CHILD, str(tmp_path / "store"), inserts, "grouped" if grouped else "one"],
+        input=json.dumps(wire),
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# chDB's own streaming insert (the worker's), and clickhouse-connect's (what a ClickHouse server gets)
+INSERTS = pytest.mark.parametrize("inserts", ["chdb", "client"])
+
+
+
+
+
+
+
+
+
+
+EDGE = {
+    "from_type": "lot",
+    "from_id": "L1",
+    "to_type": "battery",
+    "to_id": "B1",
+    "relation": "consumed_into",
+    "mass_kg": 3,  # an int from a producer: a Float64 column refuses a MsgPack integer, so the encoder coerces
+    "event_id": EVENT["event_id"],
+    "event_time": EVENT["event_time"],
+}
+
+
+
+
+
+
+
+
+
+
+def test_an_encoded_row_without_a_value_for_a_non_null_column_is_refused() -> None:
+    with pytest.raises(MissingValues, match=r"^events\.site_id: the row has no value$"):
+        EVENTS.encode({**EVENT, "site_id": None})
+    with pytest.raises(MissingValues, match=r"^events\.payload: the row has no value$"):
+        EVENTS.encode({k: v for k, v in EVENT.items() if k != "payload"})
+    assert EVENTS.encode({**EVENT, "lat": None, "lon": None})  # Nullable columns take None
+
+
+def test_an_encoded_row_is_its_values_in_column_order_without_a_row_header() -> None:
+    decoder = msgspec.msgpack.Decoder()
+    raw = GENEALOGY.encode(EDGE) + GENEALOGY.encode({**EDGE, "to_id": "B2"})
+    values, at = [], 0
+    while at < len(raw):  # MsgPack values one after another: what ClickHouse's MsgPack input reads
+        size = _value_size(raw, at)
+        values.append(decoder.decode(raw[at : at + size]))
+        at += size
+    assert values == [*_row(EDGE, 3.0), *_row({**EDGE, "to_id": "B2"}, 3.0)]
+    assert isinstance(values[5], float)
+
+
+def _row(edge: dict, mass: float) -> list:
+    return [mass if c == "mass_kg" else edge[c] for c in GENEALOGY.columns]
+
+
+def _value_size(raw: bytes, at: int) -> int:
+    """The length of the MsgPack value at ``at`` (the scalar types an edge row holds)."""
+    head = raw[at]
+    if head <= 0x7F or head in (0xC0, 0xC2, 0xC3):  # positive fixint, nil, false, true
+        return 1
+    if 0xA0 <= head <= 0xBF:  # fixstr
+        return 1 + (head & 0x1F)
+    sizes = {0xCB: 9, 0xCF: 9, 0xCE: 5, 0xCD: 3, 0xCC: 2}  # float64, uint64, uint32, uint16, uint8
+    if head in sizes:
+        return sizes[head]
+    if head == 0xD9:  # str8
+        return 2 + raw[at + 1]
+    raise AssertionError(f"unexpected MsgPack head byte {head:#x}")
