@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint venv clean bench
+.PHONY: demo test test-unit test-integration lint venv clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,16 +17,24 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/battrace demo $(ARGS)
 
-test: $(STAMP)
-	$(BIN)/ruff check .
+# ruff, the layer contract, then every test: unit (starts nothing) and integration (real broker, chDB, browser).
+test: lint
 	sh deploy/browser/install-chromium.sh
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/unit tests/integration $(PYTEST_ARGS)
 
-bench: $(STAMP)
-	$(BIN)/battrace bench $(ARGS)
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+test-integration: $(STAMP)
+	sh deploy/browser/install-chromium.sh
+	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+bench: $(STAMP)
+	$(BIN)/battrace bench $(ARGS)
 
 clean:
 	rm -rf .battrace .pytest_cache

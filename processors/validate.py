@@ -33,14 +33,6 @@ VEHICLE_CATEGORIES = frozenset(["M1", "N1", "L", "M2", "M3", "N2", "N3"])
 
 
 @dataclass(frozen=True)
-class SourceRef:
-    topic: str
-    partition: int
-    offset: int
-    timestamp_ms: int
-
-
-@dataclass(frozen=True)
 class Accepted:
     event_id: str
     schema: str

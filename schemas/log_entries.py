@@ -1,15 +1,14 @@
 """The bytes each trace.chain message is logged as: the leaf entries of the per-partition RFC 6962 logs.
 
-A trace.chain message is a pack of chain items; each item gets exactly one entry, in partition order,
-and each skipped offset one ``gap`` entry, so the log is a pure function of the partition's content:
+A trace.chain message is a pack of chain items; each item gets exactly one entry, in partition order, so the
+log is a pure function of the partition's content:
 
 - ``sealed`` — the sealed record the item produced (entity, seq, event, hashes);
-- ``redelivered`` — the seal stage recognised the item as a replay of an event the entity already holds;
-- ``gap`` — no message at that offset (a Kafka offset can be skipped, e.g. by a transaction marker).
+- ``redelivered`` — the seal stage recognised the item as a replay of an event the entity already holds.
 
 Entries are compact JSON with sorted keys: unambiguous, and readable in an audit. This module needs only the
 standard library, so offline verifiers can import it; where msgspec is installed (the worker), it encodes the
-same bytes about five times faster (tests/test_records.py compares the two over every code point).
+same bytes about five times faster (tests/unit/schemas/test_log_entries.py compares the two over every code point).
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-SEALED, REDELIVERED, GAP = "sealed", "redelivered", "gap"
+SEALED, REDELIVERED = "sealed", "redelivered"
 SEALED_FIELDS = ("entity_type", "entity_id", "seq", "event_id", "event_hash", "chain_hash")
 
 
@@ -42,7 +41,3 @@ def sealed_entry(row: Mapping[str, Any]) -> bytes:
 def redelivered_entry(entity: str, event_id: str, source: tuple[str, int, int] | list[object]) -> bytes:
     """``source``: the (topic, partition, offset) the event was accepted from, which the entity already applied."""
     return _dumps({"kind": REDELIVERED, "entity": entity, "event_id": event_id, "source": list(source)})
-
-
-def gap_entry(offset: int) -> bytes:
-    return _dumps({"kind": GAP, "offset": offset})

@@ -272,7 +272,7 @@ def _shipment(state: dict[str, Any], item: ChainItem, b: dict[str, Any], out: Ou
         state["transport_kgco2e"] = kg
         tkm = state["gross_mass_kg"] / 1000.0 * distance
         _ledger(out, item, item.entity, "distribution", "transport", tkm, "t.km", kg, factor.id, factor.version)
-        # Allocation to the batteries carried is by mass, from their projections (battrace/audit.py):
+        # Allocation to the batteries carried is by mass, from their projections (battrace/compliance/footprints.py):
         # a consignment does not declare per-item masses, and the batteries' states live elsewhere.
 
 

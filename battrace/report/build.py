@@ -55,29 +55,6 @@ class LotFacts:
     recycled_post_consumer: float = 0.0
     recovered: bool = False  # output of one of our Recycled events
 
-    @classmethod
-    def from_state(cls, state: Mapping[str, Any], consumed_kg: float | None) -> LotFacts:
-        """From a lot projection (battrace.domain.correlate); ``consumed_kg`` is the shipment's share, not the total."""
-        assayed = bool(state.get("assayed"))
-        return cls(
-            lot_id=state["id"],
-            consumed_kg=consumed_kg,
-            product=state.get("product") or None,
-            origin_country=state.get("origin_country") or None,
-            smelter_id=state.get("smelter_id") or None,
-            mine_licences=tuple(state.get("mine_licences") or ()),
-            refining_kgco2e_per_kg=state.get("refining_kgco2e_per_kg"),
-            refining_factor_id=f"assay:{state['id']}:{state['assay_event']}" if state.get("assay_event") else None,
-            fractions={el: f for el, f in state["composition"]} if assayed and "composition" in state else None,
-            lab_id=state.get("lab_id") or None,
-            accreditation=state.get("accreditation") or None,
-            certificate_ref=state.get("certificate_ref") or None,
-            assayed_at_ms=state.get("assayed_at"),
-            recycled_pre_consumer=state.get("recycled_pre_consumer") or 0.0,
-            recycled_post_consumer=state.get("recycled_post_consumer") or 0.0,
-            recovered=bool(state.get("parent_lots")),
-        )
-
 
 @dataclass(frozen=True)
 class ShipmentFacts:

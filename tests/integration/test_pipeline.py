@@ -21,8 +21,6 @@ from battrace.stack.worker import (
 )
 from streams.simulator import simulate
 
-pytestmark = pytest.mark.integration
-
 SNAPSHOT = {
     "sealed": "SELECT entity_type, entity_id, seq, event_id, event_hash, prev_hash, chain_hash, log_id, log_index "
     "FROM battrace.sealed FINAL ORDER BY entity_type, entity_id, seq",

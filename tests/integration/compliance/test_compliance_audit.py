@@ -16,8 +16,6 @@ from battrace.domain.entities import body_of, kind_of
 from schemas.codec import Decoder
 from streams.simulator import simulate
 
-pytestmark = pytest.mark.integration
-
 
 def _python(home: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "BATTRACE_HOME": str(home)}

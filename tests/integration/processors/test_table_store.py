@@ -22,7 +22,6 @@ from processors.event_ids import EventIdIndex
 from streams.kafka import ensure_topics
 from streams.simulator import simulate
 
-pytestmark = pytest.mark.integration
 rocksdict = pytest.importorskip("rocksdict", reason="the RocksDB table store needs the rocksdict package")
 
 OFFSET_KEY = b"__faust\x00offset__"  # faust's own bookkeeping key in every partition database

@@ -20,7 +20,7 @@ from battrace.tlog import (
 from battrace.tlog import consistency_proof as full_consistency_proof
 from processors.checkpointer import Checkpointer, InconsistentLog
 from processors.sealing import MissingMessage, PartitionLog, group_log_states, key_partition, log_state_key
-from schemas.log_entries import GAP, REDELIVERED, SEALED, gap_entry, redelivered_entry, sealed_entry
+from schemas.log_entries import REDELIVERED, SEALED, redelivered_entry, sealed_entry
 
 ROW = {
     "entity_type": "battery",
@@ -51,7 +51,6 @@ def test_entries_are_canonical_and_typed() -> None:
     assert entry == sealed_entry(dict(reversed(list(ROW.items()))))  # key order and extra fields do not matter
     assert json.loads(entry) == {"kind": SEALED, **{k: v for k, v in ROW.items() if k != "prev_hash"}}
     assert json.loads(redelivered_entry("lot:L1", "ev-2", ("mes.events", 1, 7)))["kind"] == REDELIVERED
-    assert json.loads(gap_entry(3)) == {"kind": GAP, "offset": 3}
 
 
 def _message(log: PartitionLog, offset: int, entries: list[bytes]) -> list[int]:

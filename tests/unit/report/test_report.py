@@ -229,7 +229,7 @@ def trusted(signers: dict[str, Any]) -> dict[str, str]:
 
 
 def test_complete_report(shipment: ShipmentFacts) -> None:
-    """Hand values: see tests/test_recycled.py for the same three lots.
+    """Hand values: see tests/unit/domain/test_recycled.py for the same three lots.
 
     Co 49 %, Ni 15 %, Li 0.199 / 0.888 = 22.41 %; transport 1 t x 250 km x 126 g = 31.5 kg,
     450 / 900 of it (15.75 kg) per pack.
@@ -319,28 +319,6 @@ def test_model_refuses_bad_smelter_ids_and_empty_values(shipment: ShipmentFacts)
         replace(good, mine_licences=())
     with pytest.raises(ValueError, match="Missing"):
         replace(good, seal=None)
-
-
-def test_lot_facts_from_a_lot_projection() -> None:
-    state = {
-        "id": "L1",
-        "product": "NCM811 cathode",
-        "origin_country": "",
-        "smelter_id": "CID000468",
-        "mine_licences": ["PE 1234"],
-        "refining_kgco2e_per_kg": 12.5,
-        "recycled_pre_consumer": 0.1,
-        "recycled_post_consumer": 0.0,
-        "composition": [["Co", 0.06], ["Ni", 0.48]],
-        "assayed": True,
-        "assay_event": "ev1",
-        "consumed_kg": 500.0,
-    }
-    lot = LotFacts.from_state(state, consumed_kg=10.0)
-    assert lot.origin_country is None  # "" is not a country
-    assert lot.fractions == {"Co": 0.06, "Ni": 0.48} and lot.consumed_kg == 10.0
-    assert lot.refining_factor_id == "assay:L1:ev1" and not lot.recovered
-    assert LotFacts.from_state({"id": "R1", "parent_lots": ["X"]}, None).recovered
 
 
 def test_timestamps_have_one_spelling() -> None:
