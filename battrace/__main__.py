@@ -1,3 +1,6 @@
+"""`python -m battrace` is the `battrace` command."""
+
 from battrace.cli.main import main
 
-main()
+if __name__ == "__main__":
+    main()

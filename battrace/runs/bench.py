@@ -41,51 +41,38 @@ which), per measured event; ``cores_busy`` is all of it over ``pipeline_s``.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import math
 import resource
 import shutil
-import signal
-import subprocess
-import sys
-import threading
 import time
-from bisect import bisect_left
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import NamedTuple
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from confluent_kafka import Consumer
-from confluent_kafka import TopicPartition as ConfluentTP
 from rich.console import Console
 from rich.progress import Progress
 
 from battrace.keys import KeyRing
 from battrace.runs import cpu_budget
+from battrace.runs.bench_error import BenchError
+from battrace.runs.commit_clock import POLL_S, TP, CommitClock, done_at, first_commit
 from battrace.runs.demo import progress_bars
+from battrace.runs.latency import latencies_ms, offer_paced, percentile
+from battrace.runs.profiler import Profiler
+from battrace.runs.topic_reads import PackAt, chain_positions, first_output_time, raw_consume
 from battrace.settings import Settings
 from battrace.stack.broker import EmbeddedBroker
 from battrace.stack.worker import WorkerProcess, committed_by_groups, consumed_topics, wait_until_caught_up
 from battrace.store.client import connect
-from schemas.envelope import loads_pack
 from streams import topics
 from streams.kafka import ensure_topics
 from streams.producer import EventProducer
 from streams.simulator import SimEvent, commissioning, simulate
 
-POLL_S = 0.1  # resolution of the commit clock
 WARMUP_EVENTS = 100  # processed before a paced run, so its latencies exclude worker start-up
 SOURCE_TOPICS = [t.name for t in topics.SOURCES]
 OUTPUT_TOPICS = [topics.CHAIN.name, topics.REJECTS.name]  # the worker's first sends land here
-TP = tuple[str, int]
-
-
-class BenchError(RuntimeError):
-    pass
 
 
 @dataclass
@@ -144,95 +131,6 @@ def check_workers(settings: Settings, workers: int) -> None:
         )
 
 
-class CommitClock:
-    """Polls, in a thread, the pipeline group's committed offsets (recording when each one moved) and the
-    CPU time of the ``workers`` and the broker, per component."""
-
-    def __init__(self, bootstrap: str, groups: dict[str, list[TP]]) -> None:
-        self.groups = groups
-        self.timeline: dict[TP, list[tuple[float, int]]] = {tp: [] for tps in groups.values() for tp in tps}
-        self.workers: list[cpu_budget.WorkerCpu] = []
-        self.broker_pid: int | None = None
-        self.cpu: list[tuple[float, dict[str, float]]] = []  # (time, CPU seconds so far per component)
-        self._consumers = {
-            group: Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
-            for group in groups
-        }
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="commit-clock", daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            parts = []
-            for group, tps in self.groups.items():
-                with contextlib.suppress(Exception):  # a slow broker answer only costs one sample
-                    parts += self._consumers[group].committed([ConfluentTP(t, p) for t, p in tps], timeout=5)
-            now = time.time()
-            if self.workers:
-                self.cpu.append((now, cpu_budget.sample(self.workers, self.broker_pid)))
-            for tp in parts:
-                line = self.timeline[(tp.topic, tp.partition)]
-                if tp.offset >= 0 and (not line or tp.offset > line[-1][1]):
-                    line.append((now, tp.offset))
-            self._stop.wait(POLL_S)
-
-    def committed_at(self, tp: TP, offset: int) -> float | None:
-        """First time the committed offset of ``tp`` was seen at or past ``offset``."""
-        line = self.timeline[tp]
-        i = bisect_left([o for _, o in line], offset)
-        return line[i][0] if i < len(line) else None
-
-    def cpu_between(self, start: float, end: float) -> dict[str, float]:
-        """CPU seconds per component spent between two times (the samples nearest before each)."""
-        times = [t for t, _ in self.cpu]
-        lo, hi = bisect_left(times, start) - 1, bisect_left(times, end) - 1
-        zero = dict.fromkeys(cpu_budget.COMPONENTS, 0.0)
-        if hi < 0:
-            return zero
-        return cpu_budget.between(self.cpu[lo][1] if lo >= 0 else zero, self.cpu[hi][1])
-
-    def __enter__(self) -> CommitClock:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-        for consumer in self._consumers.values():
-            consumer.close()
-
-
-class Profiler:
-    """py-spy recording a worker; raw collapsed stacks unless the file ends in .svg (flame graph) or .json."""
-
-    def __init__(self, pid: int, path: Path) -> None:
-        fmt = {".svg": "flamegraph", ".json": "speedscope"}.get(path.suffix, "raw")
-        cmd = [self.executable(), "record", "--pid", str(pid), "--output", str(path), "--format", fmt]
-        # --nonblocking: pausing the worker 100 times a second to sample it changed how its threads shared the GIL
-        cmd += ["--rate", "100", "--threads", "--nonblocking"]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-    @staticmethod
-    def executable() -> str:
-        """py-spy from the project's environment or the PATH; a missing one is a setup step, said before the run."""
-        venv_exe = Path(sys.executable).with_name("py-spy")
-        found = str(venv_exe) if venv_exe.exists() else shutil.which("py-spy")
-        if found is None:
-            raise BenchError("--profile needs py-spy, which is not installed: run  pip install -e '.[bench]'")
-        return found
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
-        try:
-            _, err = self.proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            raise BenchError("py-spy did not finish writing its profile") from None
-        if self.proc.returncode not in (0, -signal.SIGINT):
-            raise BenchError(f"py-spy failed: {err.decode(errors='replace')[-500:]}")
-
-
 def produce(bootstrap: str, events: list[SimEvent], progress: Progress, label: str) -> int:
     """Send as fast as the producer goes; returns the delivered count."""
     task = progress.add_task(label, total=len(events))
@@ -245,76 +143,6 @@ def produce(bootstrap: str, events: list[SimEvent], progress: Progress, label: s
     return producer.delivered
 
 
-def offer_paced(
-    bootstrap: str, events: list[SimEvent], rate: float, progress: Progress
-) -> tuple[int, dict[str, float]]:
-    """Send at ``rate`` events/s; returns the delivered count and the offer time of every valid event id."""
-    task = progress.add_task(f"offer {rate:g}/s", total=len(events))
-    offered: dict[str, float] = {}
-    start = time.time()
-    with EventProducer(bootstrap) as producer:
-        for i, ev in enumerate(events):
-            delay = start + i / rate - time.time()
-            if delay > 0:
-                time.sleep(delay)
-            now = time.time()
-            producer.send_raw(ev.topic, ev.key, ev.value, ev.timestamp_ms)
-            if ev.expected_reason is None:
-                offered.setdefault(ev.event_id, now)
-            if i % 50 == 0:
-                progress.update(task, completed=i)
-    progress.update(task, completed=len(events))
-    return producer.delivered, offered
-
-
-def raw_consume(bootstrap: str, topic_names: list[str], expected: int, progress: Progress, timeout_s: float = 120):
-    """Read ``expected`` messages from the start of ``topic_names``; returns (messages, seconds)."""
-    task = progress.add_task("raw read", total=expected)
-    return asyncio.run(
-        _raw_consume(bootstrap, topic_names, expected, lambda n: progress.update(task, completed=n), timeout_s)
-    )
-
-
-async def _raw_consume(
-    bootstrap: str, topic_names: list[str], expected: int, on_progress: Callable[[int], None], timeout_s: float
-) -> tuple[int, float]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
-    await consumer.start()
-    try:
-        await consumer.topics()  # metadata, so partitions_for_topic answers
-        parts = [TopicPartition(t, p) for t in topic_names for p in sorted(consumer.partitions_for_topic(t) or ())]
-        consumer.assign(parts)
-        await consumer.seek_to_beginning(*parts)
-        count, started = 0, time.perf_counter()
-        while count < expected and time.perf_counter() - started < timeout_s:
-            batch = await consumer.getmany(timeout_ms=200, max_records=10_000)
-            count += sum(len(msgs) for msgs in batch.values())
-            on_progress(count)
-        return count, time.perf_counter() - started
-    finally:
-        await consumer.stop()
-
-
-def first_output_time(bootstrap: str, topic_names: list[str], quiet_s: float = 1.0) -> float | None:
-    """Earliest CreateTime (s) of the first message of every partition: when the worker first produced."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "battrace-bench", "enable.auto.commit": False})
-    try:
-        meta = consumer.list_topics(timeout=10)
-        consumer.assign([ConfluentTP(t, p, 0) for t in topic_names for p in meta.topics[t].partitions])
-        first: dict[TP, int] = {}
-        last_seen = time.monotonic()
-        while time.monotonic() - last_seen < quiet_s:
-            msgs = consumer.consume(num_messages=1000, timeout=0.1)
-            for m in msgs:
-                if m.error() is None:
-                    first.setdefault((m.topic(), m.partition()), m.timestamp()[1])
-            if msgs:
-                last_seen = time.monotonic()
-        return min(first.values()) / 1000 if first else None
-    finally:
-        consumer.close()
-
-
 def peak_rss_mb(pid: int) -> float:
     """Sum of VmHWM over a live process and its descendants (Linux): their peaks, as if they coincided."""
     total = 0.0
@@ -324,85 +152,6 @@ def peak_rss_mb(pid: int) -> float:
                 if line.startswith("VmHWM:"):
                     total += int(line.split()[1]) / 1024
     return total
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile: an observed value, so p50 <= p99 always holds."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
-
-
-class PackAt(NamedTuple):
-    """The first trace.chain pack that carries an event on one partition."""
-
-    offset: int
-    created_s: float  # its CreateTime: when the ingest stage sent it
-
-
-def chain_positions(bootstrap: str, quiet_s: float = 1.0) -> dict[str, dict[int, PackAt]]:
-    """event id -> {trace.chain partition: the first pack that carries it} (packs decoded)."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "battrace-bench", "enable.auto.commit": False})
-    positions: dict[str, dict[int, PackAt]] = {}
-    try:
-        meta = consumer.list_topics(timeout=10)
-        name = topics.CHAIN.name
-        consumer.assign([ConfluentTP(name, p, 0) for p in meta.topics[name].partitions])
-        last_seen = time.monotonic()
-        while time.monotonic() - last_seen < quiet_s:
-            msgs = consumer.consume(num_messages=1000, timeout=0.1)
-            for m in msgs:
-                if m.error() is None:
-                    at = PackAt(m.offset(), m.timestamp()[1] / 1000)
-                    for entry in loads_pack(m.value()):
-                        positions.setdefault(entry.event.event_id, {}).setdefault(m.partition(), at)
-            if msgs:
-                last_seen = time.monotonic()
-        return positions
-    finally:
-        consumer.close()
-
-
-class Latencies(NamedTuple):
-    """Per offered event that was sealed: offer -> sealed (every pack carrying it committed on trace.chain), and
-    the share of it until the ingest stage sent its last pack (the rest is the seal stage's)."""
-
-    sealed_ms: list[float]
-    ingested_ms: list[float]
-
-
-def latencies_ms(
-    sealed: set[str], positions: dict[str, dict[int, PackAt]], offered: dict[str, float], clock: CommitClock
-) -> Latencies:
-    latencies, missing = Latencies([], []), 0
-    for event_id in sealed & offered.keys():
-        packs = positions.get(event_id, {})
-        times = [clock.committed_at((topics.CHAIN.name, p), at.offset + 1) for p, at in packs.items()]
-        if not times or None in times:
-            missing += 1
-            continue
-        latencies.sealed_ms.append((max(t for t in times if t is not None) - offered[event_id]) * 1000)
-        latencies.ingested_ms.append((max(at.created_s for at in packs.values()) - offered[event_id]) * 1000)
-    if missing:
-        raise BenchError(f"{missing} sealed events lie beyond every committed trace.chain offset seen")
-    return latencies
-
-
-def _done_at(clock: CommitClock, final: dict[TP, int]) -> float:
-    """When the last of the final committed offsets was first seen."""
-    times = [clock.committed_at(tp, off) for tp, off in final.items() if off > 0]
-    if not times or None in times:
-        raise BenchError("the commit clock missed the final commits")
-    return max(t for t in times if t is not None)
-
-
-def _first_commit(clock: CommitClock, workers: list[WorkerProcess], timeout_s: float = 300) -> bool:
-    """Wait until the workers committed something: start-up is over, the profile should not show imports."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and all(w.alive() for w in workers):
-        if any(clock.timeline.values()):
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def _wipe(settings: Settings) -> None:
@@ -503,7 +252,7 @@ def _run(
             delivered, offered = offer_paced(bootstrap, measured, rate, progress)
             published += delivered
         else:
-            profiler = Profiler(pids[0], profile) if profile and _first_commit(clock, procs) else None
+            profiler = Profiler(pids[0], profile) if profile and first_commit(clock, procs) else None
         final = _caught_up(bootstrap, settings, procs, progress)
         if profiler:
             profiler.stop()
@@ -515,8 +264,8 @@ def _run(
         raise BenchError("the worker produced nothing on trace.chain or trace.rejects")
     start = first_offer if rate else first_output
     # Sealed = the sources, trace.chain and trace.rejects committed; reports are a downstream consumer, timed apart.
-    done = _done_at(clock, {tp: off for tp, off in final.items() if tp[0] != topics.DELIVERIES.name})
-    reports_done = _done_at(clock, final)
+    done = done_at(clock, {tp: off for tp, off in final.items() if tp[0] != topics.DELIVERIES.name})
+    reports_done = done_at(clock, final)
     if rate:
         raw = raw_consume(bootstrap, SOURCE_TOPICS, published, progress)
     return _Run(

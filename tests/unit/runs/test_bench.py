@@ -58,7 +58,8 @@ def _positive(report: dict, *keys: str) -> None:
 
 
 def test_profiling_without_py_spy_names_the_install_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from battrace.runs.bench import BenchError, Profiler
+    from battrace.runs.bench_error import BenchError
+    from battrace.runs.profiler import Profiler
 
     monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))  # no py-spy beside it ...
     monkeypatch.setenv("PATH", str(tmp_path))  # ... nor on the PATH
