@@ -131,7 +131,7 @@ def _refining(lots: Sequence[LotFacts]) -> tuple[RefiningIntensity, ...] | Missi
     )
 
 
-TRACED_ELEMENTS = frozenset({"Co", "Ni", "Li"})  # the mandatory traceability elements (requirements.md)
+TRACED_ELEMENTS = frozenset({"Co", "Ni", "Li"})  # the mandatory traceability elements (cobalt, nickel, lithium)
 
 
 def _mined(lots: Sequence[LotFacts]) -> list[LotFacts]:
