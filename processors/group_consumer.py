@@ -13,7 +13,7 @@ from battrace.settings import Settings
 
 def group_consumer(settings: Settings, group_id: str, *topic_names: str, **options: Any) -> AIOKafkaConsumer:
     """A consumer that commits only what its stage finished, with the workers' group timeouts (a crashed member
-    must leave the group while its successor joins: session < rebalance timeout, see processors/app.py)."""
+    must leave the group while its successor joins: session < rebalance timeout, see processors/worker.py)."""
     return AIOKafkaConsumer(
         *topic_names,
         bootstrap_servers=settings.kafka or "localhost:9092",

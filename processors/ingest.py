@@ -256,7 +256,7 @@ async def _main(parent: int) -> None:
         watch.cancel()
 
 
-if __name__ == "__main__":  # started by the worker (processors/app.py) when BATTRACE_INGEST_PROCESS is on
+if __name__ == "__main__":  # started by the worker (processors/worker.py) when BATTRACE_INGEST_PROCESS is on
     level = os.environ.get("BATTRACE_WORKER_LOGLEVEL", "warn").upper()
     logging.basicConfig(level="WARNING" if level == "WARN" else level, format="[%(asctime)s] [ingest] %(message)s")
     asyncio.run(_main(os.getppid()))

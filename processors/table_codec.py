@@ -36,7 +36,11 @@ class MsgspecJson(codecs.Codec):
         return _decode(s)
 
 
-codecs.register(NAME, MsgspecJson())
+def register() -> None:
+    """Make the codec known to faust under NAME (the worker does, before its tables are made); not done on import,
+    which would change faust's codec registry in every process importing this module."""
+    if not isinstance(codecs.codecs.get(NAME), MsgspecJson):
+        codecs.register(NAME, MsgspecJson())
 
 
 class TableValue:

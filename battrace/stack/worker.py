@@ -17,6 +17,7 @@ from battrace.settings import Settings
 from battrace.stack.process import stop_group
 from battrace.tlog import Checkpoint
 from battrace.tlog.note import parse_note
+from processors.broker import BROKER_ENV, TANSU
 from streams import topics
 from streams.kafka import committed_offsets, end_offsets
 
@@ -39,6 +40,11 @@ class WorkerProcess:
         # Every setting reaches the worker as the environment variable it is read from (one definition).
         env.update({f"BATTRACE_{name.upper()}": str(value) for name, value in self.settings.model_dump().items()})
         env.update(BATTRACE_KAFKA=self.bootstrap, BATTRACE_HOME=str(self.settings.home.resolve()))
+        # BATTRACE_KAFKA now names the broker either way: say whether it is the embedded Tansu (no external Kafka in
+        # our settings), which decides the worker's Tansu workarounds (processors/broker.py).
+        env.pop(BROKER_ENV, None)
+        if not self.settings.kafka:
+            env[BROKER_ENV] = TANSU
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(

@@ -30,10 +30,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import faust
 from faust.transport.consumer import Consumer
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.utils.functional import consecutive_numbers
 from mode.utils.queues import FlowControlEvent
+
+# The faust-streaming minor version these patches copy and fix: another minor may have moved or fixed the code they
+# replace (pyproject pins faust-streaming>=0.15.3,<0.16 for the same reason).
+SUPPORTED_MINOR = (0, 15)
+
+
+class UnsupportedFaust(RuntimeError):
+    """The installed faust is not the minor version the patches were written for."""
 
 
 def _new_offset(self: Any, tp: Any) -> int | None:
@@ -75,7 +84,19 @@ def _resume(self: FlowControlEvent) -> None:
         self.clear()
 
 
+def check_version(version: str | None = None) -> None:
+    """Refuse a faust whose major.minor is not SUPPORTED_MINOR (``version``: faust.__version__ if None)."""
+    installed = faust.__version__ if version is None else version
+    supported = ".".join(map(str, SUPPORTED_MINOR))
+    if installed.split(".")[:2] != supported.split("."):
+        raise UnsupportedFaust(
+            f"faust-streaming {installed} is installed, but processors/runtime/faust_patches.py supports {supported}.x"
+        )
+
+
 def apply() -> None:
+    """Install the fixes (1-4 above) on faust's classes; for the worker process only (processors/__main__.py)."""
+    check_version()
     Consumer._new_offset = _new_offset  # type: ignore[method-assign]
     Consumer._add_gap = _add_gap  # type: ignore[method-assign]
     FlowControlEvent.resume = _resume  # type: ignore[method-assign]

@@ -23,6 +23,7 @@ STATE = {
 
 
 def test_round_trip_and_compatible_with_stdlib_json() -> None:
+    table_codec.register()
     codec = codecs.get_codec(table_codec.NAME)
     raw = codec.dumps(STATE)
     assert codec.loads(raw) == STATE == json.loads(raw)
@@ -30,6 +31,7 @@ def test_round_trip_and_compatible_with_stdlib_json() -> None:
 
 
 def test_encoded_values_are_not_padded() -> None:
+    table_codec.register()
     codec = codecs.get_codec(table_codec.NAME)
     tracemalloc.start()
     try:

@@ -1,0 +1,208 @@
+"""The worker: ingest (validate, dedup) -> seal (chain, correlate, carbon) -> ClickHouse; rejects -> ClickHouse.
+
+Delivery is at-least-once. Each stage is idempotent: ingest remembers where an event id was first
+accepted (processors/ingest.py, a plain aiokafka consumer sending one pack per trace.chain partition and
+batch); the seal stage (the one Faust agent, processors/seal_stage.py) remembers, per entity, the last source
+offset it applied from each source partition, writes ClickHouse first and state second, and only then lets its
+offsets be committed; the rejects sink and the report stage (plain consumers, processors/reject_stage.py and
+report_stage.py) commit a batch once its rows are stored.
+
+``build_worker`` makes all of it from the settings and starts nothing, and importing this module changes nothing:
+the process-wide tuning and faust's patches are the entry point's to apply (processors/__main__.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+
+from battrace.keys import KeyRing
+from battrace.settings import Settings
+from processors import broker, reject_stage, report_stage, table_codec
+from processors.checkpointer import Checkpointer
+from processors.clickhouse_writer import ClickHouseWriter
+from processors.failures import EXIT_PROCESSING_FAILED, run_or_exit
+from processors.ingest import MAX_MESSAGE_BYTES, run_stage
+from processors.log_signing import LogSigning
+from processors.reports import ReportIssuer
+from processors.runtime.faust_table import FaustStateTable, changelog_writer
+from processors.seal_stage import SealStage
+from processors.sealing import log_state_key
+from streams import topics
+
+log = logging.getLogger(__name__)
+
+# Queued packs per stream, in seal batches. faust stops taking a partition's fetched packs above 80 % of this and
+# takes them again below 40 %; with 2 batches (16 packs) the seal stage often found the queue empty while the
+# next fetch was under way (100k events: 8.5k/s and 2.7 s waiting for packs; with 4 batches 8.9k/s and 1.6 s).
+STREAM_BUFFER_PACKS_PER_BATCH = 4
+RAW: dict[str, Any] = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
+# faust's RocksDB defaults are sized for a server: 3 x 64 MiB memtables and a 2 GiB block cache per partition
+# database, so a million entities would hold gigabytes in memory. These keep the store a disk store.
+ROCKSDB_OPTIONS = {
+    "write_buffer_size": 4 * 1024**2,
+    "max_write_buffer_number": 2,
+    "block_cache_size": 8 * 1024**2,
+    "block_cache_compressed_size": 2 * 1024**2,
+}
+
+
+@dataclass
+class Worker:
+    """A built worker: ``app.main()`` runs it (faust's command line: ``worker``)."""
+
+    app: faust.App
+    entity_state: Any  # the faust Table
+    seal_stage: SealStage
+    signing: LogSigning
+    clickhouse: ClickHouseWriter
+
+
+def make_app(settings: Settings, tansu: bool) -> faust.App:
+    """The faust App of the seal stage; ``tansu``: the broker is the embedded Tansu (processors/broker.py)."""
+    return faust.App(
+        settings.app_id,
+        broker=f"kafka://{settings.kafka or 'localhost:9092'}",
+        store=settings.table_store,
+        topic_partitions=settings.partitions,
+        topic_replication_factor=1,
+        broker_commit_interval=settings.commit_interval_s,
+        consumer_auto_offset_reset="earliest",
+        web_enabled=False,
+        key_serializer="raw",
+        value_serializer="raw",
+        table_standby_replicas=0,
+        producer_acks=-1,
+        # Tansu holds a JoinGroup for about half the rebalance timeout before it answers; keep start-up short.
+        broker_rebalance_timeout=settings.rebalance_timeout_s,
+        # A crashed worker must leave the group *during* the next worker's join (session < rebalance timeout):
+        # Tansu only drops it when its session expires, and a second rebalance right after start-up makes faust
+        # drop in-flight messages (suspend_flow), leaving a hole in its acked offsets that stalls commits.
+        broker_session_timeout=settings.session_timeout_s,
+        # A stream's queue holds fetched trace.chain packs (up to 500 events, ~150 kB each) until the seal stage
+        # takes them; faust's default of 4,096 messages let a backlog pile up in the worker's memory instead of the
+        # broker.
+        stream_buffer_maxsize=STREAM_BUFFER_PACKS_PER_BATCH * settings.seal_batch_packs,
+        broker_heartbeat_interval=min(1.0, settings.session_timeout_s / 3),
+        datadir=str(settings.home / "faust"),
+        # Up to one largest pack per partition and fetch. At faust's default of 1 MiB (about three packs) the stream
+        # ran dry between fetches: 7.3k/s with 1 MiB, 8.9k/s with 4 MiB (100k events, a stream buffer of 32 packs).
+        consumer_max_fetch_size=MAX_MESSAGE_BYTES,
+        **broker.faust_options(tansu),
+    )
+
+
+async def run_ingest(settings: Settings) -> None:
+    """Validate + dedup on a plain aiokafka consumer (processors/ingest.py says why not a Faust agent).
+
+    With ``BATTRACE_INGEST_PROCESS`` (the default) it runs in a child process: a second core for the stage
+    that does not touch ClickHouse, which embedded chDB allows in one process only.
+    """
+    if not settings.ingest_process:
+        await run_stage(settings)
+        return
+    child = await asyncio.create_subprocess_exec(sys.executable, "-m", "processors.ingest")
+    try:
+        code = await child.wait()
+    except asyncio.CancelledError:  # the worker stops: so does its ingest process
+        if child.returncode is None:
+            child.terminate()
+            await child.wait()
+        raise
+    if code == -signal.SIGTERM:  # the worker's process group is being stopped: faust stops (and cancels us) too
+        await asyncio.sleep(10)
+    log.critical("the ingest process exited with %s: exiting", code)
+    os._exit(EXIT_PROCESSING_FAILED)
+
+
+def build_worker(settings: Settings, tansu: bool | None = None) -> Worker:
+    """The faust app with its table, topics, the seal agent, the ingest, report and rejects tasks and the idle-log
+    signing timer; nothing starts until ``app.main()``. ``tansu``: see processors/broker.py (decided there if None).
+    """
+    table_codec.register()  # the table's values are read and written with it
+    app = make_app(settings, broker.embedded_tansu(settings) if tansu is None else tansu)
+    chain_topic = app.topic(topics.CHAIN.name, **RAW)
+    checkpoints_topic = app.topic(topics.CHECKPOINTS.name, **RAW)
+    deliveries_topic = app.topic(topics.DELIVERIES.name, **RAW)
+    # entity key -> entity state (chain head, applied offsets, projection); written by key, not by current event.
+    # Also holds each partition's log state (compact tree) under processors.sealing.log_state_key.
+    entity_state = app.Table(
+        "entities",
+        default=None,
+        use_partitioner=True,
+        key_type=bytes,
+        value_type=table_codec.TableValue,  # JSON via msgspec (processors/table_codec.py says why)
+        options=ROCKSDB_OPTIONS if settings.table_store.startswith("rocksdb") else None,
+    )
+    table = FaustStateTable(entity_state)
+    clickhouse = ClickHouseWriter(settings)
+
+    async def publish_checkpoint(log_id: str, note: str) -> None:
+        await checkpoints_topic.send(key=log_id.encode(), value=note.encode())
+
+    async def send_delivery(delivery: dict[str, Any]) -> None:
+        await deliveries_topic.send(key=delivery["entity_id"].encode(), value=json.dumps(delivery).encode())
+
+    checkpointer = Checkpointer(KeyRing(settings).signers(), settings.checkpoint_every, settings.checkpoint_seconds)
+    signing = LogSigning(checkpointer, clickhouse.stored_log, clickhouse.write, publish_checkpoint)
+    backlog = report_stage.SealBacklog()  # reports yield the cores to a seal backlog
+    seal_stage = SealStage(
+        settings, table, clickhouse, signing, changelog_writer(app, table), send_delivery, backlog=backlog
+    )
+    reports = ReportIssuer(settings, clickhouse, signing, backlog)
+
+    async def seal(stream: faust.StreamT) -> None:
+        await seal_stage.run(stream)
+
+    async def ingest() -> None:
+        await run_ingest(settings)
+
+    async def report() -> None:
+        """Reports on a plain consumer (processors/report_stage.py says why)."""
+        await run_or_exit(report_stage.run_stage(settings, reports.issue, backlog), "issuing a report")
+
+    async def follow_assigned_logs() -> None:
+        """Resume the checkpointer of every assigned log it does not follow yet.
+
+        A restarted worker resumes a log when a batch of its partition is stored. A partition with nothing left to
+        seal brings no batch, and the tail its crashed worker sealed but did not sign would stay unsigned until new
+        events arrive (its reports meanwhile wait for a checkpoint and go out without their seal reference)."""
+        if app.rebalancing or app.in_recovery:
+            return  # the table may not hold the log states yet
+        for tp in sorted(app.assignor.assigned_actives()):
+            log_id = settings.log_id(tp.partition)
+            if tp.topic != topics.CHAIN.name or log_id in checkpointer.logs:
+                continue
+            state = entity_state.get(log_state_key(tp.partition, settings.partitions))
+            if state is None:
+                continue  # nothing logged yet
+            await signing.follow(log_id, state)
+
+    async def checkpoint_idle_logs() -> None:
+        """Sign the tail of a log that stopped growing (no batch will come to trigger it)."""
+        try:
+            await follow_assigned_logs()
+            await signing.publish_due()
+        except Exception:
+            log.critical("signing a checkpoint failed: exiting", exc_info=True)
+            os._exit(EXIT_PROCESSING_FAILED)
+
+    async def store_rejects() -> None:
+        """Rejects on a plain consumer (processors/reject_stage.py says why); ``write`` exits if ClickHouse stays
+        down."""
+        await run_or_exit(reject_stage.run_stage(settings, clickhouse.write), "storing rejects")
+
+    app.task(ingest)
+    app.agent(chain_topic, name="processors.worker.seal")(seal)
+    app.task(report)
+    app.timer(interval=settings.checkpoint_seconds / 2)(checkpoint_idle_logs)
+    app.task(store_rejects)
+    return Worker(app, entity_state, seal_stage, signing, clickhouse)
