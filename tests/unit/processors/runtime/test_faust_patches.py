@@ -8,6 +8,7 @@ from collections import defaultdict
 from types import SimpleNamespace
 
 import faust
+import pytest
 from faust.transport.consumer import Consumer
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from intervaltree import IntervalTree
@@ -102,3 +103,20 @@ def test_the_worker_consumer_fetches_with_the_wait_we_set_not_faust_s_fixed_1500
         assert asyncio.run(created_wait(150)) == 150  # set again: wraps faust's, not the last wrapper
     finally:
         AIOKafkaConsumerThread._create_worker_consumer = original
+
+
+@pytest.mark.parametrize("version", ["0.16.0", "0.14.9", "1.15.0", "0.150.1"])
+def test_the_patches_refuse_a_faust_they_were_not_written_for(monkeypatch: pytest.MonkeyPatch, version: str) -> None:
+    monkeypatch.setattr(faust, "__version__", version)
+    before = Consumer.__dict__["_new_offset"]
+    with pytest.raises(faust_patches.UnsupportedFaust) as refused:
+        faust_patches.apply()
+    message = str(refused.value)
+    assert "\n" not in message and version in message and "0.15" in message  # one line: installed and supported
+    assert Consumer.__dict__["_new_offset"] is before  # nothing patched
+
+
+@pytest.mark.parametrize("version", ["0.15.3", "0.15.10", "0.15.4rc1"])
+def test_the_patches_take_any_release_of_their_minor_version(monkeypatch: pytest.MonkeyPatch, version: str) -> None:
+    monkeypatch.setattr(faust, "__version__", version)
+    faust_patches.check_version()
