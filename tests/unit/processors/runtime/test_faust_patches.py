@@ -95,7 +95,7 @@ def test_the_worker_consumer_fetches_with_the_wait_we_set_not_faust_s_fixed_1500
         finally:
             await consumer.stop()
 
-    original = AIOKafkaConsumerThread._create_worker_consumer  # patched already if processors.app was imported
+    original = AIOKafkaConsumerThread._create_worker_consumer  # patched already if a test applied it
     AIOKafkaConsumerThread._create_worker_consumer = getattr(original, "faust_original", original)
     try:
         assert asyncio.run(created_wait(None)) == 1500  # faust's own
