@@ -2,7 +2,8 @@
 
 A field with incomplete inputs is an explicit ``{"missing": "<why>"}``, never a default: a certified
 report that silently filled a gap with a secondary number would certify something nobody measured.
-Field numbers follow the customer's requirement list (docs/report.schema.json); JSON keys are the names in :data:`FIELDS`.
+Field numbers follow the customer's requirement list (docs/report.schema.json); JSON keys are the names in
+:data:`FIELDS`.
 """
 
 from __future__ import annotations

@@ -3,12 +3,9 @@ changelog, so the story goes on where it stopped (the RocksDB store has its own 
 
 from __future__ import annotations
 
-import pytest
 from embedded import Stack, embedded_stack
 
 from streams.simulator import simulate
-
-pytestmark = pytest.mark.integration
 
 SEALED = "SELECT entity_type, entity_id, seq, event_id, chain_hash FROM battrace.sealed FINAL"
 
