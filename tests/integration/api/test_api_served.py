@@ -19,8 +19,6 @@ from battrace.tlog.note import parse_note
 from battrace.verify.bundle import verify_bundle
 from streams.simulator import simulate
 
-pytestmark = pytest.mark.integration
-
 UNKNOWN = "CH2CBL12000001T159999999"  # well-formed, never simulated
 ENDPOINTS = {
     "/batteries/{battery_id}": "get",

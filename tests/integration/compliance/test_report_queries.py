@@ -14,8 +14,6 @@ from test_compliance_audit import _python
 
 from streams.simulator import simulate
 
-pytestmark = pytest.mark.integration
-
 SCRIPT = """
 import json
 from battrace.compliance.assays import latest_assays

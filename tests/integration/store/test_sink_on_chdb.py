@@ -15,8 +15,6 @@ import pytest
 
 from battrace.store.row_codec import GENEALOGY, STATIC, RowFormat
 
-pytestmark = pytest.mark.integration
-
 EVENT = {
     "event_id": "urn:uuid:6f1c0e2a-0000-4000-8000-000000000001",
     "source_topic": "mes.events",

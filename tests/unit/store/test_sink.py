@@ -17,8 +17,6 @@ import pytest
 from battrace.store.row_codec import EVENTS, GENEALOGY
 from battrace.store.tables import MissingValues
 
-pytestmark = pytest.mark.integration
-
 EVENT = {
     "event_id": "urn:uuid:6f1c0e2a-0000-4000-8000-000000000001",
     "source_topic": "mes.events",
