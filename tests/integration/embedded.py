@@ -97,6 +97,36 @@ def run_sql(home: Path, statement: str) -> list[list]:
     return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
 
 
+_WRITE_SCRIPT = """
+import json, sys
+from battrace.settings import Settings
+from battrace.store.client import connect
+client = connect(Settings())
+try:
+    for statement in json.loads(sys.argv[1]):
+        client.command(statement, settings={"mutations_sync": 2})
+finally:
+    client.close()
+"""
+
+
+def write_sql(home: Path, *statements: str) -> None:
+    """Run writing statements (tampering, test fixtures) with clickhouse-connect in a child process, in order.
+
+    `battrace query` is read-only, so tests that must change the store write here; a child process, because
+    chDB keeps its engine for the life of a process that opened it."""
+    env = {**os.environ, "BATTRACE_HOME": str(home)}
+    result = subprocess.run(
+        [sys.executable, "-c", _WRITE_SCRIPT, json.dumps(statements)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"write failed: {result.stderr[-2000:]}")
+
+
 @contextmanager
 def embedded_stack(home: Path) -> Iterator[Stack]:
     settings = Settings(home=home, partitions=2, batch_seconds=0.2)
