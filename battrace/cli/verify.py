@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -48,7 +49,34 @@ def verify_cmd(
     client = open_store(settings)
     try:
         report = verify(client, trusted, battery_id)
+        if verify_all:
+            _check_against_memory(client, trusted, settings.home, report)
     finally:
         client.close()
     print_report(report, as_json, "chains")
     sys.exit(0 if report.ok else 1)
+
+
+def _check_against_memory(client: Any, trusted: list[Any], home: Path, report: Any) -> None:
+    """Fail logs the store rolled back behind what an earlier `verify --all` accepted; then remember the newest
+    checkpoint of every log that verified, so the next run can tell (battrace/verify/rollback.py)."""
+    from battrace.store import logs as log_store
+    from battrace.verify.checkpoint_memory import CheckpointMemory, CheckpointMemoryError
+    from battrace.verify.rollback import check_rollback
+
+    memory = CheckpointMemory.in_home(home)
+    try:
+        check = check_rollback(
+            log_store.checkpoints(client),
+            lambda log_id, size: log_store.leaf_hashes(client, log_id, 0, size),
+            trusted,
+            memory,
+        )
+    except CheckpointMemoryError as exc:
+        raise click.ClickException(str(exc)) from None
+    for log_id, problem in check.problems:
+        report.fail(log_id, None, problem)
+    failed = {f["entity"] for f in report.failures}
+    for checkpoint in check.accepted:
+        if checkpoint.log_id not in failed:
+            memory.remember(checkpoint)

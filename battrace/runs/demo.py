@@ -18,6 +18,7 @@ from battrace.stack.broker import EmbeddedBroker
 from battrace.stack.worker import WorkerProcess, consumed_topics, wait_until_caught_up, wait_until_checkpointed
 from battrace.store.client import connect
 from battrace.verify.chains import verify
+from battrace.verify.checkpoint_memory import CheckpointMemory
 from streams.kafka import ensure_topics
 from streams.producer import EventProducer
 from streams.simulator import simulate
@@ -66,6 +67,8 @@ def run_demo(settings: Settings, events: int, seed: int, console: Console, inval
     if not settings.clickhouse:  # the demo starts from an empty embedded store
         shutil.rmtree(settings.clickhouse_path, ignore_errors=True)
         shutil.rmtree(settings.home / "faust", ignore_errors=True)
+        # a deliberate new store: what `verify --all` remembered of the old one's logs no longer applies
+        shutil.rmtree(CheckpointMemory.in_home(settings.home).directory, ignore_errors=True)
     with ExitStack() as stack:
         if settings.kafka:
             bootstrap = settings.kafka

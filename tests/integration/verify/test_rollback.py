@@ -1,0 +1,70 @@
+"""A store rolled back behind what `battrace verify --all` accepted fails the next `verify --all`, naming the log.
+
+The rollback deletes the newest sealed rows, log entries and checkpoints of the log (and the events left with no
+sealed row): what remains is a self-consistent older store, which verifies once the verifier's memory is gone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from embedded import Stack, run_sql, write_sql
+
+from battrace.settings import Settings
+from battrace.stack.broker import EmbeddedBroker
+from battrace.verify.checkpoint_memory import CheckpointMemory
+from streams.kafka import ensure_topics
+from streams.simulator import simulate
+
+
+def _verify_all(home: Path) -> tuple[int, dict]:
+    env = {**os.environ, "BATTRACE_HOME": str(home)}
+    result = subprocess.run(
+        [sys.executable, "-m", "battrace", "verify", "--all", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.stdout.strip(), result.stderr
+    return result.returncode, json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_a_store_rolled_back_after_verify_fails_the_next_verify_naming_the_log(tmp_path: Path) -> None:
+    # one partition, small batches and frequent checkpoints: one log with several checkpoints to roll back to
+    settings = Settings(
+        home=tmp_path, partitions=1, batch_seconds=0.2, batch_size=100, seal_batch_packs=1, checkpoint_every=50
+    )
+    with EmbeddedBroker(tmp_path / "broker") as broker:
+        ensure_topics(broker.bootstrap, settings.partitions)
+        stack = Stack(settings, broker.bootstrap)
+        stack.publish(list(simulate(400, seed=5, invalid_share=0.0)))
+        stack.process()
+    log = settings.log_id(0)
+    code, report = _verify_all(tmp_path)
+    assert code == 0 and report["ok"], report["failures"][:5]
+    sizes = [r[0] for r in run_sql(tmp_path, f"SELECT size FROM battrace.checkpoints FINAL WHERE log_id = '{log}'")]
+    assert len(sizes) >= 2, sizes
+    newest, keep = sorted(sizes)[-1], sorted(sizes)[-2]
+    write_sql(
+        tmp_path,
+        f"ALTER TABLE battrace.sealed DELETE WHERE log_id = '{log}' AND log_index >= {keep}",
+        f"ALTER TABLE battrace.log_entries DELETE WHERE log_id = '{log}' AND log_index >= {keep}",
+        f"ALTER TABLE battrace.checkpoints DELETE WHERE log_id = '{log}' AND size > {keep}",
+        "ALTER TABLE battrace.events DELETE WHERE event_id NOT IN (SELECT event_id FROM battrace.sealed)",
+    )
+    code, report = _verify_all(tmp_path)
+    assert code == 1 and not report["ok"]
+    [failure] = report["failures"]
+    assert failure["entity"] == log and "rolled back" in failure["problem"], failure
+    assert f"size {keep}" in failure["problem"] and f"accepted size {newest} root" in failure["problem"]
+    assert _verify_all(tmp_path)[0] == 1  # still failing: the rolled-back checkpoint was not remembered
+    # the rollback left nothing inside the store to betray it: only the verifier's memory did
+    shutil.rmtree(CheckpointMemory.in_home(tmp_path).directory)
+    code, report = _verify_all(tmp_path)
+    assert code == 0 and report["ok"], report["failures"][:5]
