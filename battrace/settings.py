@@ -55,7 +55,16 @@ class Settings(BaseSettings):
     )
     table_store: str = Field("memory://", description="Faust table store URL (memory:// or rocksdb://)")
     future_tolerance_s: int = Field(
-        86_400, description="how far an event time may lie after its Kafka timestamp before it is rejected"
+        86_400,
+        ge=0,
+        description="how far an event time may lie after the trusted clock (the Kafka timestamp, never later than "
+        "ingest's own clock) before it is rejected",
+    )
+    max_event_bytes: int = Field(
+        1_000_000,
+        ge=1,
+        description="largest source message accepted; a larger one is rejected as oversize (Kafka's default "
+        "message.max.bytes is 1,048,588 bytes, so a default Kafka refuses larger messages anyway)",
     )
 
     @property

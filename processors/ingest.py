@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -30,13 +31,24 @@ from processors.group_consumer import group_consumer
 from processors.sealing import key_partition
 from processors.validate import Accepted, Validator
 from schemas.codec import Decoder, RegistryClient
-from schemas.envelope import Envelope, PackEntry, RejectRecord, dumps_pack
+from schemas.envelope import (
+    Envelope,
+    PackEntry,
+    RejectRecord,
+    dumps_encoded_pack,
+    encode_entry,
+    pack_bound,
+    split_packs,
+)
 from schemas.reasons import Reason
 from streams import topics
 
 log = logging.getLogger(__name__)
 PACK_MAX_EVENTS = 500  # events per trace.chain message: keeps a pack well under Kafka's 1 MiB message limit
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024  # producer request limit; a 500-event pack is ~150 kB (LZ4-compressed)
+# A pack is split to stay under the producer limit, with room for the record batch around it (~100 bytes).
+PACK_MAX_BYTES = MAX_MESSAGE_BYTES - 4096
+OVERSIZE_KEPT_BYTES = 4096  # what a reject keeps of an oversize message: its framing, schema and first fields
 LINGER_S = 0.1  # how long a batch that is not full may wait for more records
 EXIT_FAILED = 70  # EX_SOFTWARE: the batch stays uncommitted and is redelivered
 EXIT_ORPHANED = 75  # EX_TEMPFAIL
@@ -46,9 +58,17 @@ EXIT_ORPHANED = 75  # EX_TEMPFAIL
 class Ingested:
     """What one batch of source messages produced; nothing is sent yet."""
 
-    packs: dict[int, list[PackEntry]] = field(default_factory=lambda: defaultdict(list))  # chain partition -> pack
+    # chain partition -> its entries, each encoded once (schemas.envelope.encode_entry), in source order
+    packs: dict[int, list[bytes]] = field(default_factory=lambda: defaultdict(list))
     rejects: list[RejectRecord] = field(default_factory=list)
     first_seen: dict[int, dict[str, Coordinates]] = field(default_factory=lambda: defaultdict(dict))  # by partition
+
+    def messages(self, max_bytes: int = PACK_MAX_BYTES) -> Iterator[tuple[int, bytes]]:
+        """(chain partition, pack) in send order: a partition's entries in as many packs as keep each under
+        PACK_MAX_EVENTS entries and ``max_bytes`` bytes."""
+        for partition, entries in self.packs.items():
+            for run in split_packs(entries, PACK_MAX_EVENTS, max_bytes):
+                yield partition, dumps_encoded_pack(run)
 
 
 @lru_cache(maxsize=4096)
@@ -58,25 +78,44 @@ def _partition_of(entity: str, partitions: int) -> int:
     return key_partition(entity.encode(), partitions)
 
 
-def ingest_batch(validator: Validator, index: EventIdIndex, records: list[ConsumerRecord], partitions: int) -> Ingested:
-    """Validate and dedup a batch, and pack each accepted event for the partitions of the entities it extends."""
+def _oversize(source: tuple[str, int, int, int], value: bytes, limit: int) -> RejectRecord:
+    detail = f"message of {len(value)} bytes is over BATTRACE_MAX_EVENT_BYTES={limit}"
+    return RejectRecord.of(source, Reason.OVERSIZE.value, detail, "", value, OVERSIZE_KEPT_BYTES)
+
+
+def ingest_batch(
+    validator: Validator,
+    index: EventIdIndex,
+    records: list[ConsumerRecord],
+    partitions: int,
+    max_event_bytes: int = 1_000_000,
+    now_ms: int | None = None,
+    max_pack_bytes: int = PACK_MAX_BYTES,
+) -> Ingested:
+    """Validate and dedup a batch, and pack each accepted event for the partitions of the entities it extends.
+
+    ``now_ms``: ingest's clock, read once for the batch (processors/validate.py says how it caps Kafka timestamps).
+    A message over ``max_event_bytes``, or an event one of whose pack entries alone would not fit a pack of
+    ``max_pack_bytes``, is rejected as oversize: no single message can stop the stage."""
     result = Ingested()
     accepted: dict[str, Coordinates] = {}  # this batch's first acceptances, any partition
     for msg in records:
         source = (msg.topic, msg.partition, msg.offset, msg.timestamp)
-        verdict = validator.validate(msg.topic, msg.value, msg.timestamp)
+        value = msg.value or b""
+        if len(value) > max_event_bytes:  # before decoding: the bytes are in hand, their length is free
+            result.rejects.append(_oversize(source, value, max_event_bytes))
+            continue
+        verdict = validator.validate(msg.topic, value, msg.timestamp, now_ms)
         if not isinstance(verdict, Accepted):
             reason, detail = verdict.reason.value, verdict.detail
-            result.rejects.append(RejectRecord(source, reason, detail, verdict.event_id, msg.value or b""))
+            result.rejects.append(RejectRecord(source, reason, detail, verdict.event_id, value))
             continue
         first = accepted.get(verdict.event_id) or index.first(verdict.event_id)
         decision = decide(first, source[:3])
         if decision is Verdict.DUPLICATE:
             detail = "event id first accepted from {}:{}:{}".format(*first)  # type: ignore[str-format]
-            result.rejects.append(RejectRecord(source, Reason.DUPLICATE.value, detail, verdict.event_id, msg.value))
+            result.rejects.append(RejectRecord(source, Reason.DUPLICATE.value, detail, verdict.event_id, value))
             continue
-        if decision is Verdict.NEW:
-            accepted[verdict.event_id] = result.first_seen[msg.partition][verdict.event_id] = source[:3]
         envelope = Envelope(
             verdict.event_id,
             verdict.schema,
@@ -91,10 +130,20 @@ def ingest_batch(validator: Validator, index: EventIdIndex, records: list[Consum
         for entity in verdict.entities:
             here.setdefault(_partition_of(entity, partitions), []).append(entity)
         event_row, edges = event_rows.encoded(envelope, verdict.canonical)
-        first, *others = here.items()  # the first entity's partition first: its pack carries the event's rows
-        result.packs[first[0]].append(PackEntry(first[1], envelope, event_row, edges))
-        for partition, entities in others:
-            result.packs[partition].append(PackEntry(entities, envelope))
+        first_partition, *others = here.items()  # the first entity's partition first: its pack carries the event's rows
+        entries = [(first_partition[0], encode_entry(PackEntry(first_partition[1], envelope, event_row, edges)))]
+        entries += [(partition, encode_entry(PackEntry(entities, envelope))) for partition, entities in others]
+        largest = max(len(entry) for _, entry in entries)
+        if pack_bound(largest) > max_pack_bytes:  # a deterministic function of the message: a replay agrees
+            detail = f"event packs to {largest} bytes, more than a trace.chain pack of {max_pack_bytes} bytes holds"
+            result.rejects.append(
+                RejectRecord.of(source, Reason.OVERSIZE.value, detail, verdict.event_id, value, OVERSIZE_KEPT_BYTES)
+            )
+            continue
+        if decision is Verdict.NEW:
+            accepted[verdict.event_id] = result.first_seen[msg.partition][verdict.event_id] = source[:3]
+        for partition, entry in entries:
+            result.packs[partition].append(entry)
     return result
 
 
@@ -175,12 +224,14 @@ class IngestStage:
         # return its records meanwhile: a duplicate of an event accepted before a restart was sealed twice that way.
         await self._load(set(batch))
         records = [r for tp in sorted(batch) for r in batch[tp]]  # order within a source partition is kept
-        ingested = ingest_batch(self.validator, self.index, records, self.settings.partitions)
+        settings = self.settings
+        now_ms = int(time.time() * 1000)  # once a batch: the clock that caps Kafka timestamps (processors/validate.py)
+        ingested = ingest_batch(
+            self.validator, self.index, records, settings.partitions, settings.max_event_bytes, now_ms
+        )
         sent: list[asyncio.Future[Any]] = []
-        for partition, entries in ingested.packs.items():
-            for start in range(0, len(entries), PACK_MAX_EVENTS):
-                pack = dumps_pack(entries[start : start + PACK_MAX_EVENTS])
-                sent.append(await self.producer.send(topics.CHAIN.name, pack, partition=partition))
+        for partition, pack in ingested.messages():
+            sent.append(await self.producer.send(topics.CHAIN.name, pack, partition=partition))
         for r in ingested.rejects:
             key = "{}:{}:{}".format(*r.source[:3]).encode()
             sent.append(await self.producer.send(topics.REJECTS.name, r.dumps(), key=key))

@@ -3,7 +3,8 @@
 Why not a Faust agent: Faust's stream machinery dropped fetched messages after a restart and could commit past
 them (processors/runtime/faust_patches.py); a plain consumer that commits a batch only after its rows are in ClickHouse
 leaves no such hole, and costs less per message. Rows are keyed by source coordinates, so a redelivered batch
-replaces itself.
+replaces itself. A record that kept only a prefix of its message (an oversize one) names the whole message's length
+and SHA-256 in its row's detail.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ def reject_rows(records: Iterable[ConsumerRecord]) -> SinkBatch:
     for record in records:
         r = RejectRecord.loads(record.value)
         topic, partition, offset, ts = r.source
+        detail = r.detail
+        if r.cut:  # the table keeps what the record kept; the detail says what the whole message was
+            kept, length, digest = len(r.original), r.original_length, r.original_sha256
+            detail += f" (original: the first {kept} of {length} bytes, sha256 {digest})"
         batch.add(
             "rejects",
             {
@@ -34,7 +39,7 @@ def reject_rows(records: Iterable[ConsumerRecord]) -> SinkBatch:
                 "source_partition": partition,
                 "source_offset": offset,
                 "reason": r.reason,
-                "detail": r.detail,
+                "detail": detail,
                 "event_id": r.event_id,
                 "original": r.original,
                 "kafka_timestamp": ts,

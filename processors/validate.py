@@ -1,7 +1,21 @@
 """Decode and check one source message: it becomes an accepted event or a reject with a reason.
 
-Pure and deterministic: the verdict depends only on the message (bytes, topic, Kafka timestamp),
-never on the wall clock, so replays reach the same verdicts.
+Pure: the verdict depends only on the message (bytes, topic, Kafka timestamp) and the clock reading ingest passes
+in once per batch.
+
+Future event times. An event time is checked against a *trusted clock*: the message's Kafka timestamp, but never
+later than ingest's own clock (``min(kafka timestamp, now)``), plus BATTRACE_FUTURE_TOLERANCE_S. The Kafka timestamp
+alone is the producer's CreateTime, which a producer may set to the year 3000 along with its event time. The broker's
+append time would be the right clock (``message.timestamp.type=LogAppendTime``, which streams/topics.py sets on the
+source topics), but the embedded Tansu broker stores that topic setting and ignores it: records keep the producer's
+timestamp. So ingest's clock caps it. Why this stays deterministic under replay: the cap only lowers the clock of a
+message stamped later than ingest's clock; once ingest's clock has passed a message's Kafka timestamp (as it has for
+every honestly stamped message, at first sight), the trusted clock is that timestamp for good, and a replay reaches
+the same verdict. An accepted event is never rejected on a replay (ingest's clock only grows). The limit: a message
+stamped ahead of ingest's clock, whose event time lies between ingest's clock and its Kafka timestamp (plus the
+tolerance), is rejected when first read and could be accepted by a replay run after that time has come; a year-3000
+event stays rejected until then. With a Kafka that honours LogAppendTime, the Kafka timestamp is the broker's and the
+cap never bites.
 """
 
 from __future__ import annotations
@@ -155,15 +169,21 @@ def _check_registry(r: dict[str, Any]) -> None:
         raise Invalid(Reason.OUT_OF_RANGE, "valid_to must be after valid_from")
 
 
-def check(schema: str, record: dict[str, Any], kafka_timestamp_ms: int, future_tolerance_s: int) -> str:
-    """Business rules; returns the event kind or raises Invalid."""
+def check(schema: str, record: dict[str, Any], trusted_ms: int, future_tolerance_s: int) -> str:
+    """Business rules; returns the event kind or raises Invalid. ``trusted_ms``: the trusted clock (module doc)."""
     _present("event_id", record["event_id"])
     kind = kind_of(record)
     if "tz_offset" in record and not TZ_OFFSET.fullmatch(record["tz_offset"]):
         raise Invalid(Reason.INVALID_IDENTIFIER, f"tz_offset {record['tz_offset']!r} is not ±HH:MM")
     t = record["event_time"]
-    if t < EARLIEST_MS or t > kafka_timestamp_ms + future_tolerance_s * 1000:
-        raise Invalid(Reason.INVALID_TIME, f"event_time {t} ms is before 2000 or after the Kafka timestamp")
+    if t < EARLIEST_MS:
+        raise Invalid(Reason.INVALID_TIME, f"event_time {t} ms is before 2000")
+    if t > trusted_ms + future_tolerance_s * 1000:
+        raise Invalid(
+            Reason.INVALID_TIME,
+            f"event_time {t} ms is more than {future_tolerance_s} s after the trusted clock {trusted_ms} ms "
+            "(the Kafka timestamp, capped by ingest's clock)",
+        )
     for code in battery_ids(schema, record):
         problem = code_error(code)
         if problem:
@@ -187,7 +207,11 @@ class Validator:
         self.decoder = decoder or Decoder()
         self.future_tolerance_s = future_tolerance_s
 
-    def validate(self, topic: str, value: bytes | None, timestamp_ms: int) -> Accepted | Rejected:
+    def validate(
+        self, topic: str, value: bytes | None, timestamp_ms: int, now_ms: int | None = None
+    ) -> Accepted | Rejected:
+        """``timestamp_ms``: the message's Kafka timestamp; ``now_ms``: ingest's clock, which caps it (module doc)."""
+        trusted_ms = timestamp_ms if now_ms is None else min(timestamp_ms, now_ms)
         try:
             decoded = self.decoder.decode(value or b"")
         except CodecError as exc:
@@ -198,7 +222,7 @@ class Validator:
         if expected is not None and decoded.schema != expected:
             return Rejected(Reason.WRONG_TOPIC, f"{decoded.schema} does not belong on {topic}", event_id)
         try:
-            kind = check(decoded.schema, record, timestamp_ms, self.future_tolerance_s)
+            kind = check(decoded.schema, record, trusted_ms, self.future_tolerance_s)
         except Invalid as exc:
             return Rejected(exc.reason, exc.detail, event_id)
         return Accepted(

@@ -11,7 +11,9 @@ instead of one per entity keeps the per-message cost of Kafka and Faust off the 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -62,6 +64,50 @@ def dumps_pack(entries: list[PackEntry]) -> bytes:
     return LZ4_PACK + lz4.block.compress(_pack_encoder.encode(entries))
 
 
+def encode_entry(entry: PackEntry) -> bytes:
+    """One entry's MsgPack bytes: ingest encodes each entry once, so a pack's size is known while it is built."""
+    return _pack_encoder.encode(entry)
+
+
+def _array_header(count: int) -> bytes:
+    """MsgPack's array header, as msgspec writes it for a list of ``count`` items."""
+    if count < 16:
+        return bytes([0x90 | count])
+    if count < 1 << 16:
+        return b"\xdc" + count.to_bytes(2, "big")
+    return b"\xdd" + count.to_bytes(4, "big")
+
+
+def dumps_encoded_pack(encoded: Sequence[bytes]) -> bytes:
+    """The pack of entries already encoded (encode_entry): the same bytes as dumps_pack of the entries."""
+    return LZ4_PACK + lz4.block.compress(_array_header(len(encoded)) + b"".join(encoded))
+
+
+def pack_bound(encoded_bytes: int) -> int:
+    """The most bytes dumps_encoded_pack can give for entries of ``encoded_bytes`` in all: the LZ4 block bound
+    (input + input/255 + 16) of the MsgPack array (a header of at most 5 bytes), its 4-byte size and the marker."""
+    raw = 5 + encoded_bytes
+    return len(LZ4_PACK) + 4 + raw + raw // 255 + 16
+
+
+def split_packs(encoded: Sequence[bytes], max_events: int, max_bytes: int) -> Iterator[list[bytes]]:
+    """Consecutive runs of entries, in order, each packing to at most ``max_events`` entries and ``max_bytes`` bytes
+    (by pack_bound, so no pack is compressed to be measured). An entry too big for a pack of its own is refused:
+    ingest rejects such an event before it packs it."""
+    run: list[bytes] = []
+    size = 0
+    for entry in encoded:
+        if pack_bound(len(entry)) > max_bytes:
+            raise ValueError(f"a pack entry of {len(entry)} bytes cannot fit a pack of {max_bytes} bytes")
+        if run and (len(run) == max_events or pack_bound(size + len(entry)) > max_bytes):
+            yield run
+            run, size = [], 0
+        run.append(entry)
+        size += len(entry)
+    if run:
+        yield run
+
+
 def loads_pack(raw: bytes) -> list[PackEntry]:
     if raw[:1] == LZ4_PACK:
         return _pack_decoder.decode(lz4.block.decompress(memoryview(raw)[1:]))
@@ -84,26 +130,63 @@ class ChainItem(NamedTuple):
         return cls(entity, envelope.source[:3], envelope)
 
 
+# A reject record must fit any producer and fetch limit whatever it rejects: it keeps at most this much of the
+# original (with the length and SHA-256 of all of it), the detail and event id cut short. Base64 of 512 KiB plus the
+# rest stays under 1 MiB: Kafka's default message.max.bytes and aiokafka's default fetch size per partition.
+REJECT_ORIGINAL_MAX = 512 * 1024
+REJECT_DETAIL_MAX = 1000  # characters; a detail quotes a value of the message, which may be huge
+REJECT_EVENT_ID_MAX = 200  # characters
+REJECT_RECORD_MAX = 1024 * 1024  # what the limits above guarantee (a JSON escape is at most 6 bytes a character)
+
+
 @dataclass(frozen=True)
 class RejectRecord:
+    """A rejected source message: where it came from, why, and (a prefix of) its bytes.
+
+    ``original`` is what is kept of the message; ``original_length`` and ``original_sha256`` describe all of it,
+    so a record whose ``original`` is shorter than ``original_length`` says it was cut, and which bytes it was."""
+
     source: tuple[str, int, int, int]
     reason: str
     detail: str
     event_id: str
     original: bytes
+    original_length: int = -1  # -1: len(original)
+    original_sha256: str = ""  # "": the SHA-256 of original
+
+    @classmethod
+    def of(
+        cls, source: tuple[str, int, int, int], reason: str, detail: str, event_id: str, value: bytes, keep: int
+    ) -> RejectRecord:
+        """A record of ``value`` keeping at most ``keep`` bytes of it (and REJECT_ORIGINAL_MAX at most)."""
+        kept = value[: min(keep, REJECT_ORIGINAL_MAX)]
+        return cls(source, reason, detail, event_id, kept, len(value), hashlib.sha256(value).hexdigest())
 
     def dumps(self) -> bytes:
+        original = self.original[:REJECT_ORIGINAL_MAX]
+        length = self.original_length if self.original_length >= 0 else len(self.original)
+        digest = self.original_sha256 or hashlib.sha256(self.original).hexdigest()
         return _dumps(
             {
-                "source": list(self.source),
+                "source": [str(self.source[0])[:255], *self.source[1:]],
                 "reason": self.reason,
-                "detail": self.detail,
-                "event_id": self.event_id,
-                "original": base64.b64encode(self.original).decode(),
+                "detail": self.detail[:REJECT_DETAIL_MAX],
+                "event_id": self.event_id[:REJECT_EVENT_ID_MAX] if self.event_id else self.event_id,
+                "original": base64.b64encode(original).decode(),
+                "original_length": length,
+                "original_sha256": digest,
             }
         )
 
     @classmethod
     def loads(cls, raw: bytes) -> RejectRecord:
         d = json.loads(raw)
-        return cls(tuple(d["source"]), d["reason"], d["detail"], d["event_id"], base64.b64decode(d["original"]))  # type: ignore[arg-type]
+        original = base64.b64decode(d["original"])
+        length = d.get("original_length", len(original))  # records written before these fields describe all bytes
+        digest = d.get("original_sha256") or hashlib.sha256(original).hexdigest()
+        return cls(tuple(d["source"]), d["reason"], d["detail"], d["event_id"], original, length, digest)  # type: ignore[arg-type]
+
+    @property
+    def cut(self) -> bool:
+        """Only a prefix of the message is kept."""
+        return len(self.original) < self.original_length

@@ -14,5 +14,6 @@ class Reason(StrEnum):
     INVALID_BATTERY_CODE = "invalid_battery_code"  # not a GB/T 34014 code
     INVALID_IDENTIFIER = "invalid_identifier"  # smelter CID, VIN, time-zone offset ...
     OUT_OF_RANGE = "out_of_range"  # a quantity outside its physical range
-    INVALID_TIME = "invalid_time"  # before 2000 or after the Kafka timestamp + tolerance
+    INVALID_TIME = "invalid_time"  # before 2000, or after the trusted clock + tolerance (processors/validate.py)
     DUPLICATE = "duplicate"  # an event id that was already accepted from another offset
+    OVERSIZE = "oversize"  # a message over BATTRACE_MAX_EVENT_BYTES, or an event too big for a trace.chain pack

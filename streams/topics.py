@@ -13,14 +13,19 @@ class TopicSpec:
     config: dict[str, str] = field(default_factory=dict)
 
 
-MES = TopicSpec("mes.events", "MES production and lifecycle events (Avro MesEvent)")
-LOGISTICS = TopicSpec("logistics.events", "freight consignments, legs and GPS positions (Avro LogisticsEvent)")
-ASSAY = TopicSpec("assay.results", "lab assays of material lots (Avro AssayResult)")
+# Source messages carry the broker's append time, not the producer's: ingest checks event times against it
+# (processors/validate.py; the embedded Tansu broker keeps the producer's timestamp whatever this says).
+APPEND_TIME = {"message.timestamp.type": "LogAppendTime"}
+MES = TopicSpec("mes.events", "MES production and lifecycle events (Avro MesEvent)", config={**APPEND_TIME})
+LOGISTICS = TopicSpec(
+    "logistics.events", "freight consignments, legs and GPS positions (Avro LogisticsEvent)", config={**APPEND_TIME}
+)
+ASSAY = TopicSpec("assay.results", "lab assays of material lots (Avro AssayResult)", config={**APPEND_TIME})
 REGISTRY = TopicSpec(
     "registry.entities",
     "licensed dismantlers, transporters, smelters, recyclers and labs (Avro LicensedEntity)",
     compacted=True,
-    config={"cleanup.policy": "compact"},
+    config={"cleanup.policy": "compact", **APPEND_TIME},
 )
 CHAIN = TopicSpec("trace.chain", "accepted events packed per entity partition (MessagePack): the per-entity sequencer")
 EVENT_IDS = TopicSpec(

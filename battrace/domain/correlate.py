@@ -16,6 +16,8 @@ from battrace.domain.entities import BATTERY, LOT, SHIPMENT, body_of, split_key
 from battrace.domain.recycled import check_mass_balance
 
 MASS_BALANCE = "outputs_exceed_inputs"
+GENEALOGY = "genealogy"  # flag category: the material-flow graph itself is impossible
+RECYCLED_INTO_ITSELF = "recycled_into_itself"  # a Recycled event lists a lot among both its inputs and its outputs
 
 
 class AcceptedEvent(Protocol):
@@ -206,6 +208,8 @@ def _lot(state: dict[str, Any], item: ChainItem, record: dict[str, Any], out: Ou
         state["parent_batteries"] = [b["battery_id"]]
     elif kind == "Recycled":
         if any(o["lot_id"] == me for o in b["outputs"]):
+            if any(i["lot_id"] == me for i in b["inputs"]):  # a lot cannot be its own ancestor: sealed, and flagged
+                out.flag(state, item, GENEALOGY, RECYCLED_INTO_ITSELF, f"lot {me} is both an input and an output")
             state["parent_lots"] = sorted({i["lot_id"] for i in b["inputs"]})
             state["mass_kg"] = sum(o["mass_kg"] for o in b["outputs"] if o["lot_id"] == me)
             state["recovered"] = True

@@ -7,7 +7,8 @@ directions are plain queries: which batteries contain lot X, which lots, smelter
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Hashable, Iterable
+from typing import Any, TypeVar
 
 from battrace.domain.entities import BATTERY, LOT
 
@@ -54,3 +55,61 @@ def edges_of(kind: str, body: dict[str, Any], event_id: str, time_ms: int) -> li
             for o in body["outputs"]
         ]
     return []
+
+
+Node = TypeVar("Node", bound=Hashable)
+
+
+def find_cycles(edges: Iterable[tuple[Node, Node]]) -> list[list[Node]]:
+    """The cycles of a material-flow graph given as (parent, child) edges: each group of nodes that lie on a common
+    cycle (a strongly connected component of two or more nodes, or one node with an edge to itself), sorted, the
+    groups in sorted order. Material cannot flow back into what it came from, so every group found is a data error
+    (a lot recycled into itself, a pack listed among its own cells); the audit can name each with its nodes.
+
+    Tarjan's algorithm without recursion (a genealogy can be deeper than Python's stack), linear in the edges."""
+    graph: dict[Node, list[Node]] = {}
+    looped: set[Node] = set()
+    for parent, child in edges:
+        graph.setdefault(parent, []).append(child)
+        graph.setdefault(child, [])
+        if parent == child:
+            looped.add(parent)
+    order: dict[Node, int] = {}  # discovery index
+    low: dict[Node, int] = {}
+    on_stack: set[Node] = set()
+    stack: list[Node] = []
+    groups: list[list[Node]] = []
+    for root in graph:
+        if root in order:
+            continue
+        work: list[tuple[Node, int]] = [(root, 0)]  # (node, index of its next child to visit)
+        while work:
+            node, next_child = work[-1]
+            if next_child == 0:
+                order[node] = low[node] = len(order)
+                stack.append(node)
+                on_stack.add(node)
+            children = graph[node]
+            if next_child < len(children):
+                work[-1] = (node, next_child + 1)
+                child = children[next_child]
+                if child not in order:
+                    work.append((child, 0))
+                elif child in on_stack:
+                    low[node] = min(low[node], order[child])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == order[node]:
+                group: list[Node] = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    group.append(member)
+                    if member == node:
+                        break
+                if len(group) > 1 or node in looped:
+                    groups.append(sorted(group))  # type: ignore[type-var]
+    return sorted(groups)  # type: ignore[type-var]

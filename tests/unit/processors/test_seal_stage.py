@@ -29,7 +29,7 @@ from processors.runtime import heap
 from processors.seal_stage import Newest, Sealed, SealStage, Unstored
 from processors.sealing import group_log_states, key_partition, log_state_key
 from processors.validate import Validator
-from schemas.envelope import dumps_pack
+from schemas.envelope import dumps_encoded_pack
 from schemas.log_entries import REDELIVERED, SEALED
 from streams.simulator import simulate
 
@@ -54,7 +54,7 @@ def packs() -> dict[int, list[bytes]]:
     ]
     ingested = ingest_batch(Validator(), EventIdIndex(None), records, PARTITIONS)
     return {
-        p: [dumps_pack(entries[i : i + PACK]) for i in range(0, len(entries), PACK)]
+        p: [dumps_encoded_pack(entries[i : i + PACK]) for i in range(0, len(entries), PACK)]
         for p, entries in sorted(ingested.packs.items())
     }
 

@@ -22,7 +22,7 @@ def packs() -> list[list[PackEntry]]:
         ConsumerRecord(e.topic, 0, i, e.timestamp_ms, 0, e.key, e.value, None, 0, 0, []) for i, e in enumerate(events)
     ]
     ingested = ingest_batch(Validator(), EventIdIndex(None), records, 4)
-    return list(ingested.packs.values())
+    return [[msgspec.msgpack.decode(e, type=PackEntry) for e in entries] for entries in ingested.packs.values()]
 
 
 def _as_read(entries: list[PackEntry]) -> list[PackEntry]:
