@@ -18,13 +18,16 @@ from clickhouse_connect.driver.client import Client
 
 from battrace.compliance import eligibility, footprints, recycled_audit
 from battrace.compliance.custody_audit import CATEGORY as CUSTODY
-from battrace.compliance.custody_audit import check_steps, custody_flag_rows
+from battrace.compliance.custody_audit import CheckedStep, check_steps, custody_flag_rows
 from battrace.compliance.registry import load_registry
 from battrace.compliance.steps import load_steps
 from battrace.compliance.tables import replace_rows
+from battrace.domain.custody import Eligibility
 
 FLAG_COLUMNS = ("entity_type", "entity_id", "category", "code", "detail", "event_id", "seq", "event_time")
 FLAG_KEY = ("entity_type", "entity_id", "category", "code", "event_id")
+CATEGORIES = (CUSTODY, eligibility.CATEGORY)  # the flags the audit owns; the worker raises the other categories
+AUDIT_TABLES = ("lot_eligibility", "footprints", "recycled_content")
 
 
 @dataclass(frozen=True)
@@ -54,35 +57,69 @@ class AuditSummary:
         return asdict(self)
 
 
+@dataclass
+class AuditRows:
+    """What the audit computes, before anything is written: the rows of each table it owns, and its verdicts."""
+
+    checked: list[CheckedStep]
+    custody_flags: list[dict[str, Any]]
+    lot_flags: list[dict[str, Any]]
+    lot_eligibility: list[dict[str, Any]]
+    verdicts: list[Eligibility]
+    footprints: list[dict[str, Any]]
+    recycled_content: list[dict[str, Any]]
+
+    @property
+    def flags(self) -> list[dict[str, Any]]:
+        return self.custody_flags + self.lot_flags
+
+
+def compute_audit(client: Client, params: AuditParams | Any = None) -> AuditRows:
+    """Every audit row, computed from the store and written nowhere (``battrace verify`` compares them with the
+    stored ones; ``run_audit`` writes them); ``params`` is AuditParams or a Settings."""
+    p = params if isinstance(params, AuditParams) else AuditParams.from_settings(params)
+    checked = check_steps(load_steps(client), load_registry(client))
+    lot_rows, lot_flags, verdicts = eligibility.compute_eligibility(client, checked)
+    return AuditRows(
+        checked=checked,
+        custody_flags=custody_flag_rows(checked),
+        lot_flags=lot_flags,
+        lot_eligibility=lot_rows,
+        verdicts=verdicts,
+        footprints=footprints.compute_footprints(client, p.service_years, p.cycles_overrides),
+        recycled_content=recycled_audit.compute_recycled(client),
+    )
+
+
 def run_audit(client: Client, params: AuditParams | Any = None) -> AuditSummary:
     """Compute every audit table from the store and write them; ``params`` is AuditParams or a Settings."""
     from battrace.store.client import apply_ddl
 
     started = time.monotonic()
-    p = params if isinstance(params, AuditParams) else AuditParams.from_settings(params)
     apply_ddl(client)  # a store made before 003_compliance.sql gets the audit tables
-    checked = check_steps(load_steps(client), load_registry(client))
-    custody_rows = custody_flag_rows(checked)
-    lot_rows, lot_flags, verdicts = eligibility.compute_eligibility(client, checked)
-    fp_rows = footprints.compute_footprints(client, p.service_years, p.cycles_overrides)
-    rc_rows = recycled_audit.compute_recycled(client)
-
-    scope = f"category IN ('{CUSTODY}', '{eligibility.CATEGORY}')"
-    deleted = replace_rows(client, "flags", FLAG_KEY, custody_rows + lot_flags, FLAG_COLUMNS, scope, ("event_time",))
-    deleted += replace_rows(client, "lot_eligibility", ("lot_id",), lot_rows, eligibility.COLUMNS)
-    deleted += replace_rows(client, "footprints", ("battery_id",), fp_rows, footprints.COLUMNS)
+    found = compute_audit(client, params)
+    scope = f"category IN ({', '.join(repr(c) for c in CATEGORIES)})"
+    deleted = replace_rows(client, "flags", FLAG_KEY, found.flags, FLAG_COLUMNS, scope, ("event_time",))
+    deleted += replace_rows(client, "lot_eligibility", ("lot_id",), found.lot_eligibility, eligibility.COLUMNS)
+    deleted += replace_rows(client, "footprints", ("battery_id",), found.footprints, footprints.COLUMNS)
     deleted += replace_rows(
-        client, "recycled_content", ("battery_id", "element"), rc_rows, recycled_audit.COLUMNS, times=("produced_at",)
+        client,
+        "recycled_content",
+        ("battery_id", "element"),
+        found.recycled_content,
+        recycled_audit.COLUMNS,
+        times=("produced_at",),
     )
+    fp_rows = found.footprints
     return AuditSummary(
-        steps_checked=len(checked),
-        custody_flags=dict(sorted(Counter(r["code"] for r in custody_rows).items())),
-        lots=len(lot_rows),
-        ineligible_lots=sum(not v.eligible for v in verdicts),
-        ineligible_by_code=dict(sorted(Counter(r["code"] for r in lot_flags).items())),
+        steps_checked=len(found.checked),
+        custody_flags=dict(sorted(Counter(r["code"] for r in found.custody_flags).items())),
+        lots=len(found.lot_eligibility),
+        ineligible_lots=sum(not v.eligible for v in found.verdicts),
+        ineligible_by_code=dict(sorted(Counter(r["code"] for r in found.lot_flags).items())),
         footprints=len(fp_rows),
         complete_footprints=sum(r["complete"] for r in fp_rows),
-        recycled_rows=len(rc_rows),
+        recycled_rows=len(found.recycled_content),
         stale_rows_deleted=deleted,
         elapsed_s=round(time.monotonic() - started, 2),
     )

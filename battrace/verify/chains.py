@@ -3,7 +3,9 @@
 Detects altered rows (hashes no longer recompute), deleted rows (a gap, an event that names an entity
 with no sealed row for it, or a logged record without its row), reordered and inserted rows (prev/chain
 hashes break, and the row no longer equals its log entry), and logs or checkpoints that were changed
-(signatures, roots and consistency; see battrace/verify/log_audit.py).
+(signatures, roots and consistency; see battrace/verify/log_audit.py). Then the rows derived from the sealed
+events (decoded events, genealogy, carbon, flags, projections and the audit's tables) are recomputed and compared
+(battrace/verify/derived.py): a derived row that differs, is forged or is missing fails like a broken chain.
 """
 
 from __future__ import annotations
@@ -14,10 +16,14 @@ from dataclasses import dataclass, field
 
 from clickhouse_connect.driver.client import Client
 
+from battrace.compliance.audit import AuditParams
 from battrace.domain.chain import GENESIS, chain_step
 from battrace.domain.entities import BATTERY, entity_key, split_key
+from battrace.settings import get_settings
 from battrace.tlog import Verifier
 from battrace.verify import log_audit
+from battrace.verify.derived_audit import check_audit, check_battery_audit
+from battrace.verify.derived_check import check_all, check_battery
 
 
 @dataclass
@@ -48,8 +54,11 @@ def _events(client: Client, where: str, params: dict[str, object]) -> dict[str, 
 SEALED_COLUMNS = ("entity_type", "entity_id", "seq", "event_id", "event_hash", "prev_hash", "chain_hash")
 
 
-def verify(client: Client, verifiers: list[Verifier], battery_id: str | None = None) -> VerifyReport:
-    """Check one battery's chain (its events, log entries and inclusion proofs) or, with no id, everything."""
+def verify(
+    client: Client, verifiers: list[Verifier], battery_id: str | None = None, audit: AuditParams | None = None
+) -> VerifyReport:
+    """Check one battery's chain (its events, log entries, inclusion proofs and the rows shown for it) or, with no
+    id, everything. ``audit``: the parameters the audit ran with (default: this deployment's settings)."""
     if battery_id is None:
         sealed_where, params = "", {}
         events = _events(client, "", {})
@@ -81,7 +90,18 @@ def verify(client: Client, verifiers: list[Verifier], battery_id: str | None = N
             if (entity, event_id) not in sealed_pairs:
                 report.fail(entity, None, f"event {event_id} names this entity but no sealed row holds it")
     _verify_logs(client, verifiers, rows, battery_id, report)
+    _verify_derived(client, battery_id, audit, report)
     return report
+
+
+def _verify_derived(client: Client, battery_id: str | None, audit: AuditParams | None, report: VerifyReport) -> None:
+    if battery_id is not None:
+        differences = check_battery(client, battery_id) + check_battery_audit(client, battery_id)
+    else:
+        params = audit or AuditParams.from_settings(get_settings())
+        differences = check_all(client) + check_audit(client, params)
+    for d in differences:
+        report.fail(d.entity, d.seq, d.problem)
 
 
 def _verify_logs(client: Client, verifiers: list[Verifier], rows: list[tuple], battery_id: str | None, report) -> None:

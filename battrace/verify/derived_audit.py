@@ -1,0 +1,97 @@
+"""The audit's stored results (``battrace audit``) against the audit recomputed in memory.
+
+The audit reads only rows battrace/verify/derived_check.py has just compared with their recomputation from the
+sealed events (events, projections, carbon, genealogy), so recomputing it from the store is recomputing it from the
+sealed log; the comparison is only as good as that check, which ``battrace verify`` always runs with it.
+
+A store the audit never ran on (no audit table holds a row) has no audit results to check, and passes here; once
+it ran, its rows must equal what the data implies now: after new events are sealed, re-run ``battrace audit``.
+Tables are read with FINAL: a re-run replaces rows whose verdict changed, and the old versions stay until merged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from clickhouse_connect.driver.client import Client
+
+from battrace.compliance import eligibility, footprints, recycled_audit
+from battrace.compliance.audit import AUDIT_TABLES, CATEGORIES, FLAG_COLUMNS, FLAG_KEY, AuditParams, compute_audit
+from battrace.compliance.custody_audit import check_steps, custody_flag_rows
+from battrace.compliance.registry import load_registry
+from battrace.compliance.steps import load_steps
+from battrace.domain.entities import BATTERY, LOT, entity_key
+from battrace.verify.derived import Difference, compare, row_entity
+from battrace.verify.derived_check import select
+
+AUDIT_KEYS: dict[str, tuple[str, ...]] = {
+    "flags": FLAG_KEY,
+    "lot_eligibility": ("lot_id",),
+    "footprints": ("battery_id",),
+    "recycled_content": ("battery_id", "element"),
+}
+AUDIT_COLUMNS = {
+    "flags": FLAG_COLUMNS,
+    "lot_eligibility": eligibility.COLUMNS,
+    "footprints": footprints.COLUMNS,
+    "recycled_content": recycled_audit.COLUMNS,
+}
+ENTITY_OF = {
+    "flags": row_entity,
+    "lot_eligibility": lambda r: [entity_key(LOT, r["lot_id"])],
+    "footprints": lambda r: [entity_key(BATTERY, r["battery_id"])],
+    "recycled_content": lambda r: [entity_key(BATTERY, r["battery_id"])],
+}
+_AUDIT_FLAGS = "WHERE category IN {audit:Array(String)}"
+
+
+def audited(client: Client) -> bool:
+    """Whether ``battrace audit`` ever wrote to this store (a store made before the audit tables existed: no)."""
+    present = {r[0] for r in client.query("SELECT name FROM system.tables WHERE database = 'battrace'").result_rows}
+    if not set(AUDIT_TABLES) <= present:
+        return False
+    counts = " + ".join(f"(SELECT count() FROM battrace.{t})" for t in AUDIT_TABLES)
+    flags = "(SELECT count() FROM battrace.flags WHERE category IN {audit:Array(String)})"
+    return client.query(f"SELECT {counts} + {flags}", parameters={"audit": list(CATEGORIES)}).result_rows[0][0] > 0
+
+
+def _stored(client: Client, table: str, where: str = "", **params: Any) -> list[dict[str, Any]]:
+    sql = select(table, AUDIT_COLUMNS[table], final=True, where=where)
+    return list(client.query(sql, parameters=params).named_results())
+
+
+def _keyed(table: str, rows: Sequence[Mapping[str, Any]]) -> dict[tuple, Mapping[str, Any]]:
+    return {tuple(r[k] for k in AUDIT_KEYS[table]): r for r in rows}
+
+
+def check_audit(client: Client, params: AuditParams) -> list[Difference]:
+    """Every stored audit row against the audit recomputed from the store."""
+    if not audited(client):
+        return []
+    found = compute_audit(client, params)
+    expected = {
+        "flags": found.flags,
+        "lot_eligibility": found.lot_eligibility,
+        "footprints": found.footprints,
+        "recycled_content": found.recycled_content,
+    }
+    out: list[Difference] = []
+    for table, rows in expected.items():
+        where = _AUDIT_FLAGS if table == "flags" else ""
+        stored = _stored(client, table, where, audit=list(CATEGORIES))
+        out += compare(table, _keyed(table, rows), stored, ENTITY_OF[table], keys=AUDIT_KEYS[table])
+    return out
+
+
+def check_battery_audit(client: Client, battery_id: str) -> list[Difference]:
+    """The audit flags shown on one battery (custody; eligibility is a lot's) against their recomputation."""
+    if not audited(client):
+        return []
+    me = entity_key(BATTERY, battery_id)
+    flags = [
+        r for r in custody_flag_rows(check_steps(load_steps(client), load_registry(client))) if row_entity(r) == [me]
+    ]
+    where = _AUDIT_FLAGS + " AND entity_type = {t:String} AND entity_id = {i:String}"
+    stored = _stored(client, "flags", where, audit=list(CATEGORIES), t=BATTERY, i=battery_id)
+    return compare("flags", _keyed("flags", flags), stored, row_entity, keys=FLAG_KEY)
