@@ -18,8 +18,22 @@ from battrace.cli.report import report
 from battrace.cli.serve import serve
 from battrace.cli.trace import trace
 from battrace.cli.verify import verify_cmd
+from battrace.cli.witness import witness_group
 
-COMMANDS = (audit, bench, demo, export_cmd, id_group, keys_group, query, report, serve, trace, verify_cmd)
+COMMANDS = (
+    audit,
+    bench,
+    demo,
+    export_cmd,
+    id_group,
+    keys_group,
+    query,
+    report,
+    serve,
+    trace,
+    verify_cmd,
+    witness_group,
+)
 
 
 def _version() -> str:

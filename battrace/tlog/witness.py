@@ -82,6 +82,20 @@ class WitnessState(Protocol):
     def put(self, origin: str, head: TreeHead) -> None: ...
 
 
+def keys_by_origin(pinned: Mapping[str, Iterable[Verifier]]) -> Callable[[str], list[Verifier]]:
+    """The log keys for an origin: pinned for it exactly, or under the longest pinned prefix ending in ``/`` (one
+    key can sign a family of logs, as battrace's one log per partition, ``<origin>/<n>``)."""
+    table = {origin: list(keys) for origin, keys in pinned.items()}
+
+    def keys_for(origin: str) -> list[Verifier]:
+        if origin in table and not origin.endswith("/"):  # a prefix is not itself a log
+            return table[origin]
+        prefixes = [p for p in table if p.endswith("/") and origin.startswith(p) and len(origin) > len(p)]
+        return table[max(prefixes, key=len)] if prefixes else []
+
+    return keys_for
+
+
 class Witness:
     def __init__(
         self,
@@ -91,7 +105,7 @@ class Witness:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.cosigner = cosigner
-        self._log_keys = {origin: list(keys) for origin, keys in log_keys.items()}
+        self._keys_for = keys_by_origin(log_keys)
         self._state = state
         self._clock = clock
         self._lock = threading.Lock()
@@ -122,7 +136,7 @@ class Witness:
             origin = Checkpoint.parse(text).origin
         except (NoteError, CheckpointError) as e:
             raise WitnessRefusal(f"not a checkpoint: {e}") from None
-        keys = self._log_keys.get(origin)
+        keys = self._keys_for(origin)
         if not keys:
             raise UnknownLog(f"no log key is pinned for {origin}")
         try:

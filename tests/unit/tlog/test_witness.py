@@ -129,3 +129,10 @@ def test_the_request_body_round_trips_and_the_specs_example_parses(log) -> None:
 def test_malformed_request_bodies_are_refused(body: bytes) -> None:
     with pytest.raises(WitnessRefusal):
         parse_add_checkpoint(body)
+
+
+def test_a_prefix_pins_a_family_of_logs(log) -> None:
+    witness = Witness(Cosigner.generate("w.example/1"), {"battrace.example/log/": [log.verifier()]}, MemoryState())
+    witness.add_checkpoint(_note(log, 4), 0, [])  # battrace.example/log/0
+    with pytest.raises(UnknownLog):  # the prefix itself is not a log of the family
+        witness.add_checkpoint(sign_checkpoint(Checkpoint("battrace.example/log/", 1, LEAVES[0]), log), 0, [])
