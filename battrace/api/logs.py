@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
 
 from battrace.api.context import ApiContext, get_context
 from battrace.api.errors import ApiError
-from battrace.api.models import LogHead, Problem
+from battrace.api.models import ConsistencyProof, LogHead, Problem
+from battrace.store import logs as log_store
+from battrace.tlog import MerkleTree, consistency_proof
 
 router = APIRouter(tags=["logs"])
 Context = Annotated[ApiContext, Depends(get_context)]
@@ -48,6 +50,63 @@ def get_checkpoint(log_id: str, ctx: Context) -> PlainTextResponse:
     if not rows:
         raise ApiError(404, "not_found", f"no checkpoint for log {log_id!r}; GET /logs lists the logs", {"log": log_id})
     return PlainTextResponse(rows[0][0])
+
+
+@router.get(
+    "/logs/{log_id:path}/consistency",
+    response_model=ConsistencyProof,
+    summary="Consistency proof between two sizes of a log",
+    responses={404: {"model": Problem}, 409: {"model": Problem}, 422: {"model": Problem}},
+)
+def get_consistency(
+    log_id: str,
+    ctx: Context,
+    first: Annotated[int, Query(ge=0, description="the older tree size (a checkpoint the client holds)")],
+    second: Annotated[
+        int | None, Query(ge=0, description="the newer tree size; default: the latest signed checkpoint's")
+    ] = None,
+) -> ConsistencyProof:
+    """Proves that the log only grew from ``first`` to ``second`` entries, computed from the stored entries.
+
+    Only signed entries are proven: ``second`` may not exceed the latest checkpoint's size, so a client never
+    learns a root no checkpoint vouches for. Check the proof with any RFC 9162 verifier (battrace.tlog's
+    verify_consistency) against the roots of the two signed checkpoints the client holds.
+    """
+    rows = ctx.client.query(
+        "SELECT max(size), count() FROM battrace.checkpoints FINAL WHERE log_id = {log:String}",
+        parameters={"log": log_id},
+    ).result_rows
+    if not rows or not rows[0][1]:
+        raise ApiError(404, "not_found", f"no checkpoint for log {log_id!r}; GET /logs lists the logs", {"log": log_id})
+    signed = int(rows[0][0])
+    second = signed if second is None else second
+    if second > signed:
+        raise ApiError(
+            422,
+            "beyond_checkpoint",
+            f"second={second} is past the latest signed checkpoint of {log_id} (size {signed}); ask for at most that",
+            {"log": log_id, "second": second, "signed_size": signed},
+        )
+    if first > second:
+        raise ApiError(
+            422,
+            "invalid_sizes",
+            f"first={first} is larger than second={second}; a consistency proof goes from a smaller size to a larger",
+            {"first": first, "second": second},
+        )
+    try:
+        leaves = log_store.leaf_hashes(ctx.client, log_id, 0, second)
+    except LookupError as exc:
+        raise ApiError(409, "log_incomplete", f"{exc}; the store cannot prove this log", {"log": log_id}) from None
+    tree = MerkleTree(leaves)
+    return ConsistencyProof(
+        log_id=log_id,
+        first=first,
+        second=second,
+        first_root=tree.root(first).hex(),
+        second_root=tree.root(second).hex(),
+        proof=[h.hex() for h in consistency_proof(leaves, first)],
+    )
 
 
 @router.get(

@@ -131,3 +131,18 @@ class LogHead(BaseModel):
     root: str = Field(description="hex RFC 6962 root hash")
     key_id: str = Field(description="hex key ids of the signers")
     created_at: datetime
+
+
+class ConsistencyProof(BaseModel):
+    """RFC 9162 consistency proof that the log at ``first`` entries is a prefix of the log at ``second``.
+
+    A verifier holding a signed checkpoint of size ``first`` checks the proof against its own root and the
+    root of a newer signed checkpoint (GET /logs/{log_id}/checkpoint): the log only grew in between.
+    """
+
+    log_id: str = Field(description="the log's origin line")
+    first: int = Field(description="the older tree size")
+    second: int = Field(description="the newer tree size, at most the latest signed checkpoint's")
+    first_root: str = Field(description="hex RFC 6962 root of the first `first` entries, as stored")
+    second_root: str = Field(description="hex RFC 6962 root of the first `second` entries, as stored")
+    proof: list[str] = Field(description="hex hashes of PROOF(first, D[second]) (RFC 9162 §2.1.4), in order")

@@ -10,11 +10,11 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
-from embedded import embedded_stack, run_sql
+from embedded import embedded_stack, run_sql, write_sql
 from headless_chromium import chromium, missing_reason
 from served_api import WRITES, ServedApi, readonly_probe, served_api
 
-from battrace.tlog import Verifier, generate_signer, open_checkpoint, sign_note
+from battrace.tlog import Verifier, generate_signer, open_checkpoint, sign_note, verify_consistency
 from battrace.tlog.note import parse_note
 from battrace.verify.bundle import verify_bundle
 from streams.simulator import simulate
@@ -76,14 +76,14 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         f"AND entity_id = '{battery}' GROUP BY stage",
     )
     sealed_rows = run_sql(home, "SELECT count() FROM battrace.sealed")[0][0]
-    run_sql(
+    write_sql(
         home,
         "ALTER TABLE battrace.sealed UPDATE chain_hash = lower(hex(SHA256('forged'))) "
         f"WHERE entity_type = 'battery' AND entity_id = '{tampered}' AND seq = 1",
     )
     has_reports = run_sql(home, "SELECT count() FROM system.tables WHERE database = 'battrace' AND name = 'reports'")
     if has_reports[0][0]:  # the table's columns are another issue's: fill the key only
-        run_sql(home, f"INSERT INTO battrace.reports (shipment_id) VALUES ('{REPORT_ID}')")
+        write_sql(home, f"INSERT INTO battrace.reports (shipment_id) VALUES ('{REPORT_ID}')")
     probe = readonly_probe(home)  # before the server: it will hold the store
     with served_api(home) as api:
         yield Served(
@@ -387,3 +387,54 @@ def test_page_fails_a_tampered_bundle(browser, served: Served, bundle: dict, tmp
     path.write_text(json.dumps(tampered))
     status, text = _upload(browser, served, path)
     assert status == "failed" and text.startswith("Failed") and "do not hash" in text, text
+
+
+# ---------------------------------------------------------------- consistency proofs between two sizes of a log
+
+ENDPOINTS["/logs/{log_id}/consistency"] = "get"
+
+
+def _consistency_holds(body: dict) -> bool:
+    proof = [bytes.fromhex(h) for h in body["proof"]]
+    first_root, second_root = bytes.fromhex(body["first_root"]), bytes.fromhex(body["second_root"])
+    return verify_consistency(body["first"], body["second"], proof, first_root, second_root)
+
+
+def test_served_consistency_proofs_verify_with_tlog_up_to_the_signed_checkpoint(served: Served, keys) -> None:
+    log = max(served.get("/logs").json(), key=lambda head: head["size"])
+    signed = open_checkpoint(served.get(f"/logs/{log['log_id']}/checkpoint").text, keys, origin=log["log_id"])
+    n = signed.size
+    assert n >= 3
+    for first, second in [(1, n), (n // 3, n), (n // 3, n // 2 + 1), (n - 1, n), (n, n), (0, n), (2, 3)]:
+        response = served.get(f"/logs/{log['log_id']}/consistency", params={"first": first, "second": second})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert (body["log_id"], body["first"], body["second"]) == (log["log_id"], first, second)
+        assert _consistency_holds(body), (first, second)
+        if second == n:
+            assert body["second_root"] == signed.root.hex()  # the proof ends at what the checkpoint signed
+        if body["proof"]:  # a changed proof hash or a swapped root no longer verifies
+            broken = {**body, "proof": [body["proof"][0][:-1] + ("0" if body["proof"][0][-1] != "0" else "1")]}
+            assert not _consistency_holds({**broken, "proof": broken["proof"] + body["proof"][1:]})
+            assert not _consistency_holds({**body, "first_root": body["second_root"]})
+    default = served.get(f"/logs/{log['log_id']}/consistency", params={"first": 1}).json()
+    assert default["second"] == n and default["second_root"] == signed.root.hex() and _consistency_holds(default)
+
+
+def test_consistency_refuses_bad_sizes_with_a_4xx_naming_the_problem(served: Served) -> None:
+    log = max(served.get("/logs").json(), key=lambda head: head["size"])
+    path, n = f"/logs/{log['log_id']}/consistency", log["size"]
+    for params, status, error in [
+        ({"first": 2, "second": 1}, 422, "invalid_sizes"),
+        ({"first": 1, "second": n + 1}, 422, "beyond_checkpoint"),
+        ({"first": n + 1}, 422, "invalid_sizes"),
+        ({"first": -1}, 422, "invalid_request"),
+        ({"first": "abc"}, 422, "invalid_request"),
+        ({}, 422, "invalid_request"),
+    ]:
+        response = served.get(path, params=params)
+        assert response.status_code == status, (params, response.text)
+        assert response.json()["error"] == error and response.json()["message"], params
+    assert "signed checkpoint" in served.get(path, params={"first": 1, "second": n + 1}).json()["message"]
+    missing = served.get("/logs/no/such/log/consistency", params={"first": 0})
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
