@@ -3,11 +3,9 @@ component, and an ended thread's time is not lost."""
 
 from __future__ import annotations
 
-import ctypes
 import os
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
@@ -15,32 +13,11 @@ import pytest
 from battrace.runs import cpu_budget
 
 BURN_S = 0.4
-PR_SET_NAME = 15  # prctl(2): name the calling thread, as chDB names its threads
 ME = cpu_budget.WorkerCpu(os.getpid())  # one reader for all reads, as the bench's clock keeps one per worker
 
 
-def _burn(seconds: float, name: bytes | None = None) -> None:
-    if name is not None:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_NAME, ctypes.c_char_p(name), 0, 0, 0)
-    end = time.thread_time() + seconds
-    while time.thread_time() < end:
-        pass
 
 
-def _in_thread(name: bytes | None, seconds: float = BURN_S, done: threading.Event | None = None) -> threading.Thread:
-    """A thread that burns ``seconds`` of CPU, then (with ``done``) says so and stays alive until the test ends."""
-    hold = threading.Event()
-
-    def run() -> None:
-        _burn(seconds, name)
-        if done is not None:
-            done.set()
-            hold.wait(30)
-
-    thread = threading.Thread(target=run)
-    thread.hold = hold  # type: ignore[attr-defined]
-    thread.start()
-    return thread
 
 
 

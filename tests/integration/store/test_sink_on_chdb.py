@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from battrace.store.row_codec import GENEALOGY, STATIC, RowFormat
+from battrace.store.row_codec import STATIC, RowFormat
 
 EVENT = {
     "event_id": "urn:uuid:6f1c0e2a-0000-4000-8000-000000000001",
@@ -221,20 +221,5 @@ def test_integers_for_float_columns_go_in_as_floats(tmp_path: Path, inserts: str
 
 
 
-def _row(edge: dict, mass: float) -> list:
-    return [mass if c == "mass_kg" else edge[c] for c in GENEALOGY.columns]
 
 
-def _value_size(raw: bytes, at: int) -> int:
-    """The length of the MsgPack value at ``at`` (the scalar types an edge row holds)."""
-    head = raw[at]
-    if head <= 0x7F or head in (0xC0, 0xC2, 0xC3):  # positive fixint, nil, false, true
-        return 1
-    if 0xA0 <= head <= 0xBF:  # fixstr
-        return 1 + (head & 0x1F)
-    sizes = {0xCB: 9, 0xCF: 9, 0xCE: 5, 0xCD: 3, 0xCC: 2}  # float64, uint64, uint32, uint16, uint8
-    if head in sizes:
-        return sizes[head]
-    if head == 0xD9:  # str8
-        return 2 + raw[at + 1]
-    raise AssertionError(f"unexpected MsgPack head byte {head:#x}")

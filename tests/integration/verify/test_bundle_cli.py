@@ -62,12 +62,6 @@ def make_bundle() -> dict[str, Any]:
 
 
 
-def _flip(hex_or_b64: str, i: int) -> str:
-    alphabet = "0123456789abcdef" if all(c in "0123456789abcdef" for c in hex_or_b64) else None
-    c = hex_or_b64[i]
-    if alphabet:
-        return hex_or_b64[:i] + alphabet[(alphabet.index(c) + 1) % 16] + hex_or_b64[i + 1 :]
-    return hex_or_b64[:i] + ("A" if c != "A" else "B") + hex_or_b64[i + 1 :]
 
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from battrace.stack.broker import EmbeddedBroker
@@ -30,31 +29,6 @@ def _records(prefix: str, count: int, size: int) -> list[tuple[bytes, bytes]]:
     return [(f"{prefix}{i}".encode(), (f"{prefix}{i}:".encode() * size)[:size]) for i in range(count)]
 
 
-async def _write_then_read(
-    bootstrap: str, writes: list[dict[int, list[tuple[bytes, bytes]]]]
-) -> tuple[list[dict[int, int]], dict[int, int], dict[int, list[tuple[bytes, bytes]]]]:
-    """Each write in turn; then what the broker reports as end offsets, and every record read back."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", max_request_size=4 * 1024 * 1024)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, fetch_max_bytes=8 * 1024 * 1024)
-    await producer.start()
-    await consumer.start()
-    try:
-        lasts = [await changelog.write(producer, TOPIC, by_partition, 1_700_000_000_000) for by_partition in writes]
-        tps = [TopicPartition(TOPIC, p) for p in (0, 1)]
-        reported = {tp.partition: end for tp, end in (await consumer.end_offsets(tps)).items()}
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        read: dict[int, list[tuple[bytes, bytes]]] = {0: [], 1: []}
-        quiet = 0
-        while quiet < 3:  # read to the data's end, not the reported one (the thing under test)
-            got = await consumer.getmany(timeout_ms=300)
-            quiet = 0 if got else quiet + 1
-            for tp, messages in got.items():
-                read[tp.partition].extend((m.key, m.value) for m in messages)
-        return lasts, reported, read
-    finally:
-        await consumer.stop()
-        await producer.stop()
 
 
 

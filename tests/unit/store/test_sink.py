@@ -6,11 +6,6 @@ chDB opens one store per process, so each case runs in a child process (the pyte
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import msgspec
 import pytest
 
@@ -37,95 +32,11 @@ EVENT = {
     "canonical": b"\xc3\x01\xff\x00avro",  # bytes that are not UTF-8
     "event_hash": "ab" * 32,
 }
-LOT = {
-    "lot_id": "L1",
-    "product": "cobalt sulfate",
-    "mass_kg": 1250.5,
-    "elements": ["Co", "Ni"],
-    "fractions": [0.2, 0.05],
-    "smelter_id": "S1",
-    "mine_licences": [],
-    "origin_country": "CD",
-    "refining_kgco2e_per_kg": None,
-    "recycled_pre_consumer": 0.0,
-    "recycled_post_consumer": 0.1,
-    "parent_lots": ["L0"],
-    "consumed_kg": 0.0,
-    "assayed": True,
-    "lab_id": "",
-    "accreditation": "",
-    "certificate_ref": "",
-    "assayed_at": 0,
-    "recovered": False,
-    "yield_fraction": 0.93,
-    "updated_at": 1_767_923_717_000,
-    "version": 2,
-}
-
-CHILD = r"""
-import json, os, sys
-from battrace.store.client import apply_ddl
-import clickhouse_connect
-from battrace.store.row_codec import STATIC
-from battrace.store.sink import Blocks, ChdbInserts, ClickHouseSink, SinkBatch
-from battrace.store.tables import MissingValues
-
-path, inserts, grouped = os.path.realpath(sys.argv[1]), sys.argv[2], sys.argv[3] == "grouped"
-rows = json.loads(sys.stdin.read())
-encoded = rows.pop("encoded", {})  # rows that go in as MsgPack rows (battrace/store/row_codec.py)
-for event in rows.get("events", []) + encoded.get("events", []):
-    event["canonical"] = bytes.fromhex(event["canonical"])
-client = clickhouse_connect.get_client(dsn=f"chdb:///{path}")
-apply_ddl(client)
-sink = ClickHouseSink(client, inserts=ChdbInserts(path) if inserts == "chdb" else None)
-halves = [SinkBatch(), SinkBatch()]  # grouped: each table's rows as two batches' blocks, joined (a seal group)
-for table, table_rows in rows.items():
-    for i, row in enumerate(table_rows):
-        halves[grouped and i >= len(table_rows) // 2].add(table, row)
-for table, table_rows in encoded.items():
-    for i, row in enumerate(table_rows):
-        halves[grouped and i >= len(table_rows) // 2].add_encoded(table, STATIC[table].encode(row))
-rows.update({table: [] for table in encoded})
-try:
-    batch = Blocks.joined([sink.blocks(h) for h in halves]) if grouped else halves[0]
-    sink.write(batch)
-    sink.write(batch)  # at-least-once: the same block again
-except MissingValues as exc:
-    print(json.dumps({"refused": str(exc)}))
-    sys.exit(0)
-out = {}
-for table in rows:
-    # projections (version-keyed) collapse at merge, so they are read FINAL; event tables carry no FINAL
-    final = "FINAL" if table in ("lots", "genealogy") else ""  # genealogy has no deduplication window either
-    columns = "* EXCEPT canonical" if table == "events" else "*"  # not UTF-8: compared as hex below
-    query = f"SELECT {columns} FROM battrace.{table} {final} ORDER BY tuple(*) FORMAT JSONEachRow"
-    out[table] = [json.loads(line) for line in client.raw_query(query, settings={
-        "output_format_json_quote_64bit_integers": 0,
-        "date_time_output_format": "unix_timestamp",
-    }).decode().splitlines()]
-if "events" in rows:
-    out["canonical_hex"] = client.query("SELECT hex(canonical) FROM battrace.events").result_rows[0][0]
-types = client.query("SELECT table, name, type FROM system.columns WHERE database = 'battrace'").result_rows
-out["column_types"] = {f"{table}.{name}": type_name for table, name, type_name in types}
-print(json.dumps(out))
-"""
 
 
-def _sink(tmp_path: Path, rows: dict[str, list[dict]], inserts: str, grouped: bool = False) -> dict:
-    wire = json.loads(json.dumps(rows, default=lambda b: b.hex()))
-    result = subprocess.run(
-        [sys.executable, "-c", CHILD, str(tmp_path / "store"), inserts, "grouped" if grouped else "one"],
-        input=json.dumps(wire),
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-# chDB's own streaming insert (the worker's), and clickhouse-connect's (what a ClickHouse server gets)
-INSERTS = pytest.mark.parametrize("inserts", ["chdb", "client"])
+
 
 
 
