@@ -16,16 +16,6 @@ BURN_S = 0.4
 ME = cpu_budget.WorkerCpu(os.getpid())  # one reader for all reads, as the bench's clock keeps one per worker
 
 
-
-
-
-
-
-
-
-
-
-
 def test_child_processes_are_the_ingest_stage_and_a_missing_process_counts_nothing() -> None:
     child = subprocess.Popen(
         [

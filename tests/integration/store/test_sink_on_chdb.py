@@ -215,11 +215,3 @@ def test_integers_for_float_columns_go_in_as_floats(tmp_path: Path, inserts: str
     lot = {**LOT, "mass_kg": 1250, "fractions": [1, 0.05], "yield_fraction": 1}  # Float64, Array(Float64), Nullable
     stored = _sink(tmp_path, {"lots": [lot]}, inserts)["lots"][0]
     assert (stored["mass_kg"], stored["fractions"], stored["yield_fraction"]) == (1250.0, [1.0, 0.05], 1.0)
-
-
-
-
-
-
-
-

@@ -2,35 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-from confluent_kafka.admin import AdminClient, NewTopic
-
-from battrace.stack.broker import EmbeddedBroker
 from processors import changelog
 
 TOPIC = "entities-changelog"
 
 
-@pytest.fixture
-def bootstrap(tmp_path: Path):
-    with EmbeddedBroker(tmp_path / "broker") as broker:
-        _create_topic(broker.bootstrap)
-        yield broker.bootstrap
-
-
-def _create_topic(bootstrap: str) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})  # gone before the broker stops (no reconnect noise)
-    admin.create_topics([NewTopic(TOPIC, 2, 1)])[TOPIC].result(timeout=30)
-
-
 def _records(prefix: str, count: int, size: int) -> list[tuple[bytes, bytes]]:
     return [(f"{prefix}{i}".encode(), (f"{prefix}{i}:".encode() * size)[:size]) for i in range(count)]
-
-
-
-
 
 
 def test_the_last_record_of_a_partition_gets_a_batch_of_its_own() -> None:

@@ -34,19 +34,6 @@ EVENT = {
 }
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
 EDGE = {
     "from_type": "lot",
     "from_id": "L1",
@@ -57,14 +44,6 @@ EDGE = {
     "event_id": EVENT["event_id"],
     "event_time": EVENT["event_time"],
 }
-
-
-
-
-
-
-
-
 
 
 def test_an_encoded_row_without_a_value_for_a_non_null_column_is_refused() -> None:

@@ -1,6 +1,5 @@
 """The arena cap, observed through glibc's own report (malloc_info), in a fresh interpreter per case."""
 
-
 import pytest
 
 from processors.runtime import heap
