@@ -30,12 +30,30 @@ BUNDLE_DOC: dict[str, Any] = {
 }
 
 
-@router.get("/batteries/{battery_id}", response_model=Passport, summary="Battery passport", responses=ERRORS)
+@router.get(
+    "/batteries/{battery_id}",
+    response_model=Passport,
+    summary="Battery passport",
+    responses={
+        **ERRORS,
+        409: {"model": Problem, "description": "the stored rows differ from what the sealed events give"},
+    },
+)
 def get_passport(battery_id: BatteryId, ctx: Context) -> Passport:
-    """The battery's current projection, its carbon footprint per lifecycle stage, chain length and head."""
+    """The battery's current projection, its carbon footprint per lifecycle stage, chain length and head; shown
+    only when they equal what the battery's sealed events give (as `battrace verify --battery` recomputes them)."""
     found = passport.passport(ctx.client, battery_id)
     if found is None:
         raise ApiError(404, "not_found", f"no battery {battery_id} in this store", {"battery_id": battery_id})
+    differences = passport.unverified(ctx.client, battery_id)
+    if differences:
+        raise ApiError(
+            409,
+            "not_verified",
+            f"the stored passport of {battery_id} differs from its sealed events ({differences[0].problem}); "
+            f"see /verify/batteries/{battery_id}",
+            {"battery_id": battery_id, "problems": [d.problem for d in differences]},
+        )
     return found
 
 

@@ -1,7 +1,9 @@
 """The battery passport view: projection, carbon per stage, chain summary and flags, read from ClickHouse.
 
 Queries only; the routers decide what a missing battery means. Every table is read with FINAL so the
-answer is one row per key even before ReplacingMergeTree has merged.
+answer is one row per key even before ReplacingMergeTree has merged. What a passport shows (projection, carbon
+lines, flags) is recomputed from the battery's sealed events first (``unverified``): rows that differ are not
+shown as if they were sealed.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ from clickhouse_connect.driver.client import Client
 
 from battrace.api.models import BatteryRecord, Chain, ChainSummary, Flag, Passport, SealedRecord, StageCarbon
 from battrace.domain.entities import BATTERY, entity_key
+from battrace.verify.derived import Difference
+from battrace.verify.derived_audit import check_battery_audit
+from battrace.verify.derived_check import check_battery
 
 
 def _rows(client: Client, sql: str, **params: Any) -> list[dict[str, Any]]:
@@ -44,6 +49,11 @@ def known(client: Client, battery_id: str) -> bool:
         e=entity_key(BATTERY, battery_id),
     )[0]
     return row["n"] > 0
+
+
+def unverified(client: Client, battery_id: str) -> list[Difference]:
+    """How the rows a passport shows differ from their recomputation from the sealed events (empty: they match)."""
+    return check_battery(client, battery_id) + check_battery_audit(client, battery_id)
 
 
 def passport(client: Client, battery_id: str) -> Passport | None:

@@ -49,7 +49,8 @@ def _require_keys(ctx: ApiContext) -> None:
 )
 def verify_battery(battery_id: Annotated[str, Depends(battery_code)], ctx: Context) -> BatteryVerification:
     """Recompute the chain from the stored events, check each record against its log entry with an
-    RFC 9162 inclusion proof, and every log's checkpoint signatures, roots and consistency."""
+    RFC 9162 inclusion proof, and every log's checkpoint signatures, roots and consistency; then recompute the
+    rows the passport shows (projection, carbon lines, flags, decoded events) from the sealed events."""
     _require_keys(ctx)
     if not passport.known(ctx.client, battery_id):
         raise ApiError(404, "not_found", f"no battery {battery_id} in this store", {"battery_id": battery_id})
