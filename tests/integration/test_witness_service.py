@@ -3,16 +3,10 @@ remembers survives a restart."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import pytest
-from api.served_api import free_port
+from witness_process import battrace, init_witness, serving
 
 from battrace.tlog import Checkpoint, generate_signer, leaf_hash, sign_checkpoint
 from battrace.tlog.cosignature import WitnessKey, add_cosignature, cosigned_by
@@ -25,44 +19,15 @@ LOG = generate_signer("battrace.example/log")
 LEAVES = [leaf_hash(f"entry {i}".encode()) for i in range(8)]
 
 
-def _battrace(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "battrace", *args], capture_output=True, text=True, timeout=60)
-
-
 def _note(size: int, origin: str = "battrace.example/log/0", signer=LOG) -> str:
     return sign_checkpoint(Checkpoint(origin, size, root_hash(LEAVES[:size])), signer)
 
 
-@contextmanager
-def _serving(home: Path) -> Iterator[str]:
-    port = free_port()
-    cmd = [sys.executable, "-m", "battrace", "witness", "serve", "--home", str(home), "--port", str(port)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/key", timeout=1)
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"witness did not start: {proc.stderr.read().decode()[-2000:]}")
-                time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
 def test_the_witness_cosigns_extensions_and_refuses_the_rest_across_a_restart(tmp_path: Path) -> None:
     home = tmp_path / "witness"
-    made = _battrace("witness", "init", "--home", str(home), "--name", "witness.example/w1",
-                     "--log", f"battrace.example/log/={LOG.verifier_key()}")  # fmt: skip
-    assert made.returncode == 0, made.stderr
-    key = WitnessKey.from_key(made.stdout.strip())
+    key = WitnessKey.from_key(init_witness(home, "witness.example/w1", f"battrace.example/log/={LOG.verifier_key()}"))
 
-    with _serving(home) as url:
+    with serving(home) as url:
         assert httpx.get(f"{url}/key").text.strip() == key.to_key()
         first = _note(4)
         answer = httpx.post(f"{url}/add-checkpoint", content=format_add_checkpoint(0, [], first))
@@ -82,7 +47,7 @@ def test_the_witness_cosigns_extensions_and_refuses_the_rest_across_a_restart(tm
         assert httpx.post(f"{url}/add-checkpoint", content=impostor).status_code == 403
         assert httpx.post(f"{url}/add-checkpoint", content=b"old 1\n").status_code == 400
 
-    with _serving(home) as url:  # a new process remembers size 4
+    with serving(home) as url:  # a new process remembers size 4
         again = httpx.post(f"{url}/add-checkpoint", content=format_add_checkpoint(0, [], _note(4)))
         assert (again.status_code, again.text) == (409, "4\n")
         grown = format_add_checkpoint(4, consistency_proof(LEAVES[:8], 4), _note(8))
@@ -90,6 +55,6 @@ def test_the_witness_cosigns_extensions_and_refuses_the_rest_across_a_restart(tm
 
 
 def test_a_missing_or_unsafe_home_is_one_line() -> None:
-    result = _battrace("witness", "serve", "--home", "/nonexistent/witness")
+    result = battrace("witness", "serve", "--home", "/nonexistent/witness")
     assert result.returncode == 1 and "battrace witness init" in result.stderr
     assert "Traceback" not in result.stderr
