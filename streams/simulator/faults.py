@@ -260,3 +260,35 @@ def _recent_key(recent: Sequence[Sent], topic: str | None = None) -> bytes:
         if topic is None or ev.topic == topic:
             return ev.key
     return b""
+
+
+# --- hostile messages: not dealt into runs (the simulated story stays as it was); tests publish them on purpose ---
+
+FAR_FUTURE_MS = int(datetime(3000, 1, 1, tzinfo=UTC).timestamp() * 1000)
+
+
+def oversize_garbage(nbytes: int, now_ms: int, rng: random.Random) -> Forged:
+    """``nbytes`` of bytes that are no message at all, on a source topic: rejected as oversize before decoding."""
+    value = bytes([0x7B]) + rng.randbytes(nbytes - 1)  # "{": no framing battrace knows
+    return Forged(Reason.OVERSIZE, topics.MES.name, b"HOSTILE-GARBAGE", value, now_ms, "")
+
+
+def padded_event(
+    nbytes: int, now_ms: int, rng: random.Random, reason: Reason | None = None, battery_id: str | None = None
+) -> Forged:
+    """A valid EnergyUsed event padded to about ``nbytes`` by random letters in its free-text step (LZ4 gains
+    little on them, so its trace.chain pack is about three times as big); ``reason``: what its size should earn it
+    (None: nothing, it is sealed). ``battery_id``: the battery it is about (default: a new one)."""
+    topic, key, schema, record = Forger(rng)._energy(now_ms)
+    if battery_id is not None:
+        record["body"][1]["battery_id"], key = battery_id, battery_id.encode()
+    pad = max(0, nbytes - len(encode(schema, record)))
+    record["body"][1]["step"] = "".join(rng.choices("abcdefghijklmnopqrstuvwxyz ", k=pad))
+    return Forged(reason, topic, key, encode(schema, record), now_ms, record["event_id"])  # type: ignore[arg-type]
+
+
+def far_future_event(rng: random.Random) -> Forged:
+    """A valid EnergyUsed event dated in the year 3000 by a producer that stamps its Kafka timestamp 3000 too."""
+    topic, key, schema, record = Forger(rng)._energy(FAR_FUTURE_MS)
+    record["event_time"] = FAR_FUTURE_MS
+    return Forged(Reason.INVALID_TIME, topic, key, encode(schema, record), FAR_FUTURE_MS, record["event_id"])
