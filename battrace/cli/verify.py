@@ -17,13 +17,26 @@ from battrace.cli.common import keyring, open_store, print_report, settings_or_e
 @click.option("--bundle", "bundle_path", type=click.Path(dir_okay=False, path_type=Path), help="verify a bundle file")
 @click.option("--key", "keys", multiple=True, help="trusted verifier key name+keyid+key (repeatable)")
 @click.option("--json", "as_json", is_flag=True, help="print checked, ok, failures as JSON")
+@click.option(
+    "--self-consistent",
+    "self_consistent",
+    is_flag=True,
+    help="with --bundle and no pinned key: check only that the file agrees with its own keys (verifies nothing)",
+)
 def verify_cmd(
-    battery_id: str | None, verify_all: bool, bundle_path: Path | None, keys: tuple[str, ...], as_json: bool
+    battery_id: str | None,
+    verify_all: bool,
+    bundle_path: Path | None,
+    keys: tuple[str, ...],
+    as_json: bool,
+    self_consistent: bool,
 ) -> None:
     """Recompute chains, check log inclusion, checkpoint signatures and consistency; exit 0 only if all hold.
 
-    With --bundle, checks an exported bundle offline (no Kafka, no ClickHouse). Without --key it trusts
-    the keys in BATTRACE_VERIFIER_KEYS, or else those carried by the bundle (self-consistency only).
+    With --bundle, checks an exported bundle offline (no Kafka, no ClickHouse) against the operator's key,
+    pinned with --key or BATTRACE_VERIFIER_KEYS. Keys carried by the bundle prove only that the file agrees
+    with itself, which anyone can forge: that check runs only with --self-consistent and is reported as
+    not verified.
     """
     if sum(map(bool, (battery_id, verify_all, bundle_path))) != 1:
         raise click.UsageError("give exactly one of --battery ID, --all or --bundle FILE")
@@ -40,9 +53,22 @@ def verify_cmd(
             raise click.UsageError(f"no bundle file {bundle_path}") from None
         except (BundleError, InvalidKeyError, KeyConfigError) as exc:
             raise click.UsageError(f"{bundle_path}: {exc}") from None
+        if not pinned and not self_consistent:
+            raise click.ClickException(
+                f"no key to verify {bundle_path} against: pin the operator's verifier key with --key name+keyid+key "
+                "or BATTRACE_VERIFIER_KEYS (--self-consistent checks only that the file agrees with itself)"
+            )
         report = verify_bundle(bundle, pinned)
-        print_report(report, as_json, f"records of {report.subject} (keys: {report.trust})")
-        sys.exit(0 if report.ok else 1)
+        if report.verified or not report.ok:
+            print_report(report, as_json, f"records of {report.subject} (keys: {report.trust})")
+            sys.exit(0 if report.ok else 1)
+        print_report(report, as_json, f"records of {report.subject} against the bundle's own keys")
+        if not as_json:
+            click.echo(
+                "NOT VERIFIED: the file agrees with the keys it carries, which anyone can forge; pin the "
+                "operator's key with --key or BATTRACE_VERIFIER_KEYS to verify it"
+            )
+        sys.exit(0)
     from battrace.verify.chains import verify
 
     trusted = trusted_keys(settings, keys)

@@ -43,6 +43,11 @@ class BundleReport:
     def ok(self) -> bool:
         return self.checked > 0 and not self.failures
 
+    @property
+    def verified(self) -> bool:
+        """Ok against keys the verifier pinned; ok against the bundle's own keys shows self-consistency only."""
+        return self.ok and self.trust == "pinned"
+
     def fail(self, seq: int | None, problem: str) -> None:
         self.failures.append({"entity": self.subject, "seq": seq, "problem": problem})
 
@@ -51,6 +56,7 @@ class BundleReport:
             "subject": self.subject,
             "checked": self.checked,
             "ok": self.ok,
+            "verified": self.verified,
             "trust": self.trust,
             "checkpoints": self.checkpoints,
             "report": self.report,
@@ -58,27 +64,42 @@ class BundleReport:
         }
 
 
+# What hostile content can make checking code raise: each becomes a failure entry, never an exception.
+MALFORMED = (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError, RecursionError, NoteError)
+
+
 def load_bundle(data: bytes | str) -> dict[str, Any]:
     try:
         bundle = json.loads(data)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, huge integers, deep nesting
         raise BundleError(f"not a JSON bundle: {str(exc)[:200]}") from None
+    problem = shape_problem(bundle)
+    if problem is not None:
+        raise BundleError(problem)
+    return bundle
+
+
+def shape_problem(bundle: object) -> str | None:
+    """Why ``bundle`` does not have the shape of a bundle (format, subject, records, checkpoints, keys), or None."""
     if not isinstance(bundle, dict) or bundle.get("format") != FORMAT:
-        raise BundleError(f"not a {FORMAT} file (missing or different 'format')")
+        return f"not a {FORMAT} file (missing or different 'format')"
     for key, kind in (("subject", dict), ("records", list), ("checkpoints", dict), ("verifier_keys", list)):
         if not isinstance(bundle.get(key), kind):
-            raise BundleError(f"bundle field {key!r} is missing or not a {kind.__name__}")
+            return f"bundle field {key!r} is missing or not a {kind.__name__}"
     subject = bundle["subject"]
     if not (isinstance(subject.get("type"), str) and isinstance(subject.get("id"), str)):
-        raise BundleError("bundle subject needs string 'type' and 'id'")
+        return "bundle subject needs string 'type' and 'id'"
     if not all(isinstance(r, dict) for r in bundle["records"]):
-        raise BundleError("bundle records must be JSON objects")
-    return bundle
+        return "bundle records must be JSON objects"
+    return None
 
 
 def _verifiers(keys: Sequence[str | Verifier], report: BundleReport) -> list[Verifier]:
     out = []
     for key in keys:
+        if not isinstance(key, str | Verifier):
+            report.fail(None, f"unusable verifier key {str(key)[:40]!r}: not a name+keyid+key string")
+            continue
         try:
             out.append(key if isinstance(key, Verifier) else Verifier.from_key(key))
         except InvalidKeyError as exc:
@@ -87,9 +108,14 @@ def _verifiers(keys: Sequence[str | Verifier], report: BundleReport) -> list[Ver
 
 
 def verify_bundle(bundle: dict[str, Any], pinned_keys: Sequence[str | Verifier] = ()) -> BundleReport:
-    """Check every record of the bundle; never raises on hostile content, reports it."""
+    """Check every record of the bundle; never raises on hostile content (any shape, any value), reports it."""
+    problem = shape_problem(bundle)
+    if problem is not None:
+        report = BundleReport(subject="?", trust="pinned" if pinned_keys else "bundle")
+        report.fail(None, problem)
+        return report
     subject = bundle["subject"]
-    report = BundleReport(subject=f"{subject.get('type')}:{subject.get('id')}")
+    report = BundleReport(subject=f"{subject['type']}:{subject['id']}")
     report.trust = "pinned" if pinned_keys else "bundle"
     verifiers = _verifiers(pinned_keys or bundle["verifier_keys"], report)
     checkpoints = {}
@@ -97,21 +123,32 @@ def verify_bundle(bundle: dict[str, Any], pinned_keys: Sequence[str | Verifier] 
         try:
             checkpoints[log_id] = open_checkpoint(note, verifiers, origin=log_id)
             report.checkpoints[log_id] = checkpoints[log_id].size
-        except (NoteError, CheckpointError, TypeError) as exc:
-            report.fail(None, f"checkpoint of {log_id}: {exc}")
+        except (*MALFORMED, CheckpointError) as exc:
+            report.fail(None, f"checkpoint of {log_id}: {_short(exc)}")
+    if not bundle["records"]:
+        report.fail(None, "the bundle holds no records")
     prev = GENESIS
     for expected_seq, record in enumerate(bundle["records"], start=1):
         try:
             _check_record(record, expected_seq, prev, subject, checkpoints, report)
             prev = bytes.fromhex(record["chain_hash"])
-        except (KeyError, TypeError, ValueError) as exc:
-            report.fail(expected_seq, f"malformed record: {exc!r}")
+        except MALFORMED as exc:
+            report.fail(expected_seq, f"malformed record: {_short(exc)}")
             return report
         if report.failures:
             return report
     if "report" in bundle:
-        _check_report(bundle, verifiers, report)
+        try:
+            _check_report(bundle, verifiers, report)
+        except (*MALFORMED, InvalidKeyError) as exc:
+            report.report = None
+            report.fail(None, f"malformed report: {_short(exc)}")
     return report
+
+
+def _short(exc: BaseException) -> str:
+    """The exception as one bounded line: hostile input can make messages huge."""
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
 
 
 def _check_report(bundle: dict[str, Any], log_keys: list[Verifier], report: BundleReport) -> None:
@@ -124,19 +161,25 @@ def _check_report(bundle: dict[str, Any], log_keys: list[Verifier], report: Bund
     if not isinstance(doc, dict) or not isinstance(role_keys, dict):
         report.fail(None, "the bundle's report or report_keys is malformed")
         return
-    try:
-        check = verify_report(canonical_json(doc), role_keys)
-        fields = doc["report"]["fields"]
-        seal_problems = verify_seal(fields["seal"], log_keys)
-        shipment = doc["report"]["shipment_id"]
-    except (KeyError, TypeError, ValueError) as exc:
-        report.fail(None, f"malformed report: {exc!r}")
+    if not all(isinstance(keys, str | list) for keys in role_keys.values()):
+        report.fail(None, "the bundle's report_keys must map each role to verifier key strings")
         return
+    check = verify_report(canonical_json(doc), role_keys)
+    body = doc.get("report")
+    if not isinstance(body, dict) or not isinstance(body.get("fields"), dict):
+        report.fail(None, "the report has no 'fields' object")
+        return
+    seal = body["fields"].get("seal")
+    if not isinstance(seal, dict):
+        report.fail(None, "the report's seal (field 12) is missing or not an object")
+        return
+    seal_problems = verify_seal(seal, log_keys)
+    shipment, missing = body.get("shipment_id"), body.get("missing_fields", [])
     report.report = {
         "shipment_id": shipment,
         "report_hash": doc.get("report_hash"),
         "verified_roles": list(check.verified_roles),
-        "missing_fields": list(doc["report"].get("missing_fields", [])),
+        "missing_fields": list(missing) if isinstance(missing, list) else [],
     }
     if shipment != bundle["subject"].get("id"):
         report.fail(None, f"the report is for {shipment}, not for the bundle's subject")
