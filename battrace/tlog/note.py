@@ -6,8 +6,10 @@ line per signature. Using the same format and key strings as Go's
 stock tooling, and keys can be moved between implementations.
 
 Parsing is deliberately stricter than the spec's minimum where that removes
-ambiguity: base64 must be canonical, key IDs lowercase hex, and a note may carry
-at most one signature per (key name, key ID). Errors on a note are always a
+ambiguity: base64 must be canonical and key IDs lowercase hex. Repeated signatures
+are dropped as the reference does (``Open`` in golang.org/x/mod/sumdb/note/note.go):
+an identical line twice counts once, and of several signatures by one known key
+only the first is verified and kept. Errors on a note are always a
 :class:`NoteError`; errors in *configured* keys are :class:`InvalidKeyError`
 (a ``ValueError``), so a broken configuration is never mistaken for a bad note.
 """
@@ -283,15 +285,19 @@ def verify_note(note: str | bytes, verifier_keys: str | Verifier | Iterable[str 
     text, sigs = parse_note(note)
     verified: list[Signature] = []
     unknown: list[Signature] = []
+    seen: set[tuple[str, bytes]] = set()
     message = text.encode()
     for sig in sigs:
         v = known.get((sig.name, sig.key_id))
         if v is None:
             unknown.append(sig)
-        elif v.verify(message, sig.signature):
-            verified.append(sig)
-        else:
+            continue
+        if (sig.name, sig.key_id) in seen:
+            continue  # the reference drops repeated signatures by a single verifier, unverified
+        seen.add((sig.name, sig.key_id))
+        if not v.verify(message, sig.signature):
             raise InvalidSignatureError(sig.name, sig.key_id)
+        verified.append(sig)
     if not verified:
         raise UnverifiedNoteError(tuple(unknown))
     return VerifiedNote(text, tuple(verified), tuple(unknown))
@@ -326,13 +332,10 @@ def parse_note(note: str | bytes) -> tuple[str, tuple[Signature, ...]]:
     if len(lines) > MAX_SIGNATURES:
         raise MalformedNoteError(f"note has more than {MAX_SIGNATURES} signatures")
     sigs: list[Signature] = []
-    seen: set[tuple[str, bytes]] = set()
     for line in lines:
         sig = _parse_signature_line(line)
-        if (sig.name, sig.key_id) in seen:
-            raise MalformedNoteError(f"duplicate signature for key {sig.name}+{sig.key_id.hex()}")
-        seen.add((sig.name, sig.key_id))
-        sigs.append(sig)
+        if sig not in sigs:  # an identical line again counts once (the reference drops it)
+            sigs.append(sig)
     return text, tuple(sigs)
 
 

@@ -308,8 +308,6 @@ MALFORMED = [
     "\n\n",
     "no blank line\n" + PETER_SIG,
     TEXT + PETER_SIG,
-    TEXT + "\n" + PETER_SIG + PETER_SIG,  # duplicate signature line
-    TEXT + "\n" + PETER_SIG + PETER_SIG.replace("SffcvIAQ", "SffcvIAR"),  # two signatures, same key
     TEXT + "\n" + "— PeterNeumann not*base64\n",
     TEXT + "\n" + "— PeterNeumann AAAA\n",  # shorter than a key ID plus one byte
     TEXT + "\n" + PETER_SIG.replace("AM=", "AN="),  # same bytes, non-canonical base64
@@ -350,6 +348,51 @@ def test_wrong_signatures_from_known_key(note: str) -> None:
     assert not note_verifies(note, [PETER_VKEY])
 
 
+# GO: sumdb/note/note.go @ fe2ec04f, Open: "Drop repeated signatures by a single verifier" (the first one by a
+# known name+hash is verified, later ones are skipped unverified) and "Drop repeated identical unverified
+# signatures" (an unknown key's identical line counts once; differing lines by one unknown key are all kept).
+# The vectors below are what that code returns for the PeterNeumann note of note_test.go.
+REPEATED_SIG = PETER_SIG.replace("SffcvIAQ", "SffcvIAR")  # well-formed, does not verify
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        TEXT + "\n" + PETER_SIG + PETER_SIG,  # the same valid line twice
+        TEXT + "\n" + PETER_SIG + PETER_SIG + PETER_SIG,
+        TEXT + "\n" + PETER_SIG + REPEATED_SIG,  # a second, invalid signature by the same key is never checked
+        TEXT + "\n" + PETER_SIG + ENOCH_SIG + PETER_SIG,
+    ],
+    ids=["twice", "three-times", "then-invalid", "interleaved"],
+)
+def test_repeated_signatures_by_a_known_key_are_dropped_like_the_reference(note: str) -> None:
+    opened = verify_note(note, [PETER_VKEY])
+    assert opened.text == TEXT and opened.names == ("PeterNeumann",)
+    assert opened.signatures == verify_note(SIGNED, [PETER_VKEY]).signatures
+    assert note_verifies(note, [PETER_VKEY])
+
+
+def test_repeated_signatures_keep_what_the_reference_refuses() -> None:
+    # The first signature by a known key decides: an invalid one first fails even with a valid one after it.
+    with pytest.raises(InvalidSignatureError):
+        verify_note(TEXT + "\n" + REPEATED_SIG + PETER_SIG, [PETER_VKEY])
+    # Repeats do not make an unsigned note signed, nor a note of only unknown signatures verified.
+    with pytest.raises(UnverifiedNoteError) as unverified:
+        verify_note(TEXT + "\n" + ENOCH_SIG + ENOCH_SIG, [PETER_VKEY])
+    assert len(unverified.value.unknown) == 1  # identical unknown lines count once
+    with pytest.raises(UnverifiedNoteError) as unverified:
+        verify_note(TEXT + "\n" + ENOCH_SIG + ENOCH_SIG.replace("WWd1", "WWd2"), [PETER_VKEY])
+    assert len(unverified.value.unknown) == 2  # differing lines by one unknown key are both kept
+    # A repeated line is still a line: the signature limit counts it, and it must still be well-formed.
+    with pytest.raises(MalformedNoteError):
+        verify_note(TEXT + "\n" + PETER_SIG * (MAX_SIGNATURES + 1), [PETER_VKEY])
+    with pytest.raises(MalformedNoteError):
+        verify_note(TEXT + "\n" + PETER_SIG + PETER_SIG.replace("AM=", "AN="), [PETER_VKEY])
+    # With both keys known, each signs once and both verify, repeats or not.
+    both = verify_note(TEXT + "\n" + ENOCH_SIG + PETER_SIG + ENOCH_SIG, [PETER_VKEY, ENOCH_VKEY])
+    assert both.names == ("EnochRoot", "PeterNeumann")
+
+
 @pytest.mark.parametrize("note", [None, 42, ["note"], object()])
 def test_non_text_notes_are_malformed(note: object) -> None:
     with pytest.raises(MalformedNoteError):
@@ -357,7 +400,7 @@ def test_non_text_notes_are_malformed(note: object) -> None:
 
 
 def test_signature_count_limit() -> None:
-    # GO: TestOpen "Check too many signatures" (101 copies; a duplicate is malformed for us anyway).
+    # GO: TestOpen "Check too many signatures" (101 copies: counted before repeats are dropped).
     with pytest.raises(MalformedNoteError):
         verify_note(TEXT + "\n" + PETER_SIG * 101, [PETER_VKEY])
     signers = [generate_signer(f"witness{i}") for i in range(MAX_SIGNATURES + 1)]
