@@ -95,13 +95,17 @@ def verify(
 
 
 def _verify_derived(client: Client, battery_id: str | None, audit: AuditParams | None, report: VerifyReport) -> None:
+    """Derived rows of entities whose chain and log entries hold; an entity already failing is named for that
+    (which events its chain seals is in question, so what they derive is too)."""
+    broken = {f["entity"] for f in report.failures}
     if battery_id is not None:
         differences = check_battery(client, battery_id) + check_battery_audit(client, battery_id)
     else:
         params = audit or AuditParams.from_settings(get_settings())
         differences = check_all(client) + check_audit(client, params)
     for d in differences:
-        report.fail(d.entity, d.seq, d.problem)
+        if d.entity not in broken:
+            report.fail(d.entity, d.seq, d.problem)
 
 
 def _verify_logs(client: Client, verifiers: list[Verifier], rows: list[tuple], battery_id: str | None, report) -> None:
