@@ -1,9 +1,12 @@
 """The log's signing keys and the verifier keys anyone checks its checkpoints with.
 
-Keys live under ``$BATTRACE_HOME/keys`` (created on first use, directory 0700, files 0600):
+Keys live under ``$BATTRACE_HOME/keys`` (created on first use, directories 0700, files 0600):
 ``signing/<keyid>.skey`` are the active signers — every checkpoint is signed by all of them, which
 is how a rotation works (add the new key, let both sign, then retire the old one);
-``retired/<keyid>.vkey`` keep retired public keys so that old checkpoints still verify.
+``retired/<keyid>.vkey`` keep retired public keys so that old checkpoints still verify;
+``report/<role>.skey`` (or ``.vkey``) approve traceability reports. Every key file read must belong to
+this user and be closed to others: a retired public key decides what verifies as much as an active one,
+so a file others could have written is refused like a private key others could have read.
 In production ``BATTRACE_SIGNING_KEYS`` supplies signer keys instead of files, and
 ``BATTRACE_VERIFIER_KEYS`` adds verifier keys (a witness, a key from another deployment).
 """
@@ -45,7 +48,7 @@ class KeyRing:
     @contextmanager
     def _locked(self) -> Iterator[None]:
         """Serialise key generation between the CLI and worker processes."""
-        for d in (self.dir, self.dir / SIGNING, self.dir / RETIRED):
+        for d in (self.dir, self.dir / SIGNING, self.dir / RETIRED, self.dir / REPORT):
             d.mkdir(parents=True, exist_ok=True)
             d.chmod(0o700)
         with open(self.dir / ".lock", "a") as lock:
@@ -61,16 +64,36 @@ class KeyRing:
         with os.fdopen(fd, "w") as f:
             f.write(text + "\n")
 
+    @staticmethod
+    def _read_key_file(path: Path) -> str:
+        """The file's key text, once it is known to be this user's and closed to everyone else."""
+        st = path.stat()
+        if st.st_uid != os.geteuid():
+            raise KeyConfigError(
+                f"{path} belongs to uid {st.st_uid}, not to this user: `chown` it to this user or remove it"
+            )
+        if st.st_mode & 0o077:
+            raise KeyConfigError(f"{path} is open to other users: run `chmod 600 {path}` (it decides what is trusted)")
+        return path.read_text().strip()
+
     def _load_signers(self) -> list[Signer]:
         signers = []
         for path in sorted((self.dir / SIGNING).glob("*.skey")):
-            if path.stat().st_mode & 0o077:
-                raise KeyConfigError(f"{path} is readable by others: run `chmod 600 {path}` (it holds a private key)")
             try:
-                signers.append(Signer.from_key(path.read_text().strip()))
+                signers.append(Signer.from_key(self._read_key_file(path)))
             except InvalidKeyError as exc:
                 raise KeyConfigError(f"{path} is not a signer key ({exc}); restore it or retire it") from None
         return signers
+
+    def _load_retired(self) -> list[Verifier]:
+        directory = self.dir / RETIRED
+        verifiers = []
+        for path in sorted(directory.glob("*.vkey")) if directory.is_dir() else []:
+            try:
+                verifiers.append(Verifier.from_key(self._read_key_file(path)))
+            except InvalidKeyError as exc:
+                raise KeyConfigError(f"{path} is not a verifier key ({exc}); restore it or remove it") from None
+        return verifiers
 
     # ------------------------------------------------------------------ public
 
@@ -106,7 +129,9 @@ class KeyRing:
             if len(active) == 1:
                 raise KeyConfigError("refusing to retire the only signing key: run `battrace keys rotate` first")
             verifier = active[key_id].verifier()
-            (self.dir / RETIRED / f"{key_id}.vkey").write_text(verifier.to_key() + "\n")
+            retired = self.dir / RETIRED / f"{key_id}.vkey"
+            retired.unlink(missing_ok=True)  # left by an interrupted retire: rewritten owner-only
+            self._write_private(retired, verifier.to_key())
             (self.dir / SIGNING / f"{key_id}.skey").unlink()
             return verifier
 
@@ -117,25 +142,37 @@ class KeyRing:
         and countersigns elsewhere (battrace.report.signing.add_signature), and only its public key is
         configured here (report/<role>.vkey).
         """
-        with self._locked():
+        with self._locked():  # creates keys/report, or repairs it, at 0700
             path = self.dir / REPORT / f"{role}.skey"
-            path.parent.mkdir(mode=0o700, exist_ok=True)
             if not path.exists():
                 signer = generate_signer(f"{self.name}/report/{role}")
                 self._write_private(path, signer.signer_key())
                 return signer
-            if path.stat().st_mode & 0o077:
-                raise KeyConfigError(f"{path} is readable by others: run `chmod 600 {path}`")
-            return Signer.from_key(path.read_text().strip())
+            try:
+                return Signer.from_key(self._read_key_file(path))
+            except InvalidKeyError as exc:
+                raise KeyConfigError(f"{path} is not a signer key ({exc}); restore it or remove it") from None
 
     def report_verifiers(self) -> dict[str, list[Verifier]]:
         """Per role, the verifier keys trusted for report approvals (from report/<role>.skey or .vkey)."""
         found: dict[str, list[Verifier]] = {}
         directory = self.dir / REPORT
-        for path in sorted(directory.glob("*.skey")) if directory.is_dir() else []:
-            found.setdefault(path.stem, []).append(Signer.from_key(path.read_text().strip()).verifier())
-        for path in sorted(directory.glob("*.vkey")) if directory.is_dir() else []:
-            found.setdefault(path.stem, []).append(Verifier.from_key(path.read_text().strip()))
+        if not directory.is_dir():
+            return found
+        try:
+            directory.chmod(0o700)  # repaired on every use: it holds the approval roles' private keys
+        except OSError as exc:
+            raise KeyConfigError(f"cannot restrict {directory} to its owner ({exc.strerror}): `chmod 700` it") from None
+        for path in sorted(directory.glob("*.skey")):
+            try:
+                found.setdefault(path.stem, []).append(Signer.from_key(self._read_key_file(path)).verifier())
+            except InvalidKeyError as exc:
+                raise KeyConfigError(f"{path} is not a signer key ({exc}); restore it or remove it") from None
+        for path in sorted(directory.glob("*.vkey")):
+            try:
+                found.setdefault(path.stem, []).append(Verifier.from_key(self._read_key_file(path)))
+            except InvalidKeyError as exc:
+                raise KeyConfigError(f"{path} is not a verifier key ({exc}); restore it or remove it") from None
         return found
 
     def verifiers(self) -> list[Verifier]:
@@ -145,8 +182,8 @@ class KeyRing:
             found.update((s.verifier_key(), s.verifier()) for s in self.signers())
         elif (self.dir / SIGNING).is_dir():
             found.update((s.verifier_key(), s.verifier()) for s in self._load_signers())
-        for path in sorted((self.dir / RETIRED).glob("*.vkey")) if (self.dir / RETIRED).is_dir() else []:
-            found.setdefault(path.read_text().strip(), Verifier.from_key(path.read_text().strip()))
+        for verifier in self._load_retired():
+            found.setdefault(verifier.to_key(), verifier)
         for verifier in self.configured_verifiers():
             found.setdefault(verifier.to_key(), verifier)
         return list(found.values())

@@ -16,6 +16,7 @@ from battrace.api.errors import ApiError
 from battrace.api.models import ConsistencyProof, LogHead, Problem
 from battrace.store import logs as log_store
 from battrace.tlog import MerkleTree, consistency_proof
+from battrace.verify.log_signers import signing_key_ids
 
 router = APIRouter(tags=["logs"])
 Context = Annotated[ApiContext, Depends(get_context)]
@@ -24,12 +25,13 @@ TEXT = {"content": {"text/plain": {"schema": {"type": "string"}}}}
 
 @router.get("/logs", response_model=list[LogHead], summary="Latest checkpoint of every log")
 def list_logs(ctx: Context) -> list[LogHead]:
-    """One entry per log (one log per trace.chain partition): its newest signed size and root."""
+    """One entry per log (one log per trace.chain partition): its newest signed size and root, and which of this
+    server's trusted keys signed it (two during a key rotation)."""
     rows = ctx.client.query(
-        "SELECT log_id, size, root, key_id, created_at FROM battrace.checkpoints FINAL "
+        "SELECT log_id, size, root, key_id, created_at, note FROM battrace.checkpoints FINAL "
         "ORDER BY log_id, size DESC LIMIT 1 BY log_id"
     ).named_results()
-    return [LogHead(**r) for r in rows]
+    return [LogHead(**r, signed_by=signing_key_ids(r["note"], ctx.verifiers)) for r in rows]
 
 
 @router.get(

@@ -131,6 +131,10 @@ class LogHead(BaseModel):
     root: str = Field(description="hex RFC 6962 root hash")
     key_id: str = Field(description="hex key ids of the signers")
     created_at: datetime
+    signed_by: list[str] = Field(
+        default_factory=list,
+        description="hex key ids of this server's trusted keys whose signatures on the checkpoint verify",
+    )
 
 
 class ConsistencyProof(BaseModel):

@@ -20,11 +20,12 @@ def report(shipment_id: str, out: Path | None, as_json: bool) -> None:
 
     The QR code (FILE with .png) links to `BATTRACE_PUBLIC_URL/reports/SHIPMENT_ID`, served by `battrace serve`.
     """
-    from battrace.cli.common import keyring, open_store, settings_or_exit
+    from battrace.cli.common import call, keyring, open_store, settings_or_exit
     from battrace.report.qr import write_qr
     from battrace.report.signing import verify_report
 
     settings = settings_or_exit()
+    role_keys = call(keyring(settings).report_verifiers)  # a report key open to others: one line, before any work
     client = open_store(settings)
     try:
         rows = client.query(
@@ -39,7 +40,7 @@ def report(shipment_id: str, out: Path | None, as_json: bool) -> None:
             '(list them with: battrace query "SELECT shipment_id FROM battrace.reports FINAL")'
         )
     document, missing = rows[0]
-    check = verify_report(document, keyring(settings).report_verifiers())
+    check = verify_report(document, role_keys)
     out = out or Path(f"{shipment_id}.report.json")
     out.write_text(document)
     qr_path = out.with_suffix(".png")

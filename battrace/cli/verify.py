@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -73,21 +74,31 @@ def verify_cmd(
 
     trusted = trusted_keys(settings, keys)
     client = open_store(settings)
+    logs: dict[str, dict[str, object]] = {}
     try:
         report = verify(client, trusted, battery_id)
         if verify_all:
-            _check_against_memory(client, trusted, settings.home, report)
+            logs = _check_against_memory(client, trusted, settings.home, report)
     finally:
         client.close()
-    print_report(report, as_json, "chains")
+    if as_json and verify_all:
+        click.echo(json.dumps({**report.to_json(), "logs": logs}, separators=(",", ":")))
+    else:
+        for log_id, head in logs.items():
+            click.echo(f"log {log_id}: checkpoint {head['size']} signed by {', '.join(head['signed_by']) or 'no key'}")
+        print_report(report, as_json, "chains")
     sys.exit(0 if report.ok else 1)
 
 
-def _check_against_memory(client: Any, trusted: list[Any], home: Path, report: Any) -> None:
+def _check_against_memory(client: Any, trusted: list[Any], home: Path, report: Any) -> dict[str, dict[str, object]]:
     """Fail logs the store rolled back behind what an earlier `verify --all` accepted; then remember the newest
-    checkpoint of every log that verified, so the next run can tell (battrace/verify/rollback.py)."""
+    checkpoint of every log that verified, so the next run can tell (battrace/verify/rollback.py).
+
+    Returns, per log, the store's newest verified checkpoint and the ids of the trusted keys that signed it.
+    """
     from battrace.store import logs as log_store
     from battrace.verify.checkpoint_memory import CheckpointMemory, CheckpointMemoryError
+    from battrace.verify.log_signers import signing_key_ids
     from battrace.verify.rollback import check_rollback
 
     memory = CheckpointMemory.in_home(home)
@@ -106,3 +117,7 @@ def _check_against_memory(client: Any, trusted: list[Any], home: Path, report: A
     for checkpoint in check.accepted:
         if checkpoint.log_id not in failed:
             memory.remember(checkpoint)
+    return {
+        log_id: {"size": cp.size, "root": cp.root.hex(), "signed_by": signing_key_ids(cp.note, trusted)}
+        for log_id, cp in sorted(check.newest.items())
+    }

@@ -26,6 +26,7 @@ class RollbackCheck:
 
     problems: list[tuple[str, str]] = field(default_factory=list)
     accepted: list[RememberedCheckpoint] = field(default_factory=list)
+    newest: dict[str, RememberedCheckpoint] = field(default_factory=dict)  # the store's, per log, verified
 
 
 def newest_verified(
@@ -51,7 +52,7 @@ def check_rollback(
     stored = list(stored)
     current = newest_verified(stored, verifiers)
     remembered_ids = memory.log_ids()
-    check = RollbackCheck()
+    check = RollbackCheck(newest=current)
     if not set(remembered_ids) & {row.log_id for row in stored}:
         check.accepted = list(current.values())  # a logically new store: nothing to compare with
         return check

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -68,3 +69,55 @@ def test_configured_keys_replace_the_directory(tmp_path: Path) -> None:
         ring(tmp_path, signing_keys="PRIVATE+KEY+broken").signers()
 
 
+
+
+def test_a_retired_key_open_to_others_or_owned_by_another_user_is_refused(tmp_path: Path, monkeypatch) -> None:
+    keys = ring(tmp_path)
+    (old,) = keys.signers()
+    keys.rotate()
+    keys.retire(old.key_id.hex())
+    retired = tmp_path / "keys" / "retired" / f"{old.key_id.hex()}.vkey"
+    assert stat.S_IMODE(retired.stat().st_mode) == 0o600  # written owner-only, like a signer key
+    assert old.key_id in {v.key_id for v in keys.verifiers()}
+    for mode in (0o644, 0o620, 0o602):  # readable, or writable by the group or by anyone: a key could be swapped
+        os.chmod(retired, mode)
+        with pytest.raises(KeyConfigError, match=re.escape(f"chmod 600 {retired}")):
+            ring(tmp_path).verifiers()
+    os.chmod(retired, 0o600)
+    monkeypatch.setattr(os, "geteuid", lambda: retired.stat().st_uid + 1)
+    with pytest.raises(KeyConfigError, match="not to this user"):
+        ring(tmp_path).verifiers()
+
+
+def test_a_broken_retired_key_is_refused_naming_the_file(tmp_path: Path) -> None:
+    keys = ring(tmp_path)
+    keys.signers()
+    broken = tmp_path / "keys" / "retired" / "00000000.vkey"
+    broken.write_text("not a key\n")
+    os.chmod(broken, 0o600)
+    with pytest.raises(KeyConfigError, match=re.escape("00000000.vkey is not a verifier key")):
+        keys.verifiers()
+
+
+def test_the_report_key_directory_is_created_and_repaired_owner_only(tmp_path: Path) -> None:
+    keys = ring(tmp_path)
+    report_dir = tmp_path / "keys" / "report"
+    signer = keys.report_signer("manufacturer_qa")
+    assert stat.S_IMODE(report_dir.stat().st_mode) == 0o700
+    os.chmod(report_dir, 0o755)
+    assert keys.report_signer("manufacturer_qa").verifier_key() == signer.verifier_key()
+    assert stat.S_IMODE(report_dir.stat().st_mode) == 0o700
+    os.chmod(report_dir, 0o755)
+    assert [v.to_key() for v in keys.report_verifiers()["manufacturer_qa"]] == [signer.verifier_key()]
+    assert stat.S_IMODE(report_dir.stat().st_mode) == 0o700
+
+
+def test_a_world_readable_report_key_is_refused(tmp_path: Path) -> None:
+    keys = ring(tmp_path)
+    keys.report_signer("third_party_verifier")
+    path = tmp_path / "keys" / "report" / "third_party_verifier.skey"
+    os.chmod(path, 0o644)
+    with pytest.raises(KeyConfigError, match=re.escape(f"chmod 600 {path}")):
+        keys.report_verifiers()
+    with pytest.raises(KeyConfigError, match="chmod 600"):
+        keys.report_signer("third_party_verifier")

@@ -438,3 +438,10 @@ def test_consistency_refuses_bad_sizes_with_a_4xx_naming_the_problem(served: Ser
     assert "signed checkpoint" in served.get(path, params={"first": 1, "second": n + 1}).json()["message"]
     missing = served.get("/logs/no/such/log/consistency", params={"first": 0})
     assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+
+
+def test_logs_name_the_trusted_keys_that_signed_their_latest_checkpoint(served: Served, keys) -> None:
+    logs = served.get("/logs").json()
+    assert logs and all(log["signed_by"] == [k.key_id.hex() for k in keys] for log in logs), logs
+    schema = served.get("/openapi.json").json()["components"]["schemas"]["LogHead"]
+    assert "signed_by" in schema["properties"]
