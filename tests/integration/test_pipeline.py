@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from embedded import embedded_stack, run_sql
+from embedded import embedded_stack, write_sql
 
 from battrace.stack.worker import (
     checkpointed_sizes,
@@ -85,7 +85,7 @@ def test_full_replay_adds_no_rows_and_changes_no_hash(processed) -> None:
     stack.rewind()
     stack.process()
     after = snapshot(stack)
-    stack.sql("OPTIMIZE TABLE battrace.sealed FINAL")
+    write_sql(stack.settings.home, "OPTIMIZE TABLE battrace.sealed FINAL")
     raw_sealed = stack.sql("SELECT count() FROM battrace.sealed")[0][0]
     # The replay re-sent every event through trace.chain, so each log grew by one `redelivered` entry per
     # re-sent item; what was logged and signed before is unchanged (append-only), and it all still verifies.
@@ -154,7 +154,7 @@ FORGED_EXTENSION = (
 )
 def test_tampering_makes_verify_fail(tampered_home: Path, tamper: str) -> None:
     assert _verify_cli(tampered_home, "--all").returncode == 0
-    run_sql(tampered_home, tamper)
+    write_sql(tampered_home, tamper)
     result = _verify_cli(tampered_home, "--all", "--json")
     assert result.returncode == 1, result.stdout + result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
