@@ -12,16 +12,25 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from battrace.compliance.audit import run_audit
+from battrace.domain.entities import entities_of, kind_of, split_key
 from battrace.keys import KeyRing
 from battrace.settings import Settings
 from battrace.stack.broker import EmbeddedBroker
-from battrace.stack.worker import WorkerProcess, consumed_topics, wait_until_caught_up, wait_until_checkpointed
+from battrace.stack.worker import (
+    WorkerProcess,
+    consumed_topics,
+    wait_until_caught_up,
+    wait_until_checkpointed,
+    wait_until_deliveries_reported,
+)
 from battrace.store.client import connect
 from battrace.verify.chains import verify
 from battrace.verify.checkpoint_memory import CheckpointMemory
+from schemas.codec import CodecError, Decoder
+from streams import topics
 from streams.kafka import ensure_topics
 from streams.producer import EventProducer
-from streams.simulator import simulate
+from streams.simulator import SimEvent, simulate
 
 
 @dataclass
@@ -62,6 +71,24 @@ def progress_bars(console: Console) -> Progress:
     )
 
 
+def delivered_consignment(event: SimEvent, decoder: Decoder) -> str | None:
+    """The consignment a valid Delivered event delivers (each gets a report), else None.
+
+    The demo counts the reports of the delivered consignments, so it must know which deliveries to wait for: the
+    catch-up check can pass while a delivery is still on its way to trace.deliveries.
+    """
+    if event.expected_reason is not None or event.topic != topics.LOGISTICS.name:
+        return None
+    try:
+        decoded = decoder.decode(event.value)
+    except CodecError:
+        return None
+    if kind_of(decoded.record) != "Delivered":
+        return None
+    shipments = [split_key(e)[1] for e in entities_of(decoded.schema, decoded.record) if split_key(e)[0] == "shipment"]
+    return shipments[0] if shipments else None
+
+
 def run_demo(settings: Settings, events: int, seed: int, console: Console, invalid_share: float = 0.02) -> DemoResult:
     started = time.monotonic()
     if not settings.clickhouse:  # the demo starts from an empty embedded store
@@ -82,9 +109,13 @@ def run_demo(settings: Settings, events: int, seed: int, console: Console, inval
         with progress_bars(console) as progress:
             task = progress.add_task("publish", total=events)
             pipeline_started = time.monotonic()
+            decoder, delivered = Decoder(), set()
             with EventProducer(bootstrap) as producer:
                 for i, ev in enumerate(simulate(events, seed=seed, invalid_share=invalid_share), start=1):
                     producer.send_raw(ev.topic, ev.key, ev.value, ev.timestamp_ms)
+                    consignment = delivered_consignment(ev, decoder)
+                    if consignment is not None:
+                        delivered.add(consignment)
                     if i % 500 == 0:
                         progress.update(task, completed=i)
                 progress.update(task, completed=events)
@@ -98,6 +129,8 @@ def run_demo(settings: Settings, events: int, seed: int, console: Console, inval
             pipeline_s = time.monotonic() - pipeline_started
             progress.add_task("checkpoint", total=None)
             wait_until_checkpointed(bootstrap, settings, worker)
+            progress.add_task("reports", total=None)
+            wait_until_deliveries_reported(bootstrap, settings, delivered, worker)
         worker.stop()
     client = connect(settings)
     try:

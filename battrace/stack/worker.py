@@ -168,6 +168,74 @@ def wait_until_caught_up(
     raise WorkerError(f"the pipeline did not catch up within {timeout_s:.0f} s; behind: {behind}")
 
 
+def topic_keys(bootstrap: str, topic: str, quiet_s: float = 0.5) -> set[str]:
+    """The keys (utf-8) of every message in ``topic``, read from the beginning until it has been quiet a while."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "battrace-keys", "enable.auto.commit": False})
+    keys: set[str] = set()
+    try:
+        meta = consumer.list_topics(topic, timeout=10)
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in meta.topics[topic].partitions])
+        last_seen = time.monotonic()
+        while time.monotonic() - last_seen < quiet_s:
+            msgs = consumer.consume(num_messages=10_000, timeout=0.1)
+            keys.update(m.key().decode("utf-8", "replace") for m in msgs if m.error() is None and m.key())
+            if msgs:
+                last_seen = time.monotonic()
+        return keys
+    finally:
+        consumer.close()
+
+
+def wait_until_reported(
+    expected: set[str],
+    delivered: Callable[[], set[str]],
+    reports_committed: Callable[[], bool],
+    worker: WorkerProcess | None = None,
+    timeout_s: float = 120,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Block until every ``expected`` consignment has its delivery on trace.deliveries and the report stage has
+    committed every delivery there (it commits only what it stored).
+
+    The catch-up check alone is not enough: the seal stage acknowledges its input once the delivery is handed to
+    the producer, not once the broker holds it, so every group can look caught up while a delivery is still on
+    its way, and the report stage has nothing to commit yet. ``delivered`` gives the consignment ids on
+    trace.deliveries; ``reports_committed`` whether the report group's commits reach the topic's end.
+    """
+    deadline = clock() + timeout_s
+    missing = set(expected)
+    while clock() < deadline:
+        if worker is not None and not worker.alive():
+            raise WorkerError(f"the worker exited early; see {worker.log_path}")
+        missing = expected - delivered()
+        if not missing and reports_committed():
+            return
+        sleep(0.5)
+    if missing:
+        shown = ", ".join(sorted(missing)[:5]) + (" ..." if len(missing) > 5 else "")
+        raise WorkerError(f"{len(missing)} delivered consignments never reached {topics.DELIVERIES.name}: {shown}")
+    raise WorkerError(
+        f"the report stage did not store the reports of {topics.DELIVERIES.name} within {timeout_s:.0f} s"
+    )
+
+
+def wait_until_deliveries_reported(
+    bootstrap: str, settings: Settings, expected: set[str], worker: WorkerProcess | None = None, timeout_s: float = 120
+) -> None:
+    """:func:`wait_until_reported` on the broker: the deliveries topic's keys and the report group's commits."""
+    deliveries = [topics.DELIVERIES.name]
+
+    def reports_committed() -> bool:
+        ends = true_end_offsets(bootstrap, deliveries)
+        done = committed_by_groups(bootstrap, {settings.report_group: deliveries}, ends)
+        return all(done.get(tp, -1) >= end for tp, end in ends.items() if end > 0)
+
+    wait_until_reported(
+        expected, lambda: topic_keys(bootstrap, topics.DELIVERIES.name), reports_committed, worker, timeout_s
+    )
+
+
 def checkpointed_sizes(bootstrap: str, quiet_s: float = 0.5) -> dict[str, int]:
     """Largest checkpointed tree size per log, read from trace.checkpoints (no ClickHouse needed)."""
     consumer = Consumer(
