@@ -4,59 +4,22 @@ from __future__ import annotations
 
 import base64
 import copy
-import hashlib
 import json
 from typing import Any
 
 import pytest
+from sealed_bundles import LOG, battery_bundle
 
-from battrace.domain.chain import GENESIS, chain_step
-from battrace.tlog import Checkpoint, CompactTree, generate_signer, inclusion_proof, leaf_hash, sign_checkpoint
+from battrace.tlog import Checkpoint, generate_signer, sign_checkpoint
 from battrace.verify.bundle import FORMAT, BundleError, load_bundle, verify_bundle
-from schemas.log_entries import sealed_entry
 
-LOG = "test.example/log/0"
 BATTERY = "X12MCPM27KLPCLX2M2382320"
 SIGNER = generate_signer("test.example/log")
 
 
 def make_bundle() -> dict[str, Any]:
     """Three events of one battery, logged among other entries, under one signed checkpoint."""
-    records, entries, prev = [], [], GENESIS
-    for seq in (1, 2, 3):
-        entries.append(f"another entry {seq}".encode())  # other entities share the log
-        canonical = f"event {seq} of {BATTERY}".encode()
-        ev_hash = hashlib.sha256(canonical).digest()
-        head = chain_step(prev, ev_hash, seq)
-        record = {
-            "entity_type": "battery",
-            "entity_id": BATTERY,
-            "seq": seq,
-            "event_id": f"ev-{seq}",
-            "event_hash": ev_hash.hex(),
-            "prev_hash": prev.hex(),
-            "chain_hash": head.hex(),
-            "log_id": LOG,
-            "log_index": len(entries),
-            "sealed_at_ms": 1_700_000_000_000 + seq,
-            "event": {"kind": "Serviced", "event_time_ms": 0, "canonical": base64.b64encode(canonical).decode()},
-        }
-        entries.append(sealed_entry(record))
-        records.append(record)
-        prev = head
-    leaves = [leaf_hash(e) for e in entries]
-    tree = CompactTree()
-    tree.extend(leaves)
-    for record in records:
-        record["inclusion_proof"] = [h.hex() for h in inclusion_proof(leaves, record["log_index"])]
-    note = sign_checkpoint(Checkpoint(LOG, tree.size, tree.root()), SIGNER)
-    return {
-        "format": FORMAT,
-        "subject": {"type": "battery", "id": BATTERY},
-        "records": records,
-        "checkpoints": {LOG: note},
-        "verifier_keys": [SIGNER.verifier_key()],
-    }
+    return battery_bundle(BATTERY, SIGNER)
 
 
 def test_a_genuine_bundle_verifies_with_its_own_or_a_pinned_key() -> None:

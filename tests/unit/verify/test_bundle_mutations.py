@@ -7,21 +7,18 @@ in the report section) must be reported as a failure rather than raised or accep
 
 from __future__ import annotations
 
-import base64
 import copy
-import hashlib
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sealed_bundles import LOG, sealed_chain
 
-from battrace.domain.chain import GENESIS, chain_step
 from battrace.report import MANUFACTURER_QA, THIRD_PARTY_VERIFIER, sign_report
-from battrace.tlog import Checkpoint, CompactTree, generate_signer, inclusion_proof, leaf_hash, sign_checkpoint
+from battrace.tlog import generate_signer
 from battrace.verify.bundle import FORMAT, verify_bundle
 from schemas.log_entries import sealed_entry
 
-LOG = "test.example/log/0"
 SHIPMENT = "SHP-0001"
 SIGNER = generate_signer("test.example/log")
 QA, TPV = generate_signer("test.example/report/qa"), generate_signer("test.example/report/tpv")
@@ -30,33 +27,7 @@ DELIVERED_MS = 1_767_225_600_000  # 2026-01-01T00:00:00.000Z
 
 def report_bundle() -> dict[str, Any]:
     """Three records of one consignment under one signed checkpoint, and its report signed by both roles."""
-    records, entries, prev = [], [], GENESIS
-    for seq in (1, 2, 3):
-        entries.append(f"another entry {seq}".encode())
-        canonical = f"event {seq} of {SHIPMENT}".encode()
-        ev_hash = hashlib.sha256(canonical).digest()
-        head = chain_step(prev, ev_hash, seq)
-        record = {
-            "entity_type": "shipment",
-            "entity_id": SHIPMENT,
-            "seq": seq,
-            "event_id": f"ev-{seq}",
-            "event_hash": ev_hash.hex(),
-            "prev_hash": prev.hex(),
-            "chain_hash": head.hex(),
-            "log_id": LOG,
-            "log_index": len(entries),
-            "event": {"canonical": base64.b64encode(canonical).decode()},
-        }
-        entries.append(sealed_entry(record))
-        records.append(record)
-        prev = head
-    leaves = [leaf_hash(e) for e in entries]
-    tree = CompactTree()
-    tree.extend(leaves)
-    for record in records:
-        record["inclusion_proof"] = [h.hex() for h in inclusion_proof(leaves, record["log_index"])]
-    note = sign_checkpoint(Checkpoint(LOG, tree.size, tree.root()), SIGNER)
+    records, size, note = sealed_chain("shipment", SHIPMENT, SIGNER)
     delivery = records[-1]
     seal = {
         "checkpoints": [note],
@@ -65,7 +36,7 @@ def report_bundle() -> dict[str, Any]:
                 "entity": f"shipment:{SHIPMENT}",
                 "log_id": LOG,
                 "leaf_index": delivery["log_index"],
-                "tree_size": tree.size,
+                "tree_size": size,
                 "entry": sealed_entry(delivery).decode(),
                 "proof": delivery["inclusion_proof"],
             }
