@@ -1,4 +1,4 @@
-"""Open ClickHouse (embedded chDB or a server) through clickhouse-connect, and apply the DDL in deploy/."""
+"""Open ClickHouse (embedded chDB or a server) through clickhouse-connect, and apply the DDL shipped in the package."""
 
 from __future__ import annotations
 
