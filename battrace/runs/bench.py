@@ -57,7 +57,7 @@ from battrace.keys import KeyRing
 from battrace.runs import cpu_budget
 from battrace.runs.bench_error import BenchError
 from battrace.runs.commit_clock import POLL_S, TP, CommitClock, done_at, first_commit
-from battrace.runs.demo import progress_bars
+from battrace.runs.demo import for_simulated_world, progress_bars
 from battrace.runs.latency import latencies_ms, offer_paced, percentile
 from battrace.runs.profiler import Profiler
 from battrace.runs.topic_reads import PackAt, chain_positions, first_output_time, raw_consume
@@ -111,8 +111,9 @@ class BenchResult:
 
 
 def bench_settings(settings: Settings) -> Settings:
-    """The bench's own home under BATTRACE_HOME, so a bench run never wipes what `battrace demo` left."""
-    return settings.model_copy(update={"home": settings.home / "bench"})
+    """The bench's own home under BATTRACE_HOME, so a bench run never wipes what `battrace demo` left; a simulated
+    world's clock (battrace/runs/demo.py)."""
+    return for_simulated_world(settings.model_copy(update={"home": settings.home / "bench"}))
 
 
 def check_workers(settings: Settings, workers: int) -> None:

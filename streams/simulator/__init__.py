@@ -20,7 +20,13 @@ from schemas.codec import Decoder, encode
 from streams.simulator.faults import Forger, Plan
 from streams.simulator.story import START_MS, Story
 
-__all__ = ["START_MS", "SimEvent", "commissioning", "expected_flag_counts", "simulate", "story_stats"]
+# The story's clock starts on 2026-01-05 and runs at about 600 events a simulated day, so a long run (200,000 events:
+# eleven months) reaches past the machine's clock, which ingest trusts to cap producer timestamps. A worker fed a
+# simulated world allows its events this far ahead (battrace/runs: demo and bench); real deployments keep the
+# default tolerance of a day.
+CLOCK_LEAD_S = 10 * 366 * 86_400
+
+__all__ = ["CLOCK_LEAD_S", "START_MS", "SimEvent", "commissioning", "expected_flag_counts", "simulate", "story_stats"]
 _REPLAY_WINDOW = 256  # duplicates re-send one of the last this-many valid messages
 
 
