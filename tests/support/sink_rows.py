@@ -1,5 +1,5 @@
 """An events row with every awkward value the sink must carry: UInt64 past Int64, NULLs, non-ASCII text,
-bytes that are not UTF-8. Shared by the sink's unit tests and its tests on real chDB."""
+bytes that are not UTF-8, and a genealogy edge of it. Shared by the sink's unit tests and its tests on real chDB."""
 
 EVENT = {
     "event_id": "urn:uuid:6f1c0e2a-0000-4000-8000-000000000001",
@@ -20,4 +20,14 @@ EVENT = {
     "payload": '{"note":"µ ✓"}',
     "canonical": b"\xc3\x01\xff\x00avro",  # bytes that are not UTF-8
     "event_hash": "ab" * 32,
+}
+EDGE = {
+    "from_type": "lot",
+    "from_id": "L1",
+    "to_type": "battery",
+    "to_id": "B1",
+    "relation": "consumed_into",
+    "mass_kg": 3,  # an int from a producer: a Float64 column refuses a MsgPack integer, so the encoder coerces
+    "event_id": EVENT["event_id"],
+    "event_time": EVENT["event_time"],
 }

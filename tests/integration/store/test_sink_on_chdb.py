@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sink_rows import EVENT
+from sink_rows import EDGE, EVENT
 
 from battrace.store.row_codec import STATIC, RowFormat
 
@@ -141,18 +141,6 @@ def test_the_blocks_of_a_group_of_batches_go_in_as_one_stream_once(tmp_path: Pat
     out = _sink(tmp_path, {"events": events, "lots": [LOT, {**LOT, "lot_id": "L2"}]}, inserts, grouped=True)
     assert [e["source_offset"] for e in out["events"]] == [0, 1, 2, 3, 4]  # both halves, each row once
     assert [lot["lot_id"] for lot in out["lots"]] == ["L1", "L2"]
-
-
-EDGE = {
-    "from_type": "lot",
-    "from_id": "L1",
-    "to_type": "battery",
-    "to_id": "B1",
-    "relation": "consumed_into",
-    "mass_kg": 3,  # an int from a producer: a Float64 column refuses a MsgPack integer, so the encoder coerces
-    "event_id": EVENT["event_id"],
-    "event_time": EVENT["event_time"],
-}
 
 
 @INSERTS

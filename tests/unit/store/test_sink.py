@@ -8,21 +8,10 @@ from __future__ import annotations
 
 import msgspec
 import pytest
-from sink_rows import EVENT
+from sink_rows import EDGE, EVENT
 
 from battrace.store.row_codec import EVENTS, GENEALOGY
 from battrace.store.tables import MissingValues
-
-EDGE = {
-    "from_type": "lot",
-    "from_id": "L1",
-    "to_type": "battery",
-    "to_id": "B1",
-    "relation": "consumed_into",
-    "mass_kg": 3,  # an int from a producer: a Float64 column refuses a MsgPack integer, so the encoder coerces
-    "event_id": EVENT["event_id"],
-    "event_time": EVENT["event_time"],
-}
 
 
 def test_an_encoded_row_without_a_value_for_a_non_null_column_is_refused() -> None:
