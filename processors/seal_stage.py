@@ -32,7 +32,9 @@ from typing import Any, Protocol
 from battrace.domain.correlate import already_applied, apply, new_state
 from battrace.domain.entities import SHIPMENT
 from battrace.domain.projections import projection
+from battrace.domain.sources import REPORT_EVENT
 from battrace.settings import Settings
+from battrace.store.report_rows import report_rows
 from battrace.store.sink import Blocks, SinkBatch
 from processors import table_codec
 from processors.failures import EXIT_PROCESSING_FAILED, run_or_exit
@@ -180,6 +182,9 @@ class BatchSealer:
                         batch.add_encoded("events", entry.event_row)
                         for edge in entry.edges:
                             batch.add_encoded("genealogy", edge)
+                        if entry.event.schema == REPORT_EVENT:  # a report step: its reports / report_reviews row
+                            for table, row in report_rows(entry.event):
+                                batch.add(table, row)
                     if out.sealed["entity_type"] == SHIPMENT and entry.event.kind == "Delivered":
                         delivery = {k: out.sealed[k] for k in ("entity_id", "event_id", "log_id", "log_index")}
                         result.deliveries.append({**delivery, "event_time": entry.event.event_time_ms})

@@ -20,6 +20,7 @@ cap never bites.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -27,7 +28,10 @@ from typing import Any
 
 from battrace.domain.battery_code import code_error
 from battrace.domain.entities import battery_ids, body_of, entities_of, kind_of
-from schemas.catalog import ASSAY_RESULT, LICENSED_ENTITY, LOGISTICS_EVENT, MES_EVENT
+from battrace.domain.report_events import REPORT_DRAFTED, REPORT_REFUSED, REVIEW_KINDS
+from battrace.report.canonical import CanonicalizationError, report_hash
+from battrace.report.model import parse_rfc3339_ms
+from schemas.catalog import ASSAY_RESULT, LICENSED_ENTITY, LOGISTICS_EVENT, MES_EVENT, REPORT_EVENT
 from schemas.codec import CodecError, Decoder, canonical_bytes
 from schemas.reasons import Reason
 from streams import topics
@@ -37,11 +41,13 @@ SCHEMA_OF_TOPIC = {
     topics.LOGISTICS.name: LOGISTICS_EVENT,
     topics.ASSAY.name: ASSAY_RESULT,
     topics.REGISTRY.name: LICENSED_ENTITY,
+    topics.REPORTS.name: REPORT_EVENT,
 }
 EARLIEST_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
 MAX_MASS_KG = 1e7
 TZ_OFFSET = re.compile(r"[+-](0\d|1[0-4]):[0-5]\d")
 SMELTER_ID = re.compile(r"CID\d{6}")
+HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
 ELEMENTS = frozenset(["Co", "Ni", "Li", "Mn", "Al", "Fe", "P", "Cu", "C", "Pb", "Na", "Si", "Ti", "O"])
 VEHICLE_CATEGORIES = frozenset(["M1", "N1", "L", "M2", "M3", "N2", "N3"])
 
@@ -169,6 +175,60 @@ def _check_registry(r: dict[str, Any]) -> None:
         raise Invalid(Reason.OUT_OF_RANGE, "valid_to must be after valid_from")
 
 
+def _json_object(name: str, text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise Invalid(Reason.MALFORMED_REPORT, f"{name} is not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise Invalid(Reason.MALFORMED_REPORT, f"{name} is not a JSON object")
+    return value
+
+
+def _check_draft_shape(doc: dict[str, Any], body: dict[str, Any]) -> None:
+    """What the draft's rows are made of (battrace/store/report_rows.py) is there and well typed: a draft that
+    passed ingest can never fail the seal stage."""
+    try:
+        parse_rfc3339_ms(body.get("delivered_at"))  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise Invalid(Reason.MALFORMED_REPORT, f"delivered_at: {exc}") from None
+    for name in ("missing_fields", "battery_ids", "lot_ids"):
+        if not isinstance(body.get(name, []), list):
+            raise Invalid(Reason.MALFORMED_REPORT, f"{name} is not a list")
+    signatures = doc.get("signatures", [])
+    if not isinstance(signatures, list) or not all(isinstance(s, dict) for s in signatures):
+        raise Invalid(Reason.MALFORMED_REPORT, "signatures is not a list of signature entries")
+
+
+def _check_report(kind: str, r: dict[str, Any]) -> None:
+    """The step's shape: what it names must agree with itself. Whose signatures count is the verifier's business."""
+    _present("shipment_id", r["shipment_id"])
+    if not HEX_SHA256.fullmatch(r["report_hash"]):
+        raise Invalid(Reason.MALFORMED_REPORT, f"report_hash {r['report_hash'][:80]!r} is not 64 lowercase hex digits")
+    if kind == REPORT_DRAFTED:
+        doc = _json_object("document", r["document"])
+        body = doc.get("report")
+        if doc.get("report_hash") != r["report_hash"] or not isinstance(body, dict):
+            raise Invalid(Reason.MALFORMED_REPORT, "document does not carry a report with the step's report_hash")
+        try:
+            recomputed = report_hash(body)
+        except CanonicalizationError as exc:
+            raise Invalid(Reason.MALFORMED_REPORT, f"report body cannot be canonicalised: {exc}") from None
+        if recomputed != r["report_hash"]:
+            raise Invalid(Reason.MALFORMED_REPORT, "report_hash is not the hash of the document's report")
+        _check_draft_shape(doc, body)
+        if body.get("shipment_id") != r["shipment_id"]:
+            raise Invalid(Reason.MALFORMED_REPORT, "document is a report about another consignment")
+        if r["signature"] or r["reasons"]:
+            raise Invalid(Reason.MALFORMED_REPORT, "a draft carries its signatures in its document")
+    elif kind in REVIEW_KINDS:
+        _json_object("signature", r["signature"])
+        if r["document"]:
+            raise Invalid(Reason.MALFORMED_REPORT, "a review carries no document")
+        if bool(r["reasons"]) != (kind == REPORT_REFUSED):
+            raise Invalid(Reason.MALFORMED_REPORT, "a refusal has reasons, a co-signature has none")
+
+
 def check(schema: str, record: dict[str, Any], trusted_ms: int, future_tolerance_s: int) -> str:
     """Business rules; returns the event kind or raises Invalid. ``trusted_ms``: the trusted clock (module doc)."""
     _present("event_id", record["event_id"])
@@ -198,6 +258,8 @@ def check(schema: str, record: dict[str, Any], trusted_ms: int, future_tolerance
         _check_assay(record)
     elif schema == LICENSED_ENTITY:
         _check_registry(record)
+    elif schema == REPORT_EVENT:
+        _check_report(kind, record)
     return kind
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import faust
 
+from battrace.domain.sources import REPORT_EVENT
 from battrace.keys import KeyRing
 from battrace.settings import Settings
 from processors import broker, reject_stage, report_stage, table_codec
@@ -36,6 +37,7 @@ from processors.reports import ReportIssuer
 from processors.runtime.faust_table import FaustStateTable, changelog_writer
 from processors.seal_stage import SealStage
 from processors.sealing import log_state_key
+from schemas.codec import encode
 from streams import topics
 
 log = logging.getLogger(__name__)
@@ -132,6 +134,7 @@ def build_worker(settings: Settings, tansu: bool | None = None) -> Worker:
     chain_topic = app.topic(topics.CHAIN.name, **RAW)
     checkpoints_topic = app.topic(topics.CHECKPOINTS.name, **RAW)
     deliveries_topic = app.topic(topics.DELIVERIES.name, **RAW)
+    report_steps_topic = app.topic(topics.REPORTS.name, **RAW)
     # entity key -> entity state (chain head, applied offsets, projection); written by key, not by current event.
     # Also holds each partition's log state (compact tree) under processors.sealing.log_state_key.
     entity_state = app.Table(
@@ -157,7 +160,12 @@ def build_worker(settings: Settings, tansu: bool | None = None) -> Worker:
     seal_stage = SealStage(
         settings, table, clickhouse, signing, changelog_writer(app, table), send_delivery, backlog=backlog
     )
-    reports = ReportIssuer(settings, clickhouse, signing, backlog)
+
+    async def publish_report_step(record: dict[str, Any]) -> None:
+        sent = await report_steps_topic.send(key=record["shipment_id"].encode(), value=encode(REPORT_EVENT, record))
+        await sent  # acknowledged before the delivery that triggered it is committed
+
+    reports = ReportIssuer(settings, clickhouse, signing, backlog, publish_report_step)
 
     async def seal(stream: faust.StreamT) -> None:
         await seal_stage.run(stream)

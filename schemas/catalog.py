@@ -11,13 +11,14 @@ from typing import Any
 import fastavro
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
-from battrace.domain.sources import ASSAY_RESULT, LICENSED_ENTITY, LOGISTICS_EVENT, MES_EVENT
+from battrace.domain.sources import ASSAY_RESULT, LICENSED_ENTITY, LOGISTICS_EVENT, MES_EVENT, REPORT_EVENT
 
 _FILES = {
     MES_EVENT: "mes_event.avsc",
     LOGISTICS_EVENT: "logistics_event.avsc",
     ASSAY_RESULT: "assay_result.avsc",
     LICENSED_ENTITY: "registry_entity.avsc",
+    REPORT_EVENT: "report_event.avsc",
 }
 
 

@@ -16,4 +16,5 @@ class Reason(StrEnum):
     OUT_OF_RANGE = "out_of_range"  # a quantity outside its physical range
     INVALID_TIME = "invalid_time"  # before 2000, or after the trusted clock + tolerance (processors/validate.py)
     DUPLICATE = "duplicate"  # an event id that was already accepted from another offset
+    MALFORMED_REPORT = "malformed_report"  # a report step whose hash, document or review does not agree with itself
     OVERSIZE = "oversize"  # a message over BATTRACE_MAX_EVENT_BYTES, or an event too big for a trace.chain pack

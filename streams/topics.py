@@ -27,6 +27,11 @@ REGISTRY = TopicSpec(
     compacted=True,
     config={"cleanup.policy": "compact", **APPEND_TIME},
 )
+REPORTS = TopicSpec(
+    "reports.events",
+    "traceability reports drafted, co-signed or refused, keyed by consignment (Avro ReportEvent)",
+    config={**APPEND_TIME},
+)
 CHAIN = TopicSpec("trace.chain", "accepted events packed per entity partition (MessagePack): the per-entity sequencer")
 EVENT_IDS = TopicSpec(
     "trace.event_ids", "accepted event ids and their source coordinates, packed per source partition (dedup state)"
@@ -35,6 +40,6 @@ REJECTS = TopicSpec("trace.rejects", "invalid events with the original bytes and
 CHECKPOINTS = TopicSpec("trace.checkpoints", "signed checkpoints of the per-partition logs")
 DELIVERIES = TopicSpec("trace.deliveries", "sealed consignment deliveries: each triggers a traceability report")
 
-SOURCES: tuple[TopicSpec, ...] = (MES, LOGISTICS, ASSAY, REGISTRY)
+SOURCES: tuple[TopicSpec, ...] = (MES, LOGISTICS, ASSAY, REGISTRY, REPORTS)
 INTERNAL: tuple[TopicSpec, ...] = (CHAIN, EVENT_IDS, REJECTS, CHECKPOINTS, DELIVERIES)
 ALL: tuple[TopicSpec, ...] = SOURCES + INTERNAL

@@ -1,7 +1,9 @@
-"""Issue the signed traceability report of one delivered consignment and shape its `reports` row.
+"""Draft the traceability report of one delivered consignment and sign it as the manufacturer's QA.
 
 Called by the worker's report stage once the delivery is sealed and covered by a signed checkpoint, so
-the report's seal reference (field 12) can prove the delivery record. Idempotent: a consignment that
+the report's seal reference (field 12) can prove the delivery record. The draft goes out as a
+ReportDrafted event (battrace/domain/report_events.py): sealed into the consignment's chain, it becomes the
+``reports`` row, and the third-party verifier co-signs or refuses it from there. Idempotent: a consignment that
 already has a report keeps it (a redelivered trigger must not re-sign a different document).
 Inputs on other partitions (the cells' lots and their assays) may still be in flight when the delivery is
 sealed, so the stage re-drafts for a bounded time while lot-derived fields are missing; after that they
@@ -11,14 +13,18 @@ are reported as missing, never filled in.
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-from battrace.keys import KeyRing
+from battrace.domain.report_events import REPORT_DRAFTED
 from battrace.report.canonical import canonical_json
-from battrace.report.model import TraceabilityReport, parse_rfc3339_ms
-from battrace.report.signing import ROLES, sign_report
+from battrace.report.model import TraceabilityReport
+from battrace.report.signing import MANUFACTURER_QA, add_signature, unsigned
+from battrace.tlog.note import Signer
+
+STEP_NAMESPACE = uuid.UUID("6f1d3c2e-5b8a-4e0f-9a7d-2c4b6e8f0a1b")  # report step ids (uuid5)
 
 
 def has_report(client: Client, shipment_id: str) -> bool:
@@ -48,19 +54,24 @@ def awaits_inputs(report: TraceabilityReport) -> bool:
     return bool(LOT_FIELDS & set(report.missing_fields)) or transport.get("allocation_method") == "equal_shares"
 
 
-def signed_row(report: TraceabilityReport, keys: KeyRing, now_ms: int | None = None) -> dict[str, Any]:
-    """Both roles approve the report; the `reports` row that stores it."""
-    shipment_id = report.shipment_id
+def step_id(report_hash_hex: str, kind: str, key_id: str = "") -> str:
+    """The event id of a report step: the same step of the same report always gets the same id, so a re-drafted
+    identical report, or a review sent twice, is a duplicate that ingest rejects as such."""
+    return str(uuid.uuid5(STEP_NAMESPACE, f"{kind}:{report_hash_hex}:{key_id}"))
+
+
+def drafted_step(report: TraceabilityReport, qa: Signer, now_ms: int | None = None) -> dict[str, Any]:
+    """The ReportDrafted event of a report, signed by the manufacturer's QA: its hash enters the consignment's chain
+    when it is sealed, and the third-party verifier reviews it from there."""
     now_ms = round(time.time() * 1000) if now_ms is None else now_ms
-    doc = sign_report(report, {role: keys.report_signer(role) for role in ROLES}, now_ms)
+    doc = add_signature(unsigned(report), MANUFACTURER_QA, qa, now_ms)
     return {
-        "shipment_id": shipment_id,
-        "delivered_at": parse_rfc3339_ms(report.delivered_at),
+        "event_id": step_id(doc["report_hash"], REPORT_DRAFTED),
+        "event_time": now_ms,
+        "kind": REPORT_DRAFTED,
+        "shipment_id": report.shipment_id,
         "report_hash": doc["report_hash"],
         "document": canonical_json(doc).decode(),
-        "missing_fields": list(report.missing_fields),
-        "signed_by": [f"{s['role']}:{s['key_id']}" for s in doc["signatures"]],
-        "battery_ids": list(report.battery_ids),
-        "lot_ids": list(report.lot_ids),
-        "created_at": now_ms,
+        "signature": "",
+        "reasons": [],
     }

@@ -14,6 +14,7 @@ from battrace.domain.carbon import haversine_km, refining_kg_co2e, transport_fac
 from battrace.domain.chain import GENESIS, chain_step
 from battrace.domain.entities import BATTERY, LOT, SHIPMENT, body_of, split_key
 from battrace.domain.recycled import check_mass_balance
+from battrace.domain.report_events import REPORT_KINDS
 
 MASS_BALANCE = "outputs_exceed_inputs"
 GENEALOGY = "genealogy"  # flag category: the material-flow graph itself is impossible
@@ -247,6 +248,8 @@ def _refining_line(state: dict[str, Any], item: ChainItem, out: Output, cell: st
 
 def _shipment(state: dict[str, Any], item: ChainItem, b: dict[str, Any], out: Output) -> None:
     kind = item.envelope.kind
+    if kind in REPORT_KINDS:  # the report's own steps: sealed into the chain, the consignment is unchanged
+        return
     if kind == "ConsignmentCreated":
         for f in (
             "battery_ids",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from battrace.domain.sources import ASSAY_RESULT, LICENSED_ENTITY, LOGISTICS_EVENT, MES_EVENT
+from battrace.domain.sources import ASSAY_RESULT, LICENSED_ENTITY, LOGISTICS_EVENT, MES_EVENT, REPORT_EVENT
 
 BATTERY, LOT, SHIPMENT, PARTY = "battery", "lot", "shipment", "party"
 
@@ -23,10 +23,13 @@ def split_key(key: str) -> tuple[str, str]:
 
 
 def kind_of(record: dict[str, Any]) -> str:
-    """Short name of the event kind: the union branch for MES/logistics, the schema for the others."""
+    """Short name of the event kind: the union branch for MES/logistics, the ``kind`` of a report step, the schema
+    for the others."""
     body = record.get("body")
     if isinstance(body, tuple | list):  # a union branch: (full name, fields); a list after a JSON hop
         return body[0].rsplit(".", 1)[-1]
+    if "report_hash" in record:
+        return str(record["kind"])
     return "Assay" if "lot_id" in record and "fractions" in record else "Licence"
 
 
@@ -80,4 +83,6 @@ def entities_of(schema: str, record: dict[str, Any]) -> list[str]:
         return [entity_key(LOT, record["lot_id"])]
     if schema == LICENSED_ENTITY:
         return [entity_key(PARTY, record["entity_id"])]
+    if schema == REPORT_EVENT:
+        return [entity_key(SHIPMENT, record["shipment_id"])]
     raise ValueError(f"no entity rule for {schema}")

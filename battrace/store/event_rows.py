@@ -36,7 +36,7 @@ def event_row(ev: Envelope, canonical: bytes) -> dict[str, Any]:
         "entities": ev.entities,
         "battery_ids": batteries,
         "lot_ids": lots,
-        "shipment_id": r.get("consignment_id", ""),
+        "shipment_id": r.get("consignment_id", r.get("shipment_id", "")),
         "site_id": b.get("site_id", r.get("site_id", "")),
         "lat": lat,
         "lon": lon,

@@ -24,6 +24,7 @@ from battrace.domain.correlate import apply, new_state
 from battrace.domain.entities import entities_of, entity_key, kind_of
 from battrace.domain.projections import projection
 from battrace.store.event_rows import edges, event_row
+from battrace.store.report_rows import report_rows
 from battrace.store.tables import COLUMNS
 from schemas.codec import CodecError, Decoder
 from schemas.envelope import ChainItem, Envelope
@@ -37,9 +38,14 @@ KEYS: dict[str, tuple[str, ...]] = {
     "genealogy": ("to_type", "to_id", "from_type", "from_id", "relation", "event_id"),
     "carbon": ("entity_type", "entity_id", "line_id"),
     "flags": ("entity_type", "entity_id", "category", "code", "event_id"),
+    "reports": ("event_id",),
+    "report_reviews": ("event_id",),
     **{table: (key,) for table, key in PROJECTION_KEYS.items()},
 }
-TIME_COLUMNS = frozenset({"event_time", "updated_at", "assayed_at", "produced_at"})  # compared as UTC milliseconds
+REPORT_TABLES = ("reports", "report_reviews")
+TIME_COLUMNS = frozenset(
+    {"event_time", "updated_at", "assayed_at", "produced_at", "drafted_at", "delivered_at", "reviewed_at"}
+)  # compared as UTC milliseconds
 _decoder = Decoder()
 
 
@@ -69,10 +75,11 @@ def envelope_of(canonical: bytes) -> Envelope:
     )
 
 
-def event_rows_of(ev: Envelope, canonical: bytes) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The event's ``events`` row (without its unsealed columns) and its ``genealogy`` edges."""
+def event_rows_of(ev: Envelope, canonical: bytes) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+    """The event's ``events`` row (without its unsealed columns) and its other own rows as (table, row): its
+    ``genealogy`` edges, and the ``reports`` or ``report_reviews`` row of a report step."""
     row = event_row(ev, canonical)
-    return {c: row[c] for c in EVENT_COLUMNS}, edges(ev)
+    return {c: row[c] for c in EVENT_COLUMNS}, [("genealogy", e) for e in edges(ev)] + report_rows(ev)
 
 
 @dataclass

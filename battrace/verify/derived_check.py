@@ -21,6 +21,7 @@ from battrace.store.tables import COLUMNS
 from battrace.verify.derived import (
     EVENT_COLUMNS,
     PROJECTION_KEYS,
+    REPORT_TABLES,
     TIME_COLUMNS,
     Derived,
     Difference,
@@ -87,10 +88,10 @@ class Recomputed:
                 continue
             self.envelopes[event_id] = ev
             self.entities[event_id] = list(ev.entities)
-            event, edges = event_rows_of(ev, row["canonical"])
+            event, own_rows = event_rows_of(ev, row["canonical"])
             self.expected.add("events", event)
-            for edge in edges:
-                self.expected.add("genealogy", edge)
+            for table, own in own_rows:
+                self.expected.add(table, own)
         for entity, chain in chains.items():
             lacking = next((event_id for _, event_id, _ in chain if event_id not in self.envelopes), None)
             if lacking is not None:
@@ -112,6 +113,9 @@ def check_all(client: Client) -> list[Difference]:
     out += compare("events", done.expected.of("events"), _events(client, None), done.of_event)
     genealogy = _rows(client, select("genealogy", COLUMNS["genealogy"], final=False))
     out += compare("genealogy", done.expected.of("genealogy"), genealogy, done.of_event)
+    for table in REPORT_TABLES:
+        stored_reports = _rows(client, select(table, COLUMNS[table], final=False))
+        out += compare(table, done.expected.of(table), stored_reports, done.of_event)
     carbon = _rows(client, select("carbon", COLUMNS["carbon"], final=False))
     out += compare("carbon", done.expected.of("carbon"), carbon, row_entity)
     stream_flags = "WHERE category NOT IN {audit:Array(String)}"
