@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from battrace.cli.common import call, keyring, open_store, settings_or_exit, trusted_keys
+from battrace.cli.common import open_store, settings_or_exit, trusted_keys
 
 
 @click.command(name="export")
@@ -28,7 +28,7 @@ def export_cmd(battery_id: str | None, shipment_id: str | None, report_id: str |
         kind, ident = ("battery", battery_id) if battery_id else ("shipment", shipment_id or report_id)
         bundle = build_bundle(client, kind, ident, verifiers)
         if report_id:
-            bundle = add_report(client, bundle, call(keyring(settings).report_verifiers))
+            bundle = add_report(bundle)
     except NothingToExport as exc:
         raise click.ClickException(str(exc)) from None
     finally:

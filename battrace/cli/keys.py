@@ -45,9 +45,20 @@ def keys_show(as_json: bool) -> None:
 
 @keys_group.command(name="export")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="file (default: stdout)")
-def keys_export(out: Path | None) -> None:
-    """Write the verifier keys, one per line: what a third party pins to verify checkpoints."""
-    text = "".join(v.to_key() + "\n" for v in call(keyring(settings_or_exit()).verifiers))
+@click.option(
+    "--report-roles",
+    is_flag=True,
+    help="the report approval keys instead, one ROLE=KEY per line (what `verify --report-key` takes)",
+)
+def keys_export(out: Path | None, report_roles: bool) -> None:
+    """Write the verifier keys, one per line: what a third party pins to verify checkpoints (or, with
+    --report-roles, to certify reports)."""
+    ring = keyring(settings_or_exit())
+    if report_roles:
+        roles = call(ring.report_verifiers)
+        text = "".join(f"{role}={v.to_key()}\n" for role, keys in sorted(roles.items()) for v in keys)
+    else:
+        text = "".join(v.to_key() + "\n" for v in call(ring.verifiers))
     if out is None:
         click.echo(text, nl=False)
     else:

@@ -16,42 +16,40 @@ from rich.table import Table
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="write the signed document here")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON line: shipment, hash, verified, missing, files")
 def report(shipment_id: str, out: Path | None, as_json: bool) -> None:
-    """Fetch the report made at delivery, check both approval signatures, write it and a QR code of its URL.
+    """Fetch the consignment's report with its co-signatures, check it against this home's pinned role keys, write
+    it and a QR code of its URL; exit 0 only if it is certified (every role signed with a pinned key, no refusal).
 
     The QR code (FILE with .png) links to `BATTRACE_PUBLIC_URL/reports/SHIPMENT_ID`, served by `battrace serve`.
     """
     from battrace.cli.common import call, keyring, open_store, settings_or_exit
+    from battrace.report.canonical import canonical_json
     from battrace.report.qr import write_qr
-    from battrace.report.signing import verify_report
+    from battrace.report.reviews import Review, certify
+    from battrace.report.signing import load_signed
+    from battrace.store.reports import current_report
 
     settings = settings_or_exit()
     role_keys = call(keyring(settings).report_verifiers)  # a report key open to others: one line, before any work
     client = open_store(settings)
     try:
-        rows = client.query(
-            "SELECT document, missing_fields FROM battrace.reports FINAL WHERE shipment_id = {s:String}",
-            parameters={"s": shipment_id},
-        ).result_rows
+        stored = current_report(client, shipment_id)
     finally:
         client.close()
-    if not rows:
+    if stored is None:
         raise click.ClickException(
-            f"no report for consignment {shipment_id!r}: a report is made when its Delivered event is sealed "
-            '(list them with: battrace query "SELECT shipment_id FROM battrace.reports FINAL")'
+            f"no report for consignment {shipment_id!r}: a report is drafted when its Delivered event is sealed "
+            '(list them with: battrace query "SELECT DISTINCT shipment_id FROM battrace.reports")'
         )
-    document, missing = rows[0]
-    check = verify_report(document, role_keys)
+    certification = certify(load_signed(stored.document), [Review.from_row(r) for r in stored.reviews], role_keys)
     out = out or Path(f"{shipment_id}.report.json")
-    out.write_text(document)
+    out.write_bytes(canonical_json(certification.document))
     qr_path = out.with_suffix(".png")
     url = write_qr(qr_path, settings.public_url, shipment_id)
     summary = {
         "shipment_id": shipment_id,
-        "report_hash": json.loads(document)["report_hash"],
-        "verified": check.ok,
-        "verified_roles": list(check.verified_roles),
-        "problems": list(check.problems),
-        "missing_fields": list(missing),
+        "report_hash": stored.report_hash,
+        **certification.to_json(),
+        "missing_fields": stored.missing_fields,
         "document": str(out),
         "qr": str(qr_path),
         "url": url,
@@ -61,6 +59,6 @@ def report(shipment_id: str, out: Path | None, as_json: bool) -> None:
     else:
         table = Table(title=f"traceability report {shipment_id}", show_header=False)
         for key, value in summary.items():
-            table.add_row(key, ", ".join(value) if isinstance(value, list) else str(value))
+            table.add_row(key, ", ".join(map(str, value)) if isinstance(value, list) else str(value))
         Console().print(table)
-    sys.exit(0 if check.ok else 1)
+    sys.exit(0 if certification.certified else 1)

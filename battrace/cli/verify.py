@@ -17,6 +17,14 @@ from battrace.cli.common import keyring, open_store, print_report, settings_or_e
 @click.option("--all", "verify_all", is_flag=True, help="verify every chain, log and checkpoint")
 @click.option("--bundle", "bundle_path", type=click.Path(dir_okay=False, path_type=Path), help="verify a bundle file")
 @click.option("--key", "keys", multiple=True, help="trusted verifier key name+keyid+key (repeatable)")
+@click.option(
+    "--report-key",
+    "report_key_args",
+    multiple=True,
+    metavar="ROLE=KEY",
+    help="with --bundle: a pinned report approval key, e.g. third_party_verifier=name+keyid+key (repeatable; "
+    "default: the report keys of this home)",
+)
 @click.option("--json", "as_json", is_flag=True, help="print checked, ok, failures as JSON")
 @click.option(
     "--self-consistent",
@@ -29,6 +37,7 @@ def verify_cmd(
     verify_all: bool,
     bundle_path: Path | None,
     keys: tuple[str, ...],
+    report_key_args: tuple[str, ...],
     as_json: bool,
     self_consistent: bool,
 ) -> None:
@@ -50,6 +59,7 @@ def verify_cmd(
         try:
             bundle = load_bundle(bundle_path.read_bytes())
             pinned = [Verifier.from_key(k) for k in keys] if keys else keyring(settings).configured_verifiers()
+            role_keys = _report_keys(report_key_args) if report_key_args else keyring(settings).report_verifiers()
         except FileNotFoundError:
             raise click.UsageError(f"no bundle file {bundle_path}") from None
         except (BundleError, InvalidKeyError, KeyConfigError) as exc:
@@ -59,7 +69,7 @@ def verify_cmd(
                 f"no key to verify {bundle_path} against: pin the operator's verifier key with --key name+keyid+key "
                 "or BATTRACE_VERIFIER_KEYS (--self-consistent checks only that the file agrees with itself)"
             )
-        report = verify_bundle(bundle, pinned)
+        report = verify_bundle(bundle, pinned, role_keys)
         if report.verified or not report.ok:
             print_report(report, as_json, f"records of {report.subject} (keys: {report.trust})")
             sys.exit(0 if report.ok else 1)
@@ -88,6 +98,20 @@ def verify_cmd(
             click.echo(f"log {log_id}: checkpoint {head['size']} signed by {', '.join(head['signed_by']) or 'no key'}")
         print_report(report, as_json, "chains")
     sys.exit(0 if report.ok else 1)
+
+
+def _report_keys(args: tuple[str, ...]) -> dict[str, list[Any]]:
+    """``ROLE=KEY`` options as role -> verifier keys; a malformed one is a usage error naming it."""
+    from battrace.report.signing import ROLES
+    from battrace.tlog import Verifier
+
+    out: dict[str, list[Any]] = {}
+    for arg in args:
+        role, sep, key = arg.partition("=")
+        if not sep or role not in ROLES:
+            raise click.UsageError(f"--report-key {arg[:60]!r}: give ROLE=KEY with ROLE one of {', '.join(ROLES)}")
+        out.setdefault(role, []).append(Verifier.from_key(key))
+    return out
 
 
 def _check_against_memory(client: Any, trusted: list[Any], home: Path, report: Any) -> dict[str, dict[str, object]]:

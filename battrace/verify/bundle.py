@@ -13,13 +13,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from battrace.domain.chain import GENESIS, chain_step
+from battrace.domain.entities import SHIPMENT
+from battrace.report.canonical import CanonicalizationError
 from battrace.tlog import InvalidKeyError, NoteError, Verifier, leaf_hash, open_checkpoint, verify_inclusion
 from battrace.tlog.checkpoint import CheckpointError
+from battrace.verify.bundle_report import check_report
 from schemas.log_entries import sealed_entry
 
 FORMAT = "battrace-bundle/1"
@@ -107,8 +110,14 @@ def _verifiers(keys: Sequence[str | Verifier], report: BundleReport) -> list[Ver
     return out
 
 
-def verify_bundle(bundle: dict[str, Any], pinned_keys: Sequence[str | Verifier] = ()) -> BundleReport:
-    """Check every record of the bundle; never raises on hostile content (any shape, any value), reports it."""
+def verify_bundle(
+    bundle: dict[str, Any],
+    pinned_keys: Sequence[str | Verifier] = (),
+    report_keys: Mapping[str, Sequence[str | Verifier]] | None = None,
+) -> BundleReport:
+    """Check every record of the bundle; never raises on hostile content (any shape, any value), reports it.
+
+    ``report_keys``: per report role, the keys the verifier pinned (battrace/verify/bundle_report.py)."""
     problem = shape_problem(bundle)
     if problem is not None:
         report = BundleReport(subject="?", trust="pinned" if pinned_keys else "bundle")
@@ -137,54 +146,19 @@ def verify_bundle(bundle: dict[str, Any], pinned_keys: Sequence[str | Verifier] 
             return report
         if report.failures:
             return report
-    if "report" in bundle:
+    if subject["type"] == SHIPMENT:
         try:
-            _check_report(bundle, verifiers, report)
-        except (*MALFORMED, InvalidKeyError) as exc:
-            report.report = None
-            report.fail(None, f"malformed report: {_short(exc)}")
+            report.report, problems = check_report(bundle, dict(report_keys or {}), verifiers)
+        except (*MALFORMED, InvalidKeyError, CanonicalizationError) as exc:
+            report.report, problems = None, [f"malformed report: {_short(exc)}"]
+        for problem in problems:
+            report.fail(None, problem)
     return report
 
 
 def _short(exc: BaseException) -> str:
     """The exception as one bounded line: hostile input can make messages huge."""
     return f"{type(exc).__name__}: {str(exc)[:200]}"
-
-
-def _check_report(bundle: dict[str, Any], log_keys: list[Verifier], report: BundleReport) -> None:
-    """The signed traceability report: both approval signatures, and its seal (field 12) against the log keys."""
-    from battrace.report.canonical import canonical_json
-    from battrace.report.seal import verify_seal
-    from battrace.report.signing import verify_report
-
-    doc, role_keys = bundle["report"], bundle.get("report_keys")
-    if not isinstance(doc, dict) or not isinstance(role_keys, dict):
-        report.fail(None, "the bundle's report or report_keys is malformed")
-        return
-    if not all(isinstance(keys, str | list) for keys in role_keys.values()):
-        report.fail(None, "the bundle's report_keys must map each role to verifier key strings")
-        return
-    check = verify_report(canonical_json(doc), role_keys)
-    body = doc.get("report")
-    if not isinstance(body, dict) or not isinstance(body.get("fields"), dict):
-        report.fail(None, "the report has no 'fields' object")
-        return
-    seal = body["fields"].get("seal")
-    if not isinstance(seal, dict):
-        report.fail(None, "the report's seal (field 12) is missing or not an object")
-        return
-    seal_problems = verify_seal(seal, log_keys)
-    shipment, missing = body.get("shipment_id"), body.get("missing_fields", [])
-    report.report = {
-        "shipment_id": shipment,
-        "report_hash": doc.get("report_hash"),
-        "verified_roles": list(check.verified_roles),
-        "missing_fields": list(missing) if isinstance(missing, list) else [],
-    }
-    if shipment != bundle["subject"].get("id"):
-        report.fail(None, f"the report is for {shipment}, not for the bundle's subject")
-    for problem in (*check.problems, *seal_problems):
-        report.fail(None, f"report: {problem}")
 
 
 def _check_record(

@@ -98,10 +98,10 @@ def _verify_derived(client: Client, battery_id: str | None, audit: AuditParams |
     """Derived rows of entities whose chain and log entries hold; an entity already failing is named for that
     (which events its chain seals is in question, so what they derive is too)."""
     broken = {f["entity"] for f in report.failures}
+    params = audit or AuditParams.from_settings(get_settings())
     if battery_id is not None:
-        differences = check_battery(client, battery_id) + check_battery_audit(client, battery_id)
+        differences = check_battery(client, battery_id) + check_battery_audit(client, battery_id, params)
     else:
-        params = audit or AuditParams.from_settings(get_settings())
         differences = check_all(client) + check_audit(client, params)
     for d in differences:
         if d.entity not in broken:

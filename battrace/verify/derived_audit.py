@@ -84,14 +84,32 @@ def check_audit(client: Client, params: AuditParams) -> list[Difference]:
     return out
 
 
-def check_battery_audit(client: Client, battery_id: str) -> list[Difference]:
-    """The audit flags shown on one battery (custody; eligibility is a lot's) against their recomputation."""
+def check_battery_audit(client: Client, battery_id: str, params: AuditParams | None = None) -> list[Difference]:
+    """The audit rows shown for one battery (its custody flags, footprint and recycled content; eligibility is a
+    lot's) against their recomputation. Footprints and recycled content are computed for the whole store: they
+    allocate shared inputs (lots, consignments) across batteries, so one battery's figures depend on the others."""
     if not audited(client):
         return []
+    p = params or AuditParams()
     me = entity_key(BATTERY, battery_id)
     flags = [
         r for r in custody_flag_rows(check_steps(load_steps(client), load_registry(client))) if row_entity(r) == [me]
     ]
     where = _AUDIT_FLAGS + " AND entity_type = {t:String} AND entity_id = {i:String}"
     stored = _stored(client, "flags", where, audit=list(CATEGORIES), t=BATTERY, i=battery_id)
-    return compare("flags", _keyed("flags", flags), stored, row_entity, keys=FLAG_KEY)
+    out = compare("flags", _keyed("flags", flags), stored, row_entity, keys=FLAG_KEY)
+    mine = "WHERE battery_id = {i:String}"
+    expected = {
+        "footprints": footprints.compute_footprints(client, p.service_years, p.cycles_overrides),
+        "recycled_content": recycled_audit.compute_recycled(client),
+    }
+    for table, rows in expected.items():
+        own = [r for r in rows if r["battery_id"] == battery_id]
+        out += compare(
+            table,
+            _keyed(table, own),
+            _stored(client, table, mine, i=battery_id),
+            ENTITY_OF[table],
+            keys=AUDIT_KEYS[table],
+        )
+    return out

@@ -16,7 +16,7 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-from battrace.domain.entities import BATTERY, LOT, entity_key
+from battrace.domain.entities import BATTERY, LOT, SHIPMENT, entity_key
 from battrace.store.tables import COLUMNS
 from battrace.verify.derived import (
     EVENT_COLUMNS,
@@ -102,7 +102,13 @@ class Recomputed:
 
     def of_event(self, row: Mapping[str, Any]) -> list[str]:
         """The entities of the event a row belongs to (as recomputed; as stored for an event not sealed)."""
-        return self.entities.get(row["event_id"]) or list(row.get("entities") or ()) or [f"event:{row['event_id']}"]
+        if row["event_id"] in self.entities:
+            return self.entities[row["event_id"]]
+        if row.get("entities"):
+            return list(row["entities"])
+        if row.get("shipment_id"):  # a report row names its consignment
+            return [entity_key(SHIPMENT, row["shipment_id"])]
+        return [f"event:{row['event_id']}"]
 
 
 def check_all(client: Client) -> list[Difference]:

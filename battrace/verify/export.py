@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +11,7 @@ from clickhouse_connect.driver.client import Client
 from battrace.store import logs as log_store
 from battrace.tlog import Verifier, inclusion_proof
 from battrace.verify.bundle import FORMAT
+from battrace.verify.bundle_report import certification_of, report_steps
 
 
 class NothingToExport(LookupError):
@@ -70,16 +70,11 @@ def build_bundle(client: Client, entity_type: str, entity_id: str, verifiers: li
     return bundle
 
 
-def add_report(client: Client, bundle: dict[str, Any], report_keys: dict[str, list[Verifier]]) -> dict[str, Any]:
-    """Attach a shipment's signed traceability report and the keys of its approval roles."""
-    rows = client.query(
-        "SELECT document FROM battrace.reports FINAL WHERE shipment_id = {s:String}",
-        parameters={"s": bundle["subject"]["id"]},
-    ).result_rows
-    if not rows:
-        raise NothingToExport(f"no report for consignment {bundle['subject']['id']} (it is made at delivery)")
-    return {
-        **bundle,
-        "report": json.loads(rows[0][0]),
-        "report_keys": {role: [v.to_key() for v in keys] for role, keys in sorted(report_keys.items())},
-    }
+def add_report(bundle: dict[str, Any]) -> dict[str, Any]:
+    """Attach a consignment's traceability report, as its sealed records compose it (the newest draft and its
+    co-signatures; battrace/verify/bundle_report.py). No role keys travel with it: a verifier pins its own."""
+    certification = certification_of(report_steps(bundle["records"]), {})
+    if certification is None:
+        shipment = bundle["subject"]["id"]
+        raise NothingToExport(f"no report sealed for consignment {shipment} yet (it is drafted at delivery)")
+    return {**bundle, "report": certification.document}

@@ -16,9 +16,17 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer
 from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 
+from battrace.runs.demo import delivered_consignment
 from battrace.settings import Settings
 from battrace.stack.broker import EmbeddedBroker
-from battrace.stack.worker import WorkerProcess, consumed_topics, wait_until_caught_up, wait_until_checkpointed
+from battrace.stack.worker import (
+    WorkerProcess,
+    consumed_topics,
+    wait_until_caught_up,
+    wait_until_checkpointed,
+    wait_until_deliveries_reported,
+)
+from schemas.codec import Decoder
 from streams.kafka import end_offsets, ensure_topics
 from streams.producer import EventProducer
 
@@ -45,11 +53,20 @@ class Stack:
         with WorkerProcess(self.settings, self.bootstrap, self.settings.home / "worker.log") as worker:
             yield worker
 
-    def process(self, timeout_s: float = 300) -> None:
-        """Run a worker until every published message is processed and committed, then stop it."""
+    def process(self, timeout_s: float = 300, reports_of: list | None = None) -> None:
+        """Run a worker until every published message is processed and committed, then stop it.
+
+        ``reports_of``: published simulator events; the worker also runs until the report of every consignment they
+        deliver is drafted and its draft sealed."""
         with self.worker() as worker:
             wait_until_caught_up(self.bootstrap, consumed_topics(self.settings), worker, timeout_s=timeout_s)
             wait_until_checkpointed(self.bootstrap, self.settings, worker)
+            if reports_of is not None:
+                decoder = Decoder()
+                delivered = {c for ev in reports_of if (c := delivered_consignment(ev, decoder)) is not None}
+                wait_until_deliveries_reported(self.bootstrap, self.settings, delivered, worker)
+                wait_until_caught_up(self.bootstrap, consumed_topics(self.settings), worker, timeout_s=timeout_s)
+                wait_until_checkpointed(self.bootstrap, self.settings, worker)
 
     def sql(self, statement: str) -> list[list]:
         """Run SQL in a child process: chDB keeps its engine for the life of a process that opened it,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from embedded import Stack, embedded_stack
+from published import NOT_STEPS, SEALED_PUBLISHED
 
 from battrace.stack.worker import consumed_topics, wait_until_caught_up, wait_until_checkpointed
 from schemas.reasons import Reason
@@ -89,8 +90,8 @@ def _verify_all(home: Path) -> subprocess.CompletedProcess[str]:
 def test_oversize_messages_are_rejected_and_everything_else_is_sealed(hostile_run) -> None:
     stack, events, hostile, published = hostile_run
     valid = {e.event_id for e in events if e.expected_reason is None} | {m.event_id for m in hostile if not m.reason}
-    sealed = {r[0] for r in stack.sql("SELECT DISTINCT event_id FROM battrace.sealed FINAL")}
-    reasons = dict(stack.sql("SELECT reason, count() FROM battrace.rejects FINAL GROUP BY reason"))
+    sealed = {r[0] for r in stack.sql(SEALED_PUBLISHED)}
+    reasons = dict(stack.sql(f"SELECT reason, count() FROM battrace.rejects FINAL WHERE {NOT_STEPS} GROUP BY reason"))
     expected = Counter(e.expected_reason for e in events if e.expected_reason)
     expected.update(m.reason.value for m in hostile if m.reason)
     assert published == len(events) + len(hostile)

@@ -6,12 +6,14 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from embedded import embedded_stack, write_sql
+from published import NOT_STEPS, PUBLISHED
 
 from battrace.stack.worker import (
     checkpointed_sizes,
@@ -19,6 +21,7 @@ from battrace.stack.worker import (
     wait_until_caught_up,
     wait_until_checkpointed,
 )
+from streams.producer import EventProducer
 from streams.simulator import simulate
 
 SNAPSHOT = {
@@ -43,7 +46,7 @@ def processed(tmp_path_factory: pytest.TempPathFactory):
     with embedded_stack(tmp_path_factory.mktemp("pipeline")) as stack:
         events = list(simulate(3000, seed=11, invalid_share=0.05))
         published = stack.publish(events)
-        stack.process()
+        stack.process(reports_of=events)
         yield stack, events, published
 
 
@@ -61,8 +64,8 @@ def test_published_equals_sealed_plus_rejected_with_every_reason(processed) -> N
     stack, events, published = processed
     expected_reasons = Counter(ev.expected_reason for ev in events if ev.expected_reason)
     valid_ids = {ev.event_id for ev in events if ev.expected_reason is None}
-    sealed_ids = {r[0] for r in stack.sql("SELECT DISTINCT event_id FROM battrace.sealed FINAL")}
-    reasons = dict(stack.sql("SELECT reason, count() FROM battrace.rejects FINAL GROUP BY reason"))
+    sealed_ids = {r[0] for r in stack.sql(f"SELECT DISTINCT event_id FROM battrace.sealed FINAL WHERE {PUBLISHED}")}
+    reasons = dict(stack.sql(f"SELECT reason, count() FROM battrace.rejects FINAL WHERE {NOT_STEPS} GROUP BY reason"))
     rejected = sum(reasons.values())
     result = _verify_cli(stack.settings.home, "--all", "--json")
     report = json.loads(result.stdout.strip().splitlines()[-1])
@@ -220,8 +223,8 @@ def test_a_restarted_worker_signs_the_tail_its_crashed_predecessor_sealed_with_n
 def _assert_sealed_once_and_verified(stack, events: list, published: int) -> None:
     """Every valid event sealed, published = sealed + rejected, and `battrace verify --all` passes."""
     valid_ids = {ev.event_id for ev in events if ev.expected_reason is None}
-    sealed_ids = {r[0] for r in stack.sql("SELECT DISTINCT event_id FROM battrace.sealed FINAL")}
-    rejected = stack.sql("SELECT count() FROM battrace.rejects FINAL")[0][0]
+    sealed_ids = {r[0] for r in stack.sql(f"SELECT DISTINCT event_id FROM battrace.sealed FINAL WHERE {PUBLISHED}")}
+    rejected = stack.sql(f"SELECT count() FROM battrace.rejects FINAL WHERE {NOT_STEPS}")[0][0]
     assert sealed_ids == valid_ids
     assert published == len(sealed_ids) + rejected
     twice = "SELECT entity_type, entity_id, event_id FROM battrace.sealed FINAL GROUP BY ALL HAVING count() > 1"
@@ -280,27 +283,32 @@ def test_an_exported_bundle_verifies_with_no_services_and_fails_when_altered(pro
     assert subprocess.run(verify, env=offline, capture_output=True, text=True).returncode == 1
 
 
-def test_every_delivered_consignment_gets_a_report_signed_by_both_roles(processed, tmp_path: Path) -> None:
+def test_every_delivered_consignment_gets_a_draft_signed_by_qa_and_not_certified_before_review(
+    processed, tmp_path: Path
+) -> None:
     stack, _, _ = processed
     delivered = {
         r[0] for r in stack.sql("SELECT DISTINCT shipment_id FROM battrace.events FINAL WHERE kind = 'Delivered'")
     }
     reports = {r[0]: r[1] for r in stack.sql("SELECT shipment_id, signed_by FROM battrace.reports FINAL")}
     assert delivered and set(reports) == delivered
-    assert all(
-        sorted(s.split(":")[0] for s in signed) == ["manufacturer_qa", "third_party_verifier"]
-        for signed in reports.values()
+    assert all([s.split(":")[0] for s in signed] == ["manufacturer_qa"] for signed in reports.values())
+    drafts = stack.sql(
+        "SELECT count() FROM battrace.sealed FINAL WHERE event_id IN (SELECT event_id FROM battrace.reports)"
     )
+    assert drafts == [[len(delivered)]]  # each draft is sealed into its consignment's chain
     env = {**os.environ, "BATTRACE_HOME": str(stack.settings.home)}
-    shipment = sorted(delivered)[0]
+    shipment = sorted(delivered)[-1]
     out = tmp_path / "report.json"
     cmd = [sys.executable, "-m", "battrace", "report", shipment, "--out", str(out), "--json"]
     result = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=tmp_path)
     summary = json.loads(result.stdout)
-    assert result.returncode == 0 and summary["verified"], result.stdout + result.stderr
+    assert result.returncode == 1 and not summary["certified"], result.stdout + result.stderr
+    assert summary["verified_roles"] == ["manufacturer_qa"]
+    assert "no verified signature for role third_party_verifier" in summary["problems"]
     assert out.with_suffix(".png").read_bytes().startswith(b"\x89PNG")
     doc = json.loads(out.read_text())
-    assert doc["report"]["shipment_id"] == shipment and len(doc["signatures"]) == 2
+    assert doc["report"]["shipment_id"] == shipment and len(doc["signatures"]) == 1
 
 
 def test_the_stream_flags_the_simulated_lifecycle_and_mass_balance_violations(processed) -> None:
@@ -322,21 +330,93 @@ def test_the_stream_flags_the_simulated_lifecycle_and_mass_balance_violations(pr
     assert flagged["outputs_exceed_inputs"] == expected["outputs_exceed_inputs"] > 0
 
 
-def test_a_report_bundle_verifies_offline_and_a_changed_figure_fails(processed, tmp_path: Path) -> None:
+def test_a_cosigned_report_is_certified_offline_and_forged_or_foreign_signed_reports_are_not(
+    processed, tmp_path: Path
+) -> None:
+    """The verifier's co-signature, sealed as a report step, certifies the report against pinned keys; the same
+    report with a changed figure, or re-signed by two fresh keys, does not verify; without the verifier's key pinned
+    it is not certified."""
     stack, _, _ = processed
-    shipment = stack.sql("SELECT min(shipment_id) FROM battrace.reports FINAL")[0][0]
-    env = {**os.environ, "BATTRACE_HOME": str(stack.settings.home)}
+    shipment = stack.sql("SELECT min(shipment_id) FROM battrace.reports")[0][0]
+    home = stack.settings.home
+    cosign(stack, shipment)
+    env = {**os.environ, "BATTRACE_HOME": str(home)}
     run = [sys.executable, "-m", "battrace"]
     path = tmp_path / "report-bundle.json"
     subprocess.run([*run, "export", "--report", shipment, "--out", str(path)], env=env, check=True)
     key = subprocess.run([*run, "keys", "export"], env=env, capture_output=True, text=True).stdout.strip()
+    roles = subprocess.run([*run, "keys", "export", "--report-roles"], env=env, capture_output=True, text=True)
+    role_keys = roles.stdout.split()
+    assert sorted(k.split("=")[0] for k in role_keys) == ["manufacturer_qa", "third_party_verifier"]
     offline = {**os.environ, "BATTRACE_HOME": str(tmp_path / "no-services")}
     verify = [*run, "verify", "--bundle", str(path), "--key", key, "--json"]
-    result = subprocess.run(verify, env=offline, capture_output=True, text=True)
+    pinned = [arg for k in role_keys for arg in ("--report-key", k)]
+    result = subprocess.run([*verify, *pinned], env=offline, capture_output=True, text=True)
     report = json.loads(result.stdout)
     assert result.returncode == 0 and report["ok"], result.stdout + result.stderr
+    assert report["report"]["certified"]
     assert report["report"]["verified_roles"] == ["manufacturer_qa", "third_party_verifier"]
+    only_qa = [arg for k in role_keys if k.startswith("manufacturer_qa=") for arg in ("--report-key", k)]
+    result = subprocess.run([*verify, *only_qa], env=offline, capture_output=True, text=True)
+    assert result.returncode == 1 and "third_party_verifier" in result.stdout
     bundle = json.loads(path.read_text())
-    bundle["report"]["report"]["delivered_at"] = "2020-01-01T00:00:00.000Z"
-    path.write_text(json.dumps(bundle))
-    assert subprocess.run(verify, env=offline, capture_output=True, text=True).returncode == 1
+    changed = json.loads(path.read_text())
+    changed["report"]["report"]["delivered_at"] = "2020-01-01T00:00:00.000Z"
+    path.write_text(json.dumps(changed))
+    result = subprocess.run([*verify, *pinned], env=offline, capture_output=True, text=True)
+    assert result.returncode == 1 and "not the report sealed in its records" in result.stdout
+    forged = resign_with_fresh_keys(bundle["report"])
+    path.write_text(json.dumps({**bundle, "report": forged}))
+    result = subprocess.run([*verify, *pinned], env=offline, capture_output=True, text=True)
+    assert result.returncode == 1 and "not the report sealed in its records" in result.stdout
+    foreign = [arg for s in forged["signatures"] for arg in ("--report-key", f"{s['role']}={s['key']}")]
+    path.write_text(json.dumps(bundle))  # the sealed report, judged with the forger's keys: not certified
+    result = subprocess.run([*verify, *foreign], env=offline, capture_output=True, text=True)
+    assert result.returncode == 1 and not json.loads(result.stdout)["report"]["certified"]
+
+
+def cosign(stack, shipment: str) -> None:
+    """The third-party verifier (a key of its own, pinned by the operator) co-signs the consignment's current report:
+    its step goes to reports.events like any source's event, and a worker seals it."""
+    from battrace.compliance.issue import step_id
+    from battrace.domain.report_events import REPORT_COSIGNED
+    from battrace.report.reviews import cosignature
+    from battrace.report.signing import THIRD_PARTY_VERIFIER
+    from battrace.tlog import generate_signer
+    from schemas.catalog import REPORT_EVENT
+    from schemas.codec import encode
+    from streams import topics
+
+    verifier = generate_signer("verifier.example/report")
+    pin = stack.settings.home / "keys" / "report" / f"{THIRD_PARTY_VERIFIER}.vkey"
+    pin.write_text(verifier.verifier_key() + "\n")
+    pin.chmod(0o600)
+    [[document, report_hash]] = stack.sql(
+        f"SELECT document, report_hash FROM battrace.reports WHERE shipment_id = '{shipment}'"
+    )
+    entry = cosignature(json.loads(document), THIRD_PARTY_VERIFIER, verifier)
+    step = {
+        "event_id": step_id(report_hash, REPORT_COSIGNED, entry["key_id"]),
+        "event_time": int(time.time() * 1000),
+        "kind": REPORT_COSIGNED,
+        "shipment_id": shipment,
+        "report_hash": report_hash,
+        "document": "",
+        "signature": json.dumps(entry),
+        "reasons": [],
+    }
+    with EventProducer(stack.bootstrap) as producer:
+        producer.send_raw(topics.REPORTS.name, shipment.encode(), encode(REPORT_EVENT, step))
+    stack.process()
+    assert stack.sql(f"SELECT verdict FROM battrace.report_reviews WHERE shipment_id = '{shipment}'") == [["cosigned"]]
+
+
+def resign_with_fresh_keys(document: dict) -> dict:
+    """The report with recycled lithium set to 25 %, signed in both roles by keys nobody pinned."""
+    from battrace.report.signing import sign_report
+    from battrace.tlog import generate_signer
+
+    body = json.loads(json.dumps(document["report"]))
+    body["fields"]["recycled_lithium"] = {"share": 0.25}
+    signers = {"manufacturer_qa": generate_signer("forger/qa"), "third_party_verifier": generate_signer("forger/tpv")}
+    return sign_report(body, signers)

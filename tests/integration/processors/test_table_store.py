@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from embedded import Stack
+from published import REJECTED_PUBLISHED, SEALED_PUBLISHED
 
 from battrace.settings import Settings
 from battrace.stack.broker import EmbeddedBroker
@@ -88,8 +89,8 @@ def _keys(dbs: list[Path]) -> set[bytes]:
 
 
 def _balance(stack: Stack, published: int, valid_ids: set[str]) -> None:
-    sealed_ids = {r[0] for r in stack.sql("SELECT DISTINCT event_id FROM battrace.sealed FINAL")}
-    rejected = stack.sql("SELECT count() FROM battrace.rejects FINAL")[0][0]
+    sealed_ids = {r[0] for r in stack.sql(SEALED_PUBLISHED)}
+    rejected = stack.sql(REJECTED_PUBLISHED)[0][0]
     assert sealed_ids == valid_ids, f"{len(valid_ids - sealed_ids)} valid events not sealed"
     assert published == len(sealed_ids) + rejected
 

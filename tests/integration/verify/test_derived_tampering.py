@@ -51,8 +51,9 @@ def _verify(home: Path, *args: str) -> tuple[int, dict]:
 def audited_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("derived")
     with embedded_stack(home) as stack:
-        stack.publish(list(simulate(3000, seed=7)))
-        stack.process()
+        events = list(simulate(3000, seed=7))
+        stack.publish(events)
+        stack.process(reports_of=events)
     audit = _run(home, "-m", "battrace", "audit", "--json")
     assert audit.returncode == 0, audit.stderr[-3000:]
     return home
@@ -152,13 +153,35 @@ CASES = {
     "footprint": (
         "SELECT 'battery', battery_id, battery_id FROM battrace.footprints FINAL ORDER BY battery_id LIMIT 1",
         "ALTER TABLE battrace.footprints UPDATE total_per_kwh = total_per_kwh / 10 WHERE battery_id = '{key}'",
-        False,
+        True,
     ),
     "recycled-content": (
         "SELECT 'battery', battery_id, battery_id FROM battrace.recycled_content FINAL WHERE share > 0 "
         "ORDER BY battery_id LIMIT 1",
         "ALTER TABLE battrace.recycled_content UPDATE share = 1, meets_2031 = true, meets_2036 = true "
         "WHERE battery_id = '{key}'",
+        True,
+    ),
+    "report-document-edited": (
+        "SELECT 'shipment', shipment_id, event_id FROM battrace.reports ORDER BY shipment_id LIMIT 1",
+        "ALTER TABLE battrace.reports UPDATE document = replace(document, '\"version\":1', '\"version\":2') "
+        "WHERE event_id = '{key}'",
+        False,
+    ),
+    "report-unsigned-column": (
+        "SELECT 'shipment', shipment_id, event_id FROM battrace.reports ORDER BY shipment_id DESC LIMIT 1",
+        "ALTER TABLE battrace.reports UPDATE missing_fields = [], lot_ids = ['L-FORGED'] WHERE event_id = '{key}'",
+        False,
+    ),
+    "report-deleted": (
+        "SELECT 'shipment', shipment_id, event_id FROM battrace.reports ORDER BY shipment_id LIMIT 1",
+        "ALTER TABLE battrace.reports DELETE WHERE event_id = '{key}'",
+        False,
+    ),
+    "forged-cosignature": (
+        "SELECT 'shipment', shipment_id, report_hash FROM battrace.reports ORDER BY shipment_id LIMIT 1",
+        "INSERT INTO battrace.report_reviews SELECT shipment_id, 'ev-forged', drafted_at, report_hash, 'cosigned', "
+        "'third_party_verifier', 'k', '{{}}', [] FROM battrace.reports WHERE report_hash = '{key}'",
         False,
     ),
 }
