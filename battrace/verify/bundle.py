@@ -20,6 +20,7 @@ from typing import Any
 from battrace.domain.chain import GENESIS, chain_step
 from battrace.tlog import InvalidKeyError, NoteError, Verifier, leaf_hash, open_checkpoint, verify_inclusion
 from battrace.tlog.checkpoint import CheckpointError
+from battrace.verify.witness_quorum import WitnessQuorum
 from schemas.log_entries import sealed_entry
 
 FORMAT = "battrace-bundle/1"
@@ -107,8 +108,11 @@ def _verifiers(keys: Sequence[str | Verifier], report: BundleReport) -> list[Ver
     return out
 
 
-def verify_bundle(bundle: dict[str, Any], pinned_keys: Sequence[str | Verifier] = ()) -> BundleReport:
-    """Check every record of the bundle; never raises on hostile content (any shape, any value), reports it."""
+def verify_bundle(
+    bundle: dict[str, Any], pinned_keys: Sequence[str | Verifier] = (), witnesses: WitnessQuorum | None = None
+) -> BundleReport:
+    """Check every record of the bundle; never raises on hostile content (any shape, any value), reports it.
+    ``witnesses``: the cosignatures every checkpoint of the bundle must carry."""
     problem = shape_problem(bundle)
     if problem is not None:
         report = BundleReport(subject="?", trust="pinned" if pinned_keys else "bundle")
@@ -137,6 +141,11 @@ def verify_bundle(bundle: dict[str, Any], pinned_keys: Sequence[str | Verifier] 
             return report
         if report.failures:
             return report
+    if witnesses is not None:
+        for log_id, cp in checkpoints.items():
+            short = witnesses.problem(bundle["checkpoints"][log_id])
+            if short is not None:
+                report.fail(None, f"checkpoint {cp.size} of {log_id}: {short}")
     if "report" in bundle:
         try:
             _check_report(bundle, verifiers, report)
