@@ -8,7 +8,8 @@ is how a rotation works (add the new key, let both sign, then retire the old one
 this user and be closed to others: a retired public key decides what verifies as much as an active one,
 so a file others could have written is refused like a private key others could have read.
 In production ``BATTRACE_SIGNING_KEYS`` supplies signer keys instead of files, and
-``BATTRACE_VERIFIER_KEYS`` adds verifier keys (a witness, a key from another deployment).
+``BATTRACE_VERIFIER_KEYS`` adds verifier keys (a key from another deployment) and ``BATTRACE_WITNESSES`` pins
+the witnesses whose cosignatures the worker asks for and `verify` can require.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from battrace.settings import Settings
 from battrace.tlog import InvalidKeyError, Signer, Verifier, generate_signer
+from battrace.tlog.cosignature import WitnessKey
 
 SIGNING = "signing"
 RETIRED = "retired"
@@ -194,3 +196,15 @@ class KeyRing:
             return [Verifier.from_key(vkey) for vkey in _split(self.settings.verifier_keys)]
         except InvalidKeyError as exc:
             raise KeyConfigError(f"BATTRACE_VERIFIER_KEYS: {exc}; give name+keyid+key strings") from None
+
+    def witnesses(self) -> list[tuple[WitnessKey, str]]:
+        """The witnesses of BATTRACE_WITNESSES: each pinned key with its URL ('' for a key pinned to verify only)."""
+        found = []
+        for vkey, url in self.settings.witness_entries:
+            try:
+                found.append((WitnessKey.from_key(vkey), url))
+            except InvalidKeyError as exc:
+                raise KeyConfigError(
+                    f"BATTRACE_WITNESSES: {exc}; give each witness's key as `battrace witness key` prints it"
+                ) from None
+        return found

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# A witness's verifier key (C2SP tlog-cosignature): name+8 hex key id+base64(0x04 || 32-byte Ed25519 key).
+_COSIGNATURE_KEY_TYPE = 0x04
+_ED25519_KEY_SIZE = 32
+WITNESS_FIX = "write each witness as 'NAME+KEYID+KEY URL' (`battrace witness key` prints the key), comma-separated"
 
 
 class Settings(BaseSettings):
@@ -39,6 +47,17 @@ class Settings(BaseSettings):
     checkpoint_seconds: float = Field(1.0, gt=0, description="... or this long after the oldest unsigned entry")
     signing_keys: str = Field("", description="comma-separated PRIVATE+KEY+... signer keys; empty = keys dir")
     verifier_keys: str = Field("", description="comma-separated extra verifier keys to trust (name+id+key)")
+    witnesses: str = Field(
+        "",
+        description="comma-separated witnesses the worker asks to cosign checkpoints, each 'NAME+KEYID+KEY URL' "
+        "(the witness's verifier key, a space, its URL; a key without URL is pinned for `verify` only)",
+    )
+    witness_quorum: int = Field(
+        0, ge=0, description="witness cosignatures `battrace verify` requires on a checkpoint (0 = none required)"
+    )
+    witness_timeout_s: float = Field(
+        5.0, gt=0, le=60, description="how long the worker waits for one witness answer before going without it"
+    )
     public_url: str = Field("http://127.0.0.1:8000", description="where `battrace serve` is reachable (QR links)")
     service_years: float = Field(8.0, gt=0, description="battery service life for the functional unit (warranty)")
     report_checkpoint_wait_s: float = Field(
@@ -66,6 +85,32 @@ class Settings(BaseSettings):
         description="largest source message accepted; a larger one is rejected as oversize (Kafka's default "
         "message.max.bytes is 1,048,588 bytes, so a default Kafka refuses larger messages anyway)",
     )
+
+    @field_validator("witnesses")
+    @classmethod
+    def _witnesses_parse(cls, value: str) -> str:
+        """Refuse a malformed entry at start-up, with the fix: a typo must not silently drop a witness."""
+        parse_witnesses(value)
+        return value
+
+    @field_validator("witness_quorum")
+    @classmethod
+    def _quorum_reachable(cls, value: int, info: ValidationInfo) -> int:
+        witnesses = info.data.get("witnesses")
+        if witnesses is None:  # witnesses failed validation: that error is the one to fix first
+            return value
+        names = {vkey.split("+", 1)[0] for vkey, _ in parse_witnesses(witnesses)}
+        if value > len(names):
+            raise ValueError(
+                f"{value} cosignatures required but BATTRACE_WITNESSES names {len(names)} witness(es); "
+                "lower the quorum or add witnesses"
+            )
+        return value
+
+    @property
+    def witness_entries(self) -> list[tuple[str, str]]:
+        """(verifier key, URL or '') of every configured witness, in the order given."""
+        return parse_witnesses(self.witnesses)
 
     @property
     def clickhouse_dsn(self) -> str:
@@ -106,6 +151,50 @@ class Settings(BaseSettings):
     def log_id(self, partition: int) -> str:
         """Origin line of the log kept for one trace.chain partition."""
         return f"{self.log_origin}/{partition}"
+
+
+def parse_witnesses(value: str) -> list[tuple[str, str]]:
+    """(verifier key, URL or '') per comma-separated entry of BATTRACE_WITNESSES; ValueError names the bad entry.
+
+    Only the shape is checked here (settings sit below the key code): name, 8 hex digits, a base64 type-0x04
+    Ed25519 key, an http(s) URL. The key ID is checked where the key is parsed (battrace.tlog.cosignature).
+    """
+    entries = []
+    for raw in value.replace("\n", ",").split(","):
+        entry = raw.strip()
+        if not entry:
+            continue
+        vkey, _, url = entry.partition(" ")
+        url = url.strip()
+        problem = _witness_key_problem(vkey) or _witness_url_problem(url)
+        if problem:
+            raise ValueError(f"witness {entry[:80]!r}: {problem}; {WITNESS_FIX}")
+        entries.append((vkey, url))
+    return entries
+
+
+def _witness_key_problem(vkey: str) -> str | None:
+    parts = vkey.split("+", 2)
+    if len(parts) != 3 or not parts[0]:
+        return "the key is not NAME+KEYID+KEY"
+    if len(parts[1]) != 8 or any(c not in "0123456789abcdef" for c in parts[1]):
+        return "the key ID is not 8 lowercase hex digits"
+    try:
+        raw = base64.b64decode(parts[2], validate=True)
+    except (binascii.Error, ValueError):
+        return "the key is not base64"
+    if len(raw) != 1 + _ED25519_KEY_SIZE or raw[0] != _COSIGNATURE_KEY_TYPE:
+        return "not a witness (cosignature, type 0x04) Ed25519 key"
+    return None
+
+
+def _witness_url_problem(url: str) -> str | None:
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or " " in url:
+        return f"{url!r} is not an http(s) URL"
+    return None
 
 
 @lru_cache(maxsize=1)

@@ -21,6 +21,7 @@ from battrace.store import logs as log_store
 from battrace.store.client import apply_ddl, connect, embedded_store
 from battrace.store.logs import LastCheckpoint
 from battrace.store.sink import COLUMNS, Blocks, ChdbInserts, ClickHouseSink, SinkBatch
+from battrace.tlog import consistency_proof, consistency_proof_appended
 from processors.failures import EXIT_SINK_DOWN
 
 log = logging.getLogger(__name__)
@@ -90,5 +91,22 @@ class ClickHouseWriter:
             last = next(iter(log_store.checkpoints(client, log_id)[-1:]), None)
             start = last.size if last else 0
             return (last.last() if last else None), log_store.leaf_hashes(client, log_id, start, size)
+
+        return await self.run(read)
+
+    async def stored_proof(self, log_id: str, old_size: int, new_size: int) -> list[bytes]:
+        """The consistency proof from ``old_size`` to ``new_size`` of a stored log (what a witness that holds an older
+        checkpoint than the worker remembers needs): from the stored checkpoint of ``old_size`` and the leaves after
+        it, or from every leaf when no checkpoint of that size is stored."""
+        client = self.sink.client
+
+        def read() -> list[bytes]:
+            if old_size == 0:
+                return []
+            held = [cp for cp in log_store.checkpoints(client, log_id) if cp.size == old_size]
+            if held:
+                since = log_store.leaf_hashes(client, log_id, old_size, new_size)
+                return consistency_proof_appended(list(held[0].last().compact_range), old_size, since)
+            return consistency_proof(log_store.leaf_hashes(client, log_id, 0, new_size), old_size)
 
         return await self.run(read)

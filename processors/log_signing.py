@@ -15,6 +15,7 @@ from typing import Any
 from battrace.store.logs import LastCheckpoint
 from battrace.store.sink import SinkBatch
 from processors.checkpointer import Checkpointer
+from processors.cosigning import Cosigning, SignedCheckpoint
 from processors.sealing import PartitionLog
 
 # log id, log size -> the log's last stored checkpoint and the leaf hashes stored after it, up to the size
@@ -31,12 +32,14 @@ class LogSigning:
         write: WriteRows,
         publish: PublishCheckpoint,
         clock_ms: Callable[[], int] = lambda: round(time.time() * 1000),
+        cosigning: Cosigning | None = None,
     ) -> None:
         self.checkpointer = checkpointer
         self._read_stored = read_stored
         self._write = write
         self._publish = publish
         self._clock_ms = clock_ms
+        self.cosigning = cosigning  # witnesses asked after a checkpoint is stored and published, never before
         self.lock = asyncio.Lock()
 
     async def _resume(self, log_id: str, log: PartitionLog) -> None:
@@ -62,14 +65,21 @@ class LogSigning:
 
     async def publish_due(self) -> None:
         """Sign what is due, store it in ClickHouse (one insert for every log's), then publish it on
-        trace.checkpoints."""
+        trace.checkpoints; then hand it to the witnesses, if any (they answer in the background)."""
         async with self.lock:
-            batch = SinkBatch()
+            batch, signed = SinkBatch(), []
             for log_id in self.checkpointer.due():
-                batch.add("checkpoints", self.checkpointer.sign(log_id, self._clock_ms()))
+                before = self.checkpointer.logs[log_id]  # what proves the new checkpoint extends the last one
+                base, appended = before.signed.copy(), list(before.pending)
+                row = self.checkpointer.sign(log_id, self._clock_ms())
+                batch.add("checkpoints", row)
+                signed.append(SignedCheckpoint(row, base, appended))
             await self._write(batch)
             for row in batch.rows["checkpoints"]:
                 await self._publish(row["log_id"], row["note"])
+            if self.cosigning is not None:
+                for checkpoint in signed:
+                    self.cosigning.submit(checkpoint)
 
     async def covers(self, log_id: str, log_index: int, wait_s: float, poll_s: float = 0.2) -> bool:
         """Wait (at most ``wait_s``) until a signed checkpoint of the log covers the entry at ``log_index``."""

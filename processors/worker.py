@@ -19,10 +19,12 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import faust
+import httpx
 
 from battrace.domain.sources import REPORT_EVENT
 from battrace.keys import KeyRing
@@ -30,6 +32,7 @@ from battrace.settings import Settings
 from processors import broker, reject_stage, report_stage, table_codec
 from processors.checkpointer import Checkpointer
 from processors.clickhouse_writer import ClickHouseWriter
+from processors.cosigning import Cosigning
 from processors.failures import EXIT_PROCESSING_FAILED, run_or_exit
 from processors.ingest import MAX_MESSAGE_BYTES, run_stage
 from processors.log_signing import LogSigning
@@ -37,6 +40,7 @@ from processors.reports import ReportIssuer
 from processors.runtime.faust_table import FaustStateTable, changelog_writer
 from processors.seal_stage import SealStage
 from processors.sealing import log_state_key
+from processors.witnesses import WitnessClient, WitnessEndpoint
 from schemas.codec import encode
 from streams import topics
 
@@ -125,6 +129,21 @@ async def run_ingest(settings: Settings) -> None:
     os._exit(EXIT_PROCESSING_FAILED)
 
 
+def witness_cosigning(
+    settings: Settings, clickhouse: ClickHouseWriter, publish: Callable[[str, str], Awaitable[None]]
+) -> Cosigning | None:
+    """The witnesses of BATTRACE_WITNESSES that have a URL, asked about every new checkpoint; None if there are none.
+
+    Each request waits at most BATTRACE_WITNESS_TIMEOUT_S (a 409 costs a second one), so a round of requests is
+    bounded whatever the witnesses do."""
+    endpoints = [WitnessEndpoint(url.rstrip("/"), key) for key, url in KeyRing(settings).witnesses() if url]
+    if not endpoints:
+        return None
+    timeout = settings.witness_timeout_s
+    client = WitnessClient(endpoints, httpx.AsyncClient(timeout=timeout))
+    return Cosigning(client, clickhouse.stored_proof, clickhouse.write, publish, deadline_s=2 * timeout + 1)
+
+
 def build_worker(settings: Settings, tansu: bool | None = None) -> Worker:
     """The faust app with its table, topics, the seal agent, the ingest, report and rejects tasks and the idle-log
     signing timer; nothing starts until ``app.main()``. ``tansu``: see processors/broker.py (decided there if None).
@@ -155,7 +174,13 @@ def build_worker(settings: Settings, tansu: bool | None = None) -> Worker:
         await deliveries_topic.send(key=delivery["entity_id"].encode(), value=json.dumps(delivery).encode())
 
     checkpointer = Checkpointer(KeyRing(settings).signers(), settings.checkpoint_every, settings.checkpoint_seconds)
-    signing = LogSigning(checkpointer, clickhouse.stored_log, clickhouse.write, publish_checkpoint)
+    signing = LogSigning(
+        checkpointer,
+        clickhouse.stored_log,
+        clickhouse.write,
+        publish_checkpoint,
+        cosigning=witness_cosigning(settings, clickhouse, publish_checkpoint),
+    )
     backlog = report_stage.SealBacklog()  # reports yield the cores to a seal backlog
     seal_stage = SealStage(
         settings, table, clickhouse, signing, changelog_writer(app, table), send_delivery, backlog=backlog

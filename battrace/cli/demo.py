@@ -23,13 +23,14 @@ def demo(events: int, seed: int, invalid_share: float, as_json: bool) -> None:
     """Run the main job on the embedded stack: simulate, process, seal, store, verify."""
     from battrace.runs.demo import run_demo
     from battrace.stack.broker import BrokerError
+    from battrace.stack.witness_server import WitnessServerError
     from battrace.stack.worker import WorkerError
 
     settings = settings_or_exit()
     console = Console(stderr=as_json)
     try:
         result = run_demo(settings, events, seed, console, invalid_share)
-    except (BrokerError, WorkerError) as exc:  # their messages say what failed and where its log is
+    except (BrokerError, WorkerError, WitnessServerError) as exc:  # their messages say what failed and where its log is
         raise click.ClickException(str(exc)) from None
     table = Table(title="battrace demo", show_header=False)
     for key, value in result.to_json().items():
@@ -42,6 +43,11 @@ def demo(events: int, seed: int, invalid_share: float, as_json: bool) -> None:
         + ("[green]balanced[/]" if balanced else "[red]NOT balanced[/]")
     )
     console.print("verification: " + ("[green]every chain verifies[/]" if result.verified else "[red]FAILED[/]"))
+    cosigned = result.logs > 0 and result.cosigned_logs == result.logs
+    console.print(
+        f"witness: the newest checkpoint of {result.cosigned_logs} of {result.logs} logs is cosigned by "
+        f"{result.witness}" + ("" if cosigned else " [red](missing cosignatures)[/]")
+    )
     reported = result.reports == result.delivered
     console.print(
         f"signed reports: {result.reports} for {result.delivered} delivered consignments"

@@ -25,6 +25,21 @@ from battrace.cli.common import keyring, open_store, print_report, settings_or_e
     help="with --bundle: a pinned report approval key, e.g. third_party_verifier=name+keyid+key (repeatable; "
     "default: the report keys of this home)",
 )
+@click.option(
+    "--witness-key",
+    "witness_keys",
+    multiple=True,
+    metavar="NAME+KEYID+KEY",
+    help="pinned witness key (repeatable; default: the keys of BATTRACE_WITNESSES)",
+)
+@click.option(
+    "--witnesses-required",
+    "witnesses_required",
+    type=click.IntRange(min=0),
+    metavar="K",
+    help="witness cosignatures each relied-on checkpoint must carry (default: BATTRACE_WITNESS_QUORUM, or every "
+    "--witness-key given)",
+)
 @click.option("--json", "as_json", is_flag=True, help="print checked, ok, failures as JSON")
 @click.option(
     "--self-consistent",
@@ -38,6 +53,8 @@ def verify_cmd(
     bundle_path: Path | None,
     keys: tuple[str, ...],
     report_key_args: tuple[str, ...],
+    witness_keys: tuple[str, ...],
+    witnesses_required: int | None,
     as_json: bool,
     self_consistent: bool,
 ) -> None:
@@ -47,10 +64,15 @@ def verify_cmd(
     pinned with --key or BATTRACE_VERIFIER_KEYS. Keys carried by the bundle prove only that the file agrees
     with itself, which anyone can forge: that check runs only with --self-consistent and is reported as
     not verified.
+
+    With --witnesses-required K (or BATTRACE_WITNESS_QUORUM), each checkpoint the records rely on (every log's
+    newest one; a bundle's checkpoints) must carry valid cosignatures of K of the pinned witnesses; a checkpoint
+    short of them fails, naming the witnesses missing.
     """
     if sum(map(bool, (battery_id, verify_all, bundle_path))) != 1:
         raise click.UsageError("give exactly one of --battery ID, --all or --bundle FILE")
     settings = settings_or_exit()
+    witnesses = _witness_quorum(settings, witness_keys, witnesses_required)
     if bundle_path is not None:
         from battrace.keys import KeyConfigError
         from battrace.tlog import InvalidKeyError, Verifier
@@ -69,7 +91,7 @@ def verify_cmd(
                 f"no key to verify {bundle_path} against: pin the operator's verifier key with --key name+keyid+key "
                 "or BATTRACE_VERIFIER_KEYS (--self-consistent checks only that the file agrees with itself)"
             )
-        report = verify_bundle(bundle, pinned, role_keys)
+        report = verify_bundle(bundle, pinned, role_keys, witnesses)
         if report.verified or not report.ok:
             print_report(report, as_json, f"records of {report.subject} (keys: {report.trust})")
             sys.exit(0 if report.ok else 1)
@@ -86,16 +108,18 @@ def verify_cmd(
     client = open_store(settings)
     logs: dict[str, dict[str, object]] = {}
     try:
-        report = verify(client, trusted, battery_id)
+        report = verify(client, trusted, battery_id, witnesses=witnesses)
         if verify_all:
-            logs = _check_against_memory(client, trusted, settings.home, report)
+            logs = _check_against_memory(client, trusted, settings.home, report, witnesses)
     finally:
         client.close()
     if as_json and verify_all:
         click.echo(json.dumps({**report.to_json(), "logs": logs}, separators=(",", ":")))
     else:
         for log_id, head in logs.items():
-            click.echo(f"log {log_id}: checkpoint {head['size']} signed by {', '.join(head['signed_by']) or 'no key'}")
+            cosigned = f"; cosigned by {', '.join(head['cosigned_by']) or 'no pinned witness'}" if witnesses else ""
+            signed = ", ".join(head["signed_by"]) or "no key"
+            click.echo(f"log {log_id}: checkpoint {head['size']} signed by {signed}{cosigned}")
         print_report(report, as_json, "chains")
     sys.exit(0 if report.ok else 1)
 
@@ -114,11 +138,42 @@ def _report_keys(args: tuple[str, ...]) -> dict[str, list[Any]]:
     return out
 
 
-def _check_against_memory(client: Any, trusted: list[Any], home: Path, report: Any) -> dict[str, dict[str, object]]:
+def _witness_quorum(settings: Any, keys: tuple[str, ...], required: int | None) -> Any:
+    """The witness cosignatures to require (a WitnessQuorum), or None when none are."""
+    from battrace.keys import KeyConfigError
+    from battrace.tlog import InvalidKeyError
+    from battrace.tlog.cosignature import WitnessKey
+    from battrace.verify.witness_quorum import QuorumConfigError, WitnessQuorum
+
+    try:
+        pinned = [WitnessKey.from_key(k) for k in keys] if keys else [k for k, _ in keyring(settings).witnesses()]
+    except InvalidKeyError as exc:
+        raise click.UsageError(f"--witness-key: {exc}; give the key `battrace witness key` prints") from None
+    except KeyConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    if required is None:
+        required = settings.witness_quorum or (len({w.name for w in pinned}) if keys else 0)
+    if required == 0:
+        return None
+    if not pinned:
+        raise click.UsageError(
+            f"{required} witness cosignatures required but no witness is pinned: give --witness-key or set "
+            "BATTRACE_WITNESSES"
+        )
+    try:
+        return WitnessQuorum.of(pinned, required)
+    except QuorumConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _check_against_memory(
+    client: Any, trusted: list[Any], home: Path, report: Any, witnesses: Any
+) -> dict[str, dict[str, object]]:
     """Fail logs the store rolled back behind what an earlier `verify --all` accepted; then remember the newest
     checkpoint of every log that verified, so the next run can tell (battrace/verify/rollback.py).
 
-    Returns, per log, the store's newest verified checkpoint and the ids of the trusted keys that signed it.
+    Returns, per log, the store's newest verified checkpoint, the ids of the trusted keys that signed it and, when
+    witnesses are required, the pinned witnesses that cosigned it.
     """
     from battrace.store import logs as log_store
     from battrace.verify.checkpoint_memory import CheckpointMemory, CheckpointMemoryError
@@ -142,6 +197,11 @@ def _check_against_memory(client: Any, trusted: list[Any], home: Path, report: A
         if checkpoint.log_id not in failed:
             memory.remember(checkpoint)
     return {
-        log_id: {"size": cp.size, "root": cp.root.hex(), "signed_by": signing_key_ids(cp.note, trusted)}
+        log_id: {
+            "size": cp.size,
+            "root": cp.root.hex(),
+            "signed_by": signing_key_ids(cp.note, trusted),
+            **({"cosigned_by": sorted(witnesses.cosigners(cp.note))} if witnesses else {}),
+        }
         for log_id, cp in sorted(check.newest.items())
     }

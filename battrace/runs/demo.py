@@ -14,8 +14,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from battrace.compliance.audit import run_audit
 from battrace.domain.entities import entities_of, kind_of, split_key
 from battrace.keys import KeyRing
+from battrace.runs.demo_witness import demo_witness
 from battrace.settings import Settings
 from battrace.stack.broker import EmbeddedBroker
+from battrace.stack.witness_server import WitnessServer
 from battrace.stack.worker import (
     WorkerProcess,
     consumed_topics,
@@ -23,9 +25,11 @@ from battrace.stack.worker import (
     wait_until_checkpointed,
     wait_until_deliveries_reported,
 )
+from battrace.store import logs as log_store
 from battrace.store.client import connect
 from battrace.verify.chains import verify
 from battrace.verify.checkpoint_memory import CheckpointMemory
+from battrace.verify.witness_quorum import WitnessQuorum
 from schemas.codec import CodecError, Decoder
 from streams import topics
 from streams.kafka import ensure_topics
@@ -53,6 +57,9 @@ class DemoResult:
     flags_by_code: dict[str, int] = field(default_factory=dict)
     ineligible_lots: int = 0
     rejects_by_reason: dict[str, int] = field(default_factory=dict)
+    witness: str = ""  # the witness whose cosignature verification required
+    cosigned_logs: int = 0  # logs whose newest checkpoint carries its valid cosignature
+    logs: int = 0
     verify_failures: list[dict[str, object]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
@@ -102,7 +109,11 @@ def run_demo(settings: Settings, events: int, seed: int, console: Console, inval
         shutil.rmtree(settings.home / "faust", ignore_errors=True)
         # a deliberate new store: what `verify --all` remembered of the old one's logs no longer applies
         shutil.rmtree(CheckpointMemory.in_home(settings.home).directory, ignore_errors=True)
+    KeyRing(settings).signers()  # create the signing key before any worker races to (and the witness pins it)
+    witness_home, witness_key = demo_witness(settings)
+    witnesses = WitnessQuorum.of([witness_key], 1)
     with ExitStack() as stack:
+        witness = stack.enter_context(WitnessServer(witness_home.path, settings.home / "witness.log"))
         if settings.kafka:
             bootstrap = settings.kafka
         else:
@@ -110,7 +121,10 @@ def run_demo(settings: Settings, events: int, seed: int, console: Console, inval
             bootstrap = broker.bootstrap
         console.print(f"broker [cyan]{bootstrap}[/]  clickhouse [cyan]{settings.clickhouse_dsn}[/]")
         ensure_topics(bootstrap, settings.partitions)
-        KeyRing(settings).signers()  # create the signing key before any worker races to
+        witness.wait_ready()
+        console.print(f"witness [cyan]{witness_key.name}[/] at [cyan]{witness.url}[/] (home {witness_home.path})")
+        asked = {"witnesses": f"{witness_key.to_key()} {witness.url}", "witness_quorum": 1}
+        settings = settings.model_copy(update=asked)
         worker = stack.enter_context(WorkerProcess(settings, bootstrap, settings.home / "worker.log"))
         with progress_bars(console) as progress:
             task = progress.add_task("publish", total=events)
@@ -134,7 +148,7 @@ def run_demo(settings: Settings, events: int, seed: int, console: Console, inval
             wait_until_caught_up(bootstrap, consumed_topics(settings), worker, on_progress=on_progress)
             pipeline_s = time.monotonic() - pipeline_started
             progress.add_task("checkpoint", total=None)
-            wait_until_checkpointed(bootstrap, settings, worker)
+            wait_until_checkpointed(bootstrap, settings, worker, witnesses=witnesses)
             progress.add_task("reports", total=None)
             wait_until_deliveries_reported(bootstrap, settings, delivered, worker)
             # the drafts went out as report steps on reports.events: sealed into their consignments' chains
@@ -143,22 +157,25 @@ def run_demo(settings: Settings, events: int, seed: int, console: Console, inval
         worker.stop()
     client = connect(settings)
     try:
-        result = _collect(client, settings, published, pipeline_s, console)
+        result = _collect(client, settings, published, pipeline_s, console, witnesses)
     finally:
         client.close()
     result.elapsed_s = round(time.monotonic() - started, 2)
     return result
 
 
-def _collect(client, settings: Settings, published: int, pipeline_s: float, console: Console) -> DemoResult:
+def _collect(
+    client, settings: Settings, published: int, pipeline_s: float, console: Console, witnesses: WitnessQuorum
+) -> DemoResult:
     def scalar(sql: str) -> int:
         return int(client.query(sql, parameters={"steps": topics.REPORTS.name}).result_rows[0][0])
 
     # what was published is counted apart from the report steps the pipeline publishes itself
     published_events = "event_id IN (SELECT event_id FROM battrace.events WHERE source_topic != {steps:String})"
 
-    console.print("verifying every chain, log, checkpoint and signature ...")
-    report = verify(client, KeyRing(settings).verifiers())
+    console.print("verifying every chain, log, checkpoint, signature and witness cosignature ...")
+    report = verify(client, KeyRing(settings).verifiers(), witnesses=witnesses)
+    newest = log_store.latest_checkpoints(client)
     console.print("auditing licensed custody, lot eligibility, footprints and recycled content ...")
     audit = run_audit(client, settings)
     flags = client.query("SELECT code, count() FROM battrace.flags FINAL GROUP BY code ORDER BY code").result_rows
@@ -189,5 +206,8 @@ def _collect(client, settings: Settings, published: int, pipeline_s: float, cons
         flags_by_code={str(k): int(v) for k, v in flags},
         ineligible_lots=audit.ineligible_lots,
         rejects_by_reason={str(k): int(v) for k, v in sorted(reasons.items())},
+        witness=", ".join(witnesses.names),
+        cosigned_logs=sum(not witnesses.problem(cp.note) for cp in newest.values()),
+        logs=len(newest),
         verify_failures=report.failures[:20],
     )

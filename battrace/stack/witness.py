@@ -133,3 +133,11 @@ def _write_atomically(path: Path, text: str, mode: int) -> None:
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+def forget_heads(home: WitnessHome) -> None:
+    """Forget every tree head the witness cosigned. Only for a demo that starts a new store with the same log
+    origins: to a witness that remembers, the new logs are forks, and it would rightly refuse them."""
+    heads = home.path / "heads"
+    for path in heads.glob("*") if heads.is_dir() else ():
+        path.unlink()

@@ -17,6 +17,7 @@ from battrace.settings import Settings
 from battrace.stack.process import stop_group
 from battrace.tlog import Checkpoint
 from battrace.tlog.note import parse_note
+from battrace.verify.witness_quorum import WitnessQuorum
 from processors.broker import BROKER_ENV, TANSU
 from streams import topics
 from streams.kafka import committed_offsets, end_offsets
@@ -236,8 +237,9 @@ def wait_until_deliveries_reported(
     )
 
 
-def checkpointed_sizes(bootstrap: str, quiet_s: float = 0.5) -> dict[str, int]:
-    """Largest checkpointed tree size per log, read from trace.checkpoints (no ClickHouse needed)."""
+def checkpointed_sizes(bootstrap: str, quiet_s: float = 0.5, witnesses: WitnessQuorum | None = None) -> dict[str, int]:
+    """Largest checkpointed tree size per log, read from trace.checkpoints (no ClickHouse needed); with
+    ``witnesses``, only of notes that carry the cosignatures they require (published after the log-signed note)."""
     consumer = Consumer(
         {"bootstrap.servers": bootstrap, "group.id": "battrace-checkpoints", "enable.auto.commit": False}
     )
@@ -251,6 +253,8 @@ def checkpointed_sizes(bootstrap: str, quiet_s: float = 0.5) -> dict[str, int]:
             msgs = consumer.consume(num_messages=10_000, timeout=0.1)
             for m in msgs:
                 if m.error() is None and m.value():
+                    if witnesses is not None and witnesses.problem(m.value()) is not None:
+                        continue
                     cp = Checkpoint.parse(parse_note(m.value())[0])
                     sizes[cp.origin] = max(sizes.get(cp.origin, 0), cp.size)
             if msgs:
@@ -261,16 +265,21 @@ def checkpointed_sizes(bootstrap: str, quiet_s: float = 0.5) -> dict[str, int]:
 
 
 def wait_until_checkpointed(
-    bootstrap: str, settings: Settings, worker: WorkerProcess | None = None, timeout_s: float = 120
+    bootstrap: str,
+    settings: Settings,
+    worker: WorkerProcess | None = None,
+    timeout_s: float = 120,
+    witnesses: WitnessQuorum | None = None,
 ) -> dict[str, int]:
-    """Block until a signed checkpoint covers every entry of every log (log size = trace.chain end offset)."""
+    """Block until a signed checkpoint covers every entry of every log (log size = trace.chain end offset); with
+    ``witnesses``, a checkpoint cosigned as they require."""
     deadline = time.monotonic() + timeout_s
     missing: dict[str, tuple[int, int]] = {}
     while time.monotonic() < deadline:
         if worker is not None and not worker.alive():
             raise WorkerError(f"the worker exited early; see {worker.log_path}")
         ends = true_end_offsets(bootstrap, [topics.CHAIN.name])
-        sizes = checkpointed_sizes(bootstrap)
+        sizes = checkpointed_sizes(bootstrap, witnesses=witnesses)
         missing = {
             settings.log_id(p): (sizes.get(settings.log_id(p), 0), end)
             for (_, p), end in ends.items()
@@ -279,5 +288,6 @@ def wait_until_checkpointed(
         if not missing:
             return sizes
         time.sleep(0.5)
-    behind = ", ".join(f"{log} signed {s} of {e}" for log, (s, e) in sorted(missing.items()))
+    signed = "signed" if witnesses is None else f"cosigned by {witnesses.required} of {', '.join(witnesses.names)}"
+    behind = ", ".join(f"{log} {signed} {s} of {e}" for log, (s, e) in sorted(missing.items()))
     raise WorkerError(f"no checkpoint covers every log entry within {timeout_s:.0f} s: {behind}")

@@ -23,6 +23,7 @@ from battrace.report.canonical import CanonicalizationError
 from battrace.tlog import InvalidKeyError, NoteError, Verifier, leaf_hash, open_checkpoint, verify_inclusion
 from battrace.tlog.checkpoint import CheckpointError
 from battrace.verify.bundle_report import check_report
+from battrace.verify.witness_quorum import WitnessQuorum
 from schemas.log_entries import sealed_entry
 
 FORMAT = "battrace-bundle/1"
@@ -114,10 +115,12 @@ def verify_bundle(
     bundle: dict[str, Any],
     pinned_keys: Sequence[str | Verifier] = (),
     report_keys: Mapping[str, Sequence[str | Verifier]] | None = None,
+    witnesses: WitnessQuorum | None = None,
 ) -> BundleReport:
     """Check every record of the bundle; never raises on hostile content (any shape, any value), reports it.
 
-    ``report_keys``: per report role, the keys the verifier pinned (battrace/verify/bundle_report.py)."""
+    ``report_keys``: per report role, the keys the verifier pinned (battrace/verify/bundle_report.py);
+    ``witnesses``: the cosignatures every checkpoint of the bundle must carry."""
     problem = shape_problem(bundle)
     if problem is not None:
         report = BundleReport(subject="?", trust="pinned" if pinned_keys else "bundle")
@@ -146,6 +149,11 @@ def verify_bundle(
             return report
         if report.failures:
             return report
+    if witnesses is not None:
+        for log_id, cp in checkpoints.items():
+            short = witnesses.problem(bundle["checkpoints"][log_id])
+            if short is not None:
+                report.fail(None, f"checkpoint {cp.size} of {log_id}: {short}")
     if subject["type"] == SHIPMENT:
         try:
             report.report, problems = check_report(bundle, dict(report_keys or {}), verifiers)

@@ -24,6 +24,7 @@ from battrace.tlog import Verifier
 from battrace.verify import log_audit
 from battrace.verify.derived_audit import check_audit, check_battery_audit
 from battrace.verify.derived_check import check_all, check_battery
+from battrace.verify.witness_quorum import WitnessQuorum
 
 
 @dataclass
@@ -55,10 +56,15 @@ SEALED_COLUMNS = ("entity_type", "entity_id", "seq", "event_id", "event_hash", "
 
 
 def verify(
-    client: Client, verifiers: list[Verifier], battery_id: str | None = None, audit: AuditParams | None = None
+    client: Client,
+    verifiers: list[Verifier],
+    battery_id: str | None = None,
+    audit: AuditParams | None = None,
+    witnesses: WitnessQuorum | None = None,
 ) -> VerifyReport:
     """Check one battery's chain (its events, log entries, inclusion proofs and the rows shown for it) or, with no
-    id, everything. ``audit``: the parameters the audit ran with (default: this deployment's settings)."""
+    id, everything. ``audit``: the parameters the audit ran with (default: this deployment's settings);
+    ``witnesses``: the cosignatures each log's newest checkpoint (the one rows are checked against) must carry."""
     if battery_id is None:
         sealed_where, params = "", {}
         events = _events(client, "", {})
@@ -89,7 +95,7 @@ def verify(
                 continue
             if (entity, event_id) not in sealed_pairs:
                 report.fail(entity, None, f"event {event_id} names this entity but no sealed row holds it")
-    _verify_logs(client, verifiers, rows, battery_id, report)
+    _verify_logs(client, verifiers, rows, battery_id, report, witnesses)
     _verify_derived(client, battery_id, audit, report)
     return report
 
@@ -108,8 +114,16 @@ def _verify_derived(client: Client, battery_id: str | None, audit: AuditParams |
             report.fail(d.entity, d.seq, d.problem)
 
 
-def _verify_logs(client: Client, verifiers: list[Verifier], rows: list[tuple], battery_id: str | None, report) -> None:
-    """Every log is audited (a deleted battery is found through its logged records); rows are checked against it."""
+def _verify_logs(
+    client: Client,
+    verifiers: list[Verifier],
+    rows: list[tuple],
+    battery_id: str | None,
+    report: VerifyReport,
+    witnesses: WitnessQuorum | None,
+) -> None:
+    """Every log is audited (a deleted battery is found through its logged records); rows are checked against it,
+    under its newest checkpoint, which must carry the required witness cosignatures."""
     logged = client.query("SELECT DISTINCT log_id FROM battrace.log_entries ORDER BY log_id").result_rows
     log_ids = [r[0] for r in logged]
     by_log: dict[str, list[dict]] = defaultdict(list)
@@ -120,6 +134,9 @@ def _verify_logs(client: Client, verifiers: list[Verifier], rows: list[tuple], b
         view = log_audit.audit_log(client, log_id, verifiers)
         for problem in view.problems:
             report.fail(log_id, None, problem)
+        short = witnesses.problem(view.latest_note) if witnesses is not None and view.latest_note else None
+        if short is not None:
+            report.fail(log_id, None, f"checkpoint {view.signed_size}: {short}")
         for entity, seq, problem in log_audit.check_rows(view, by_log.get(log_id, []), prove=battery_id is not None):
             report.fail(entity, seq, problem)
         for index, rec in log_audit.logged_records(view):
