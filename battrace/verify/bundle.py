@@ -154,7 +154,9 @@ def verify_bundle(
             short = witnesses.problem(bundle["checkpoints"][log_id])
             if short is not None:
                 report.fail(None, f"checkpoint {cp.size} of {log_id}: {short}")
-    if subject["type"] == SHIPMENT:
+    if "report" in bundle and subject["type"] != SHIPMENT:
+        report.fail(None, "a report belongs in its consignment's bundle, not in a bundle of a " + str(subject["type"]))
+    elif subject["type"] == SHIPMENT:
         try:
             report.report, problems = check_report(bundle, dict(report_keys or {}), verifiers)
         except (*MALFORMED, InvalidKeyError, CanonicalizationError) as exc:

@@ -16,13 +16,19 @@ LOG = "test.example/log/0"
 
 
 def sealed_chain(
-    entity_type: str, entity_id: str, signer: Signer, extra: dict[str, Any] | None = None, length: int = 3
+    entity_type: str,
+    entity_id: str,
+    signer: Signer,
+    extra: dict[str, Any] | None = None,
+    length: int = 3,
+    events: list[bytes] = (),  # type: ignore[assignment]
 ) -> tuple[list[dict[str, Any]], int, str]:
-    """(records, tree size, signed checkpoint note) of a ``length``-event chain; ``extra`` adds record fields."""
+    """(records, tree size, signed checkpoint note) of a ``length``-event chain, then one record per canonical event
+    in ``events``; ``extra`` adds record fields. Events of the first ``length`` are stand-in bytes."""
     records, entries, prev = [], [], GENESIS
-    for seq in range(1, length + 1):
+    canonicals = [f"event {seq} of {entity_id}".encode() for seq in range(1, length + 1)] + list(events)
+    for seq, canonical in enumerate(canonicals, start=1):
         entries.append(f"another entry {seq}".encode())  # other entities share the log
-        canonical = f"event {seq} of {entity_id}".encode()
         ev_hash = hashlib.sha256(canonical).digest()
         head = chain_step(prev, ev_hash, seq)
         record = {
