@@ -3,7 +3,8 @@
 Queries only; the routers decide what a missing battery means. Every table is read with FINAL so the
 answer is one row per key even before ReplacingMergeTree has merged. What a passport shows (projection, carbon
 lines, flags) is recomputed from the battery's sealed events first (``unverified``): rows that differ are not
-shown as if they were sealed.
+shown as if they were sealed. The audit's flags are shown only while the audit is as new as the data (an older
+audit's verdicts could no longer be checked against it).
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 
 from battrace.api.models import BatteryRecord, Chain, ChainSummary, Flag, Passport, SealedRecord, StageCarbon
+from battrace.compliance.audit import CATEGORIES as AUDIT_CATEGORIES
 from battrace.domain.entities import BATTERY, entity_key
 from battrace.verify.derived import Difference
-from battrace.verify.derived_audit import check_battery_audit
+from battrace.verify.derived_audit import audited, check_battery_audit, stale_audit
 from battrace.verify.derived_check import check_battery
 
 
@@ -52,7 +54,10 @@ def known(client: Client, battery_id: str) -> bool:
 
 
 def unverified(client: Client, battery_id: str) -> list[Difference]:
-    """How the rows a passport shows differ from their recomputation from the sealed events (empty: they match)."""
+    """How the rows a passport shows differ from their recomputation from the sealed events (empty: they match).
+    An audit older than the data is not a difference here: the passport then leaves the audit's flags out."""
+    if stale_audit(client) is not None:
+        return check_battery(client, battery_id)
     return check_battery(client, battery_id) + check_battery_audit(client, battery_id)
 
 
@@ -77,9 +82,11 @@ def passport(client: Client, battery_id: str) -> Passport | None:
         for r in _rows(
             client,
             "SELECT category, code, detail, event_id, event_time FROM battrace.flags FINAL "
-            "WHERE entity_type = {t:String} AND entity_id = {i:String} ORDER BY event_time, category, code",
+            "WHERE entity_type = {t:String} AND entity_id = {i:String} AND category NOT IN {hidden:Array(String)} "
+            "ORDER BY event_time, category, code",
             t=BATTERY,
             i=battery_id,
+            hidden=list(AUDIT_CATEGORIES) if audited(client) and stale_audit(client) is not None else [],
         )
     ]
     return Passport(

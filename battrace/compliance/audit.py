@@ -16,17 +16,18 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-from battrace.compliance import eligibility, footprints, recycled_audit
+from battrace.compliance import eligibility, footprints, genealogy_audit, recycled_audit
 from battrace.compliance.custody_audit import CATEGORY as CUSTODY
 from battrace.compliance.custody_audit import CheckedStep, check_steps, custody_flag_rows
 from battrace.compliance.registry import load_registry
 from battrace.compliance.steps import load_steps
 from battrace.compliance.tables import replace_rows
 from battrace.domain.custody import Eligibility
+from battrace.store.logs import log_sizes
 
 FLAG_COLUMNS = ("entity_type", "entity_id", "category", "code", "detail", "event_id", "seq", "event_time")
 FLAG_KEY = ("entity_type", "entity_id", "category", "code", "event_id")
-CATEGORIES = (CUSTODY, eligibility.CATEGORY)  # the flags the audit owns; the worker raises the other categories
+CATEGORIES = (CUSTODY, eligibility.CATEGORY, genealogy_audit.CATEGORY)  # the audit's flags; the worker raises the rest
 AUDIT_TABLES = ("lot_eligibility", "footprints", "recycled_content")
 
 
@@ -44,6 +45,7 @@ class AuditParams:
 class AuditSummary:
     steps_checked: int = 0
     custody_flags: dict[str, int] = field(default_factory=dict)  # flag rows by code
+    genealogy_cycles: int = 0  # entities on a cycle of the genealogy
     lots: int = 0
     ineligible_lots: int = 0
     ineligible_by_code: dict[str, int] = field(default_factory=dict)  # by the lot's first gap code
@@ -68,10 +70,11 @@ class AuditRows:
     verdicts: list[Eligibility]
     footprints: list[dict[str, Any]]
     recycled_content: list[dict[str, Any]]
+    cycle_flags: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def flags(self) -> list[dict[str, Any]]:
-        return self.custody_flags + self.lot_flags
+        return self.custody_flags + self.lot_flags + self.cycle_flags
 
 
 def compute_audit(client: Client, params: AuditParams | Any = None) -> AuditRows:
@@ -88,6 +91,7 @@ def compute_audit(client: Client, params: AuditParams | Any = None) -> AuditRows
         verdicts=verdicts,
         footprints=footprints.compute_footprints(client, p.service_years, p.cycles_overrides),
         recycled_content=recycled_audit.compute_recycled(client),
+        cycle_flags=genealogy_audit.cycle_flag_rows(genealogy_audit.load_edges(client)),
     )
 
 
@@ -97,6 +101,7 @@ def run_audit(client: Client, params: AuditParams | Any = None) -> AuditSummary:
 
     started = time.monotonic()
     apply_ddl(client)  # a store made before 003_compliance.sql gets the audit tables
+    sizes = log_sizes(client)  # what the audit reads; a worker may not write meanwhile (chDB) or only appends
     found = compute_audit(client, params)
     scope = f"category IN ({', '.join(repr(c) for c in CATEGORIES)})"
     deleted = replace_rows(client, "flags", FLAG_KEY, found.flags, FLAG_COLUMNS, scope, ("event_time",))
@@ -110,10 +115,12 @@ def run_audit(client: Client, params: AuditParams | Any = None) -> AuditSummary:
         recycled_audit.COLUMNS,
         times=("produced_at",),
     )
+    client.insert("battrace.audit_runs", [[round(time.time() * 1000), sizes]], column_names=["run_at", "log_sizes"])
     fp_rows = found.footprints
     return AuditSummary(
         steps_checked=len(found.checked),
         custody_flags=dict(sorted(Counter(r["code"] for r in found.custody_flags).items())),
+        genealogy_cycles=len(found.cycle_flags),
         lots=len(found.lot_eligibility),
         ineligible_lots=sum(not v.eligible for v in found.verdicts),
         ineligible_by_code=dict(sorted(Counter(r["code"] for r in found.lot_flags).items())),

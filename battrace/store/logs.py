@@ -66,3 +66,9 @@ def leaf_hashes(client: Client, log_id: str, start: int, end: int) -> list[bytes
     if [i for i, _, _ in found] != list(range(start, end)):
         raise LookupError(f"{log_id}: the store lacks entries in [{start}, {end})")
     return [leaf_hash(e) for _, e, _ in found]
+
+
+def log_sizes(client: Client) -> dict[str, int]:
+    """Log id -> number of entries stored (signed or not yet): how far the sealed data reaches now."""
+    rows = client.query("SELECT log_id, max(log_index) + 1 FROM battrace.log_entries GROUP BY log_id").result_rows
+    return {log_id: int(size) for log_id, size in rows}

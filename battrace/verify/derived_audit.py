@@ -4,8 +4,10 @@ The audit reads only rows battrace/verify/derived_check.py has just compared wit
 sealed events (events, projections, carbon, genealogy), so recomputing it from the store is recomputing it from the
 sealed log; the comparison is only as good as that check, which ``battrace verify`` always runs with it.
 
-A store the audit never ran on (no audit table holds a row) has no audit results to check, and passes here; once
-it ran, its rows must equal what the data implies now: after new events are sealed, re-run ``battrace audit``.
+A store the audit never ran on (no audit table holds a row) has no audit results to check, and passes here. Each run
+records how far every log reached (``audit_runs``); while no log has grown since, the rows must equal what the data
+implies. Once new events are sealed the audit is stale: one failure says so and asks for ``battrace audit``, rather
+than a difference per row that new data changed.
 Tables are read with FINAL: a re-run replaces rows whose verdict changed, and the old versions stay until merged.
 """
 
@@ -16,12 +18,13 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-from battrace.compliance import eligibility, footprints, recycled_audit
+from battrace.compliance import eligibility, footprints, genealogy_audit, recycled_audit
 from battrace.compliance.audit import AUDIT_TABLES, CATEGORIES, FLAG_COLUMNS, FLAG_KEY, AuditParams, compute_audit
 from battrace.compliance.custody_audit import check_steps, custody_flag_rows
 from battrace.compliance.registry import load_registry
 from battrace.compliance.steps import load_steps
 from battrace.domain.entities import BATTERY, LOT, entity_key
+from battrace.store.logs import log_sizes
 from battrace.verify.derived import Difference, compare, row_entity
 from battrace.verify.derived_check import select
 
@@ -65,10 +68,33 @@ def _keyed(table: str, rows: Sequence[Mapping[str, Any]]) -> dict[tuple, Mapping
     return {tuple(r[k] for k in AUDIT_KEYS[table]): r for r in rows}
 
 
+def stale_audit(client: Client) -> Difference | None:
+    """Why the stored audit cannot be held to the data as it is now (logs grew since it ran), or None."""
+    has_runs = "SELECT count() FROM system.tables WHERE database = 'battrace' AND name = 'audit_runs'"
+    runs = []
+    if client.query(has_runs).result_rows[0][0]:  # a store audited by an older version has no record of its runs
+        runs = client.query("SELECT log_sizes FROM battrace.audit_runs ORDER BY run_at DESC LIMIT 1").result_rows
+    now = log_sizes(client)
+    if runs and {k: int(v) for k, v in runs[0][0].items()} == now:
+        return None
+    grown = sorted(log_id for log_id, size in now.items() if not runs or runs[0][0].get(log_id) != size)
+    shown = ", ".join(grown[:4]) + (" ..." if len(grown) > 4 else "")
+    return Difference(
+        "audit",
+        None,
+        f"the audit rows are older than the sealed data ({shown} grew since `battrace audit` ran): re-run "
+        "`battrace audit`, then verify",
+    )
+
+
 def check_audit(client: Client, params: AuditParams) -> list[Difference]:
-    """Every stored audit row against the audit recomputed from the store."""
+    """Every stored audit row against the audit recomputed from the store, if the audit ran on the data as it is
+    now; an audit older than the data is one failure that says so (its rows would differ without any tampering)."""
     if not audited(client):
         return []
+    stale = stale_audit(client)
+    if stale is not None:
+        return [stale]
     found = compute_audit(client, params)
     expected = {
         "flags": found.flags,
@@ -90,11 +116,14 @@ def check_battery_audit(client: Client, battery_id: str, params: AuditParams | N
     allocate shared inputs (lots, consignments) across batteries, so one battery's figures depend on the others."""
     if not audited(client):
         return []
+    stale = stale_audit(client)
+    if stale is not None:
+        return [stale]
     p = params or AuditParams()
     me = entity_key(BATTERY, battery_id)
-    flags = [
-        r for r in custody_flag_rows(check_steps(load_steps(client), load_registry(client))) if row_entity(r) == [me]
-    ]
+    custody = custody_flag_rows(check_steps(load_steps(client), load_registry(client)))
+    cycles = genealogy_audit.cycle_flag_rows(genealogy_audit.load_edges(client))
+    flags = [r for r in custody + cycles if row_entity(r) == [me]]
     where = _AUDIT_FLAGS + " AND entity_type = {t:String} AND entity_id = {i:String}"
     stored = _stored(client, "flags", where, audit=list(CATEGORIES), t=BATTERY, i=battery_id)
     out = compare("flags", _keyed("flags", flags), stored, row_entity, keys=FLAG_KEY)

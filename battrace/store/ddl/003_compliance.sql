@@ -121,3 +121,13 @@ SELECT
     countIf(meets_2036) AS batteries_meeting_2036
 FROM battrace.recycled_content FINAL
 GROUP BY model, site_id, year, element, product_type;
+
+-- When `battrace audit` ran, and how far each log was then: the audit is a function of exactly those entries, so
+-- `verify` compares the audit rows only while no log has grown since (battrace/verify/derived_audit.py).
+CREATE TABLE IF NOT EXISTS battrace.audit_runs
+(
+    run_at   DateTime64(3, 'UTC'),
+    log_sizes Map(String, UInt64) COMMENT 'log id -> number of log entries the audit read'
+)
+ENGINE = MergeTree
+ORDER BY run_at;
