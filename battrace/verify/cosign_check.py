@@ -64,7 +64,7 @@ class CosignCheck:
 Records = list[dict[str, Any]]  # decoded sealed records: event_id, kind, at_ms, record (as compliance.steps reads)
 
 
-def _decoded(bundle: Mapping[str, Any]) -> Records:
+def decoded_records(bundle: Mapping[str, Any]) -> Records:
     """The bundle's records decoded from their canonical event bytes, in chain order."""
     out: Records = []
     for record in bundle["records"]:
@@ -88,7 +88,7 @@ def _verified(bundle: Mapping[str, Any] | None, subject: tuple[str, str], keys: 
 
 def _decode_or_reason(bundle: Mapping[str, Any], what: str) -> tuple[Records | None, str | None]:
     try:
-        return _decoded(bundle), None
+        return decoded_records(bundle), None
     except (UndecodableEvent, *MALFORMED) as exc:
         return None, f"{what}: a sealed record does not decode ({str(exc)[:120]})"
 
@@ -124,7 +124,7 @@ def listed_custody(document: Mapping[str, Any]) -> list[tuple[str, str]] | None:
 
 def registry_of(bundle: Mapping[str, Any]) -> list[dict[str, Any]]:
     """A party's licence records, oldest first, from its verified ``party:<id>`` bundle."""
-    ordered = sorted(_decoded(bundle), key=lambda r: (r["at_ms"], r["event_id"]))
+    ordered = sorted(decoded_records(bundle), key=lambda r: (r["at_ms"], r["event_id"]))
     return [{f: r["record"].get(f) for f in RECORD_FIELDS} for r in ordered if r["kind"] == "Licence"]
 
 
