@@ -131,7 +131,8 @@ class Publisher:
         from streams.producer import EventProducer
 
         self.bootstrap = bootstrap
-        self._producer = EventProducer(bootstrap, **{"message.timeout.ms": int(PUBLISH_TIMEOUT_S * 1000), "log_level": 0})
+        quiet = {"message.timeout.ms": int(PUBLISH_TIMEOUT_S * 1000), "log_level": 0}  # errors come as one line
+        self._producer = EventProducer(bootstrap, **quiet)
 
     def send(self, record: dict[str, Any]) -> None:
         from schemas.catalog import REPORT_EVENT
