@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from battrace.compliance.audit import run_audit
 from battrace.domain.entities import entities_of, kind_of, split_key
 from battrace.keys import KeyRing
+from battrace.runs.cosign_demo import certifications, review_reports, seal_report_steps
 from battrace.settings import Settings
 from battrace.stack.broker import EmbeddedBroker
 from battrace.stack.worker import (
@@ -54,6 +55,8 @@ class DemoResult:
     ineligible_lots: int = 0
     rejects_by_reason: dict[str, int] = field(default_factory=dict)
     verify_failures: list[dict[str, object]] = field(default_factory=list)
+    reviews: int = 0  # verdicts the co-signer published (battrace/runs/cosign_demo.py)
+    certification: dict[str, object] = field(default_factory=dict)  # certified / refused / reasons
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -137,10 +140,14 @@ def run_demo(settings: Settings, events: int, seed: int, console: Console, inval
             wait_until_checkpointed(bootstrap, settings, worker)
             progress.add_task("reports", total=None)
             wait_until_deliveries_reported(bootstrap, settings, delivered, worker)
+            seal_report_steps(bootstrap, settings, worker)
         worker.stop()
+        reviews = review_reports(settings, bootstrap, console)
     client = connect(settings)
     try:
         result = _collect(client, settings, published, pipeline_s, console)
+        result.reviews = len(reviews)
+        result.certification = certifications(client, settings).to_json()
     finally:
         client.close()
     result.elapsed_s = round(time.monotonic() - started, 2)
