@@ -175,14 +175,14 @@ def certifications(client: Client, settings: Settings) -> Certifications:
             result.certified += 1
         elif refusals:
             result.refused += 1
-            reasons.update(_kind(reason) for r in refusals for reason in r["reasons"])
+            reasons.update(reason_kind(reason) for r in refusals for reason in r["reasons"])
         else:
             result.unreviewed += 1
     result.reasons = dict(reasons.most_common())
     return result
 
 
-def _kind(reason: str) -> str:
+def reason_kind(reason: str) -> str:
     """A refusal reason without the party's name and times: what the demo counts."""
     head, _, detail = reason.partition(": ")
     if head == "custody":

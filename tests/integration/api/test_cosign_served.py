@@ -166,5 +166,7 @@ def test_a_report_with_an_unlisted_transporter_is_refused_with_reasons(reviewed:
     assert report["certified"] is False
     (refusal,) = report["refusals"]
     assert refusal["verified"] and refusal["role"] == THIRD_PARTY_VERIFIER
-    assert any(UNLISTED in r and "not on the registry" in r for r in refusal["reasons"]), refusal["reasons"]
+    # the only reason is the transporter of this consignment: the earlier consignment's parties were found and licensed
+    assert len(refusal["reasons"]) == 1, refusal["reasons"]
+    assert UNLISTED in refusal["reasons"][0] and "not on the registry" in refusal["reasons"][0]
     assert any(p.startswith("refused by third_party_verifier") for p in report["problems"])
