@@ -33,6 +33,7 @@ from battrace.verify.cosign_check import (
 )
 from battrace.verify.derived import UndecodableEvent
 
+SENT = "sent"
 BUNDLE_ROUTES = {"battery": "batteries", "lot": "lots", SHIPMENT: "shipments", "party": "parties"}
 
 
@@ -106,7 +107,8 @@ class OperatorApi:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of one awaiting report: ``verdict`` cosigned, refused or waiting (asked again later)."""
+    """What became of one awaiting report: ``verdict`` cosigned, refused, waiting (asked again later) or sent (this
+    process answered it before; the answer is not sealed yet)."""
 
     shipment_id: str
     verdict: str
@@ -146,15 +148,18 @@ class Cosigner:
         self.reviewed: set[tuple[str, str]] = set()  # (consignment, report hash) published by this process
 
     def review_awaiting(self) -> Iterator[Outcome]:
-        """Each report awaiting review, checked and answered (waiting ones are asked again next time)."""
+        """Each report awaiting review, checked and answered (waiting ones are asked again next time); reports this
+        process already answered are still listed until the operator seals the answer, and are skipped."""
         for shipment_id in self.api.awaiting_review():
-            yield self.review(shipment_id)
+            outcome = self.review(shipment_id)
+            if outcome.verdict != SENT:
+                yield outcome
 
     def review(self, shipment_id: str) -> Outcome:
         document = self.api.draft(shipment_id)
         report_hash = str(document.get("report_hash", ""))
         if (shipment_id, report_hash) in self.reviewed:
-            return Outcome(shipment_id, "waiting", report_hash, ("reviewed; its review is not sealed yet",))
+            return Outcome(shipment_id, SENT, report_hash)
         try:
             check = self.check(shipment_id, document)
         except NotYet as exc:
