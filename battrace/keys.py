@@ -155,6 +155,17 @@ class KeyRing:
             except InvalidKeyError as exc:
                 raise KeyConfigError(f"{path} is not a signer key ({exc}); restore it or remove it") from None
 
+    def pin_report_key(self, role: str, verifier: Verifier) -> Path:
+        """Trust ``verifier`` for report approvals in ``role`` (report/<role>.vkey, replacing a pinned one): how
+        each party pins the other's key (the operator the co-signer's, the co-signer the manufacturer's QA)."""
+        with self._locked():
+            path = self.dir / REPORT / f"{role}.vkey"
+            fresh = path.with_name(path.name + ".tmp")
+            fresh.unlink(missing_ok=True)
+            self._write_private(fresh, verifier.to_key())
+            fresh.replace(path)
+            return path
+
     def report_verifiers(self) -> dict[str, list[Verifier]]:
         """Per role, the verifier keys trusted for report approvals (from report/<role>.skey or .vkey)."""
         found: dict[str, list[Verifier]] = {}

@@ -56,6 +56,7 @@ def create_app(settings: Settings) -> FastAPI:
     client = open_readonly(settings)
     try:
         verifiers = tuple(KeyRing(settings).verifiers())
+        report_keys = KeyRing(settings).report_verifiers()
     except Exception:
         client.close()
         raise
@@ -76,7 +77,7 @@ def create_app(settings: Settings) -> FastAPI:
         openapi_tags=TAGS,
         lifespan=lifespan,
     )
-    app.state.context = ApiContext(settings, client, verifiers)
+    app.state.context = ApiContext(settings, client, verifiers, report_keys)
     errors.install(app)
     for module in (batteries, verification, logs, reports):
         app.include_router(module.router)

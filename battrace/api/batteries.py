@@ -1,4 +1,5 @@
-"""Battery passport, chain and offline bundle endpoints (shipment bundles too: a report is checked with one)."""
+"""Battery passport, chain and offline bundle endpoints (shipment, lot and party bundles too: a report is
+checked with them)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from battrace.api.context import ApiContext, get_context
 from battrace.api.errors import ApiError
 from battrace.api.models import Chain, Passport, Problem
 from battrace.api.params import battery_code
-from battrace.domain.entities import BATTERY, SHIPMENT
+from battrace.domain.entities import BATTERY, LOT, PARTY, SHIPMENT
 from battrace.verify.export import NothingToExport, build_bundle
 
 router = APIRouter(tags=["batteries"])
@@ -88,6 +89,32 @@ def get_shipment_bundle(
 ) -> JSONResponse:
     """The shipment's own chain as a bundle (what its signed report's seal reference points into)."""
     return _bundle(ctx, SHIPMENT, shipment_id)
+
+
+@router.get(
+    "/lots/{lot_id}/bundle",
+    summary="Offline verification bundle of a material lot",
+    response_class=JSONResponse,
+    responses={200: BUNDLE_DOC, 404: ERRORS[404], 409: {"model": Problem, "description": "not under a checkpoint yet"}},
+)
+def get_lot_bundle(
+    lot_id: Annotated[str, Path(description="material lot id", min_length=1, max_length=200)], ctx: Context
+) -> JSONResponse:
+    """The lot's chain as a bundle: its assays, consumption and the consignments that carried it."""
+    return _bundle(ctx, LOT, lot_id)
+
+
+@router.get(
+    "/parties/{party_id}/bundle",
+    summary="Offline verification bundle of a registry party",
+    response_class=JSONResponse,
+    responses={200: BUNDLE_DOC, 404: ERRORS[404], 409: {"model": Problem, "description": "not under a checkpoint yet"}},
+)
+def get_party_bundle(
+    party_id: Annotated[str, Path(description="registry id of the party", min_length=1, max_length=200)], ctx: Context
+) -> JSONResponse:
+    """The party's sealed licence records as a bundle: what a report's co-signer checks custody against."""
+    return _bundle(ctx, PARTY, party_id)
 
 
 def _bundle(ctx: ApiContext, entity_type: str, entity_id: str) -> JSONResponse:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from clickhouse_connect.driver.client import Client
 from fastapi import Request
@@ -16,6 +16,7 @@ class ApiContext:
     settings: Settings
     client: Client
     verifiers: tuple[Verifier, ...]  # read at start-up, like the workers: a rotated key needs a restart
+    report_keys: dict[str, list[Verifier]] = field(default_factory=dict)  # role -> pinned report keys (start-up)
 
     @property
     def trusted_keys(self) -> list[str]:

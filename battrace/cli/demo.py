@@ -53,7 +53,20 @@ def demo(events: int, seed: int, invalid_share: float, as_json: bool) -> None:
         f"signed reports: {result.reports} for {result.delivered} delivered consignments"
         + ("" if reported else " [red](missing reports)[/]")
     )
+    print_certification(console, result.certification)
     if as_json:
         click.echo(json.dumps(result.to_json(), separators=(",", ":")))
     if not (balanced and result.verified and reported):
         sys.exit(1)
+
+
+def print_certification(console: Console, certification: dict) -> None:
+    """What the co-signer (a second home, its own key) made of the reports: certified, or refused and why."""
+    if not certification:
+        return
+    console.print(
+        f"co-signed and certified: {certification['certified']}, refused by the co-signer: {certification['refused']}"
+        + (f", not reviewed: {certification['unreviewed']}" if certification["unreviewed"] else "")
+    )
+    for reason, count in certification["reasons"].items():
+        console.print(f"  refused for {reason}: {count}")

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from battrace.cli.common import call, keyring, settings_or_exit
+from battrace.report.signing import ROLES
 
 
 @click.group(name="keys", invoke_without_command=True)
@@ -80,3 +81,22 @@ def keys_retire(key_id: str) -> None:
     """Stop signing with KEY_ID; its public key stays trusted for the checkpoints it signed."""
     verifier = call(lambda: keyring(settings_or_exit()).retire(key_id))
     click.echo(f"retired {verifier.key_id.hex()} (still trusted for verification)")
+
+
+@keys_group.command(name="trust-report")
+@click.argument("role", type=click.Choice(ROLES))
+@click.argument("key")
+def keys_trust_report(role: str, key: str) -> None:
+    """Pin KEY (name+keyid+key) as the report-approval key of ROLE in this home.
+
+    The operator pins the co-signer's key (`battrace cosign key` prints it) as third_party_verifier; the co-signer
+    pins the manufacturer's QA key as manufacturer_qa. A report is certified only with keys pinned here.
+    """
+    from battrace.tlog import InvalidKeyError, Verifier
+
+    try:
+        verifier = Verifier.from_key(key)
+    except InvalidKeyError as exc:
+        raise click.UsageError(f"KEY: {exc}; give the name+keyid+key string the other party printed") from None
+    path = call(lambda: keyring(settings_or_exit()).pin_report_key(role, verifier))
+    click.echo(f"pinned {verifier.key_id.hex()} for {role} in {path}")

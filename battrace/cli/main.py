@@ -9,6 +9,7 @@ import click
 
 from battrace.cli.audit import audit
 from battrace.cli.bench import bench
+from battrace.cli.cosign import cosign
 from battrace.cli.demo import demo
 from battrace.cli.export import export_cmd
 from battrace.cli.ids import id_group
@@ -23,6 +24,7 @@ from battrace.cli.witness import witness_group
 COMMANDS = (
     audit,
     bench,
+    cosign,
     demo,
     export_cmd,
     id_group,

@@ -75,3 +75,20 @@ def drafted_step(report: TraceabilityReport, qa: Signer, now_ms: int | None = No
         "signature": "",
         "reasons": [],
     }
+
+
+def review_step(
+    shipment_id: str, report_hash_hex: str, kind: str, entry: dict[str, Any], reasons: list[str], now_ms: int
+) -> dict[str, Any]:
+    """The ReportCosigned or ReportRefused event of a review (battrace/report/reviews.py makes ``entry``): one per
+    reviewer key and report, so a review sent twice is a duplicate."""
+    return {
+        "event_id": step_id(report_hash_hex, kind, entry["key_id"]),
+        "event_time": now_ms,
+        "kind": kind,
+        "shipment_id": shipment_id,
+        "report_hash": report_hash_hex,
+        "document": "",
+        "signature": canonical_json(entry).decode(),
+        "reasons": list(reasons),
+    }

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from battrace.compliance.audit import run_audit
 from battrace.domain.entities import entities_of, kind_of, split_key
 from battrace.keys import KeyRing
+from battrace.runs.cosign_demo import certifications, review_reports, seal_report_steps
 from battrace.runs.demo_witness import demo_witness
 from battrace.settings import Settings
 from battrace.stack.broker import EmbeddedBroker
@@ -61,6 +62,8 @@ class DemoResult:
     cosigned_logs: int = 0  # logs whose newest checkpoint carries its valid cosignature
     logs: int = 0
     verify_failures: list[dict[str, object]] = field(default_factory=list)
+    reviews: int = 0  # verdicts the co-signer published (battrace/runs/cosign_demo.py)
+    certification: dict[str, object] = field(default_factory=dict)  # certified / refused / reasons
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -151,13 +154,14 @@ def run_demo(settings: Settings, events: int, seed: int, console: Console, inval
             wait_until_checkpointed(bootstrap, settings, worker, witnesses=witnesses)
             progress.add_task("reports", total=None)
             wait_until_deliveries_reported(bootstrap, settings, delivered, worker)
-            # the drafts went out as report steps on reports.events: sealed into their consignments' chains
-            wait_until_caught_up(bootstrap, consumed_topics(settings), worker)
-            wait_until_checkpointed(bootstrap, settings, worker)
+            seal_report_steps(bootstrap, settings, worker)  # the drafts, published on reports.events
         worker.stop()
+        reviews = review_reports(settings, bootstrap, console)
     client = connect(settings)
     try:
         result = _collect(client, settings, published, pipeline_s, console, witnesses)
+        result.reviews = len(reviews)
+        result.certification = certifications(client, settings).to_json()
     finally:
         client.close()
     result.elapsed_s = round(time.monotonic() - started, 2)

@@ -48,3 +48,13 @@ def awaiting_review(client: Client, limit: int = 1000) -> list[str]:
         parameters={"n": limit},
     ).result_rows
     return [r[0] for r in rows]
+
+
+def reported(client: Client, limit: int = 1000) -> list[str]:
+    """Consignments that have a report, oldest first draft first."""
+    rows = client.query(
+        "SELECT shipment_id FROM battrace.reports FINAL GROUP BY shipment_id ORDER BY min(drafted_at), shipment_id "
+        "LIMIT {n:UInt32}",
+        parameters={"n": limit},
+    ).result_rows
+    return [r[0] for r in rows]

@@ -25,11 +25,14 @@ ENDPOINTS = {
     "/batteries/{battery_id}/chain": "get",
     "/batteries/{battery_id}/bundle": "get",
     "/shipments/{shipment_id}/bundle": "get",
+    "/lots/{lot_id}/bundle": "get",
+    "/parties/{party_id}/bundle": "get",
     "/verify/batteries/{battery_id}": "get",
     "/verify/bundle": "post",
     "/logs": "get",
     "/logs/{log_id}/checkpoint": "get",
     "/keys": "get",
+    "/reports": "get",
     "/reports/{shipment_id}": "get",
 }
 BATTERY_ROUTES = ("/batteries/{}", "/batteries/{}/chain", "/batteries/{}/bundle", "/verify/batteries/{}")
@@ -46,7 +49,7 @@ class Served:
     tampered: str  # another battery, whose first sealed row was altered before serving
     sealed_rows: int
     probe: dict[str, object]
-    report: str | None  # shipment id of a row put into battrace.reports, None if the store has no such table
+    report: str  # shipment id of a report row put into battrace.reports whose document is not a signed report
 
     def get(self, path: str, **kwargs):
         return self.api.http.get(path, **kwargs)
@@ -81,9 +84,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         "ALTER TABLE battrace.sealed UPDATE chain_hash = lower(hex(SHA256('forged'))) "
         f"WHERE entity_type = 'battery' AND entity_id = '{tampered}' AND seq = 1",
     )
-    has_reports = run_sql(home, "SELECT count() FROM system.tables WHERE database = 'battrace' AND name = 'reports'")
-    if has_reports[0][0]:  # the table's columns are another issue's: fill the key only
-        write_sql(home, f"INSERT INTO battrace.reports (shipment_id) VALUES ('{REPORT_ID}')")
+    write_sql(  # drafted later than any real report, with a document that is no signed report
+        home,
+        f"INSERT INTO battrace.reports (shipment_id, event_id, drafted_at, report_hash, document) "
+        f"VALUES ('{REPORT_ID}', 'forged', '2100-01-01 00:00:00', '{'0' * 64}', 'not a document')",
+    )
     probe = readonly_probe(home)  # before the server: it will hold the store
     with served_api(home) as api:
         yield Served(
@@ -96,7 +101,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             tampered,
             int(sealed_rows),
             probe,
-            REPORT_ID if has_reports[0][0] else None,
+            REPORT_ID,
         )
 
 
@@ -254,7 +259,16 @@ def test_unknown_battery_is_404(served: Served, route: str) -> None:
     assert UNKNOWN in response.json()["message"]
 
 
-@pytest.mark.parametrize("path", ["/shipments/NO-SUCH-SHIPMENT/bundle", "/logs/no/such/log/checkpoint", "/nowhere"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/shipments/NO-SUCH-SHIPMENT/bundle",
+        "/lots/NO-SUCH-LOT/bundle",
+        "/parties/NO-SUCH-PARTY/bundle",
+        "/logs/no/such/log/checkpoint",
+        "/nowhere",
+    ],
+)
 def test_unknown_things_are_404(served: Served, path: str) -> None:
     response = served.get(path)
     assert response.status_code == 404 and response.json()["message"]
@@ -266,12 +280,19 @@ def test_report_of_unknown_shipment_is_404_with_a_message(served: Served) -> Non
     assert response.json()["error"] in {"not_found", "no_reports"} and "report" in response.json()["message"]
 
 
-def test_report_row_is_returned_as_stored(served: Served) -> None:
-    response = served.get(f"/reports/{REPORT_ID}")
-    if served.report is None:
-        assert response.status_code == 404 and response.json()["error"] == "no_reports"
-    else:
-        assert response.status_code == 200 and response.json()["shipment_id"] == REPORT_ID, response.text
+def test_a_stored_report_that_is_no_signed_document_is_named_not_served(served: Served) -> None:
+    response = served.get(f"/reports/{served.report}")
+    assert response.status_code == 409 and response.json()["error"] == "not_verified", response.text
+    assert served.report in response.json()["message"]
+
+
+def test_reports_awaiting_review_are_listed(served: Served) -> None:
+    awaiting = served.get("/reports", params={"awaiting_review": "true"})
+    listed = served.get("/reports")
+    assert awaiting.status_code == 200 and listed.status_code == 200, (awaiting.text, listed.text)
+    assert awaiting.json()["awaiting_review"] is True and served.report in awaiting.json()["shipment_ids"]
+    assert awaiting.json()["shipment_ids"][-1] == served.report  # drafted last
+    assert served.report in listed.json()["shipment_ids"]
 
 
 @pytest.mark.parametrize(
