@@ -69,8 +69,6 @@ def test_configured_keys_replace_the_directory(tmp_path: Path) -> None:
         ring(tmp_path, signing_keys="PRIVATE+KEY+broken").signers()
 
 
-
-
 def test_a_retired_key_open_to_others_or_owned_by_another_user_is_refused(tmp_path: Path, monkeypatch) -> None:
     keys = ring(tmp_path)
     (old,) = keys.signers()

@@ -15,14 +15,6 @@ def ring(home: Path, **kw: str) -> KeyRing:
     return KeyRing(Settings(home=home, **kw))
 
 
-
-
-
-
-
-
-
-
 def test_keys_cli_shows_exports_rotates_and_explains_errors(tmp_path: Path) -> None:
     env = {**os.environ, "BATTRACE_HOME": str(tmp_path)}
 

@@ -67,5 +67,3 @@ def test_records_arrive_in_order_and_the_reported_end_offset_is_the_true_end(boo
     assert lasts == [{0: 2999, 1: 4}, {0: 3006}]
     # Faust's recovery reads a changelog up to the broker's high watermark: it must cover the last record.
     assert reported == {0: 3007, 1: 5}
-
-

@@ -116,5 +116,3 @@ def test_events_and_batteries_together_are_a_usage_error(tmp_path: Path) -> None
     )
     assert result.returncode == 2
     assert "--events and --batteries exclude each other" in result.stderr
-
-

@@ -22,22 +22,6 @@ def make_bundle() -> dict[str, Any]:
     return battery_bundle(BATTERY, SIGNER)
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 def test_verify_bundle_cli_runs_offline(tmp_path: Path) -> None:
     path = tmp_path / "bundle.json"
     path.write_text(json.dumps(make_bundle()))

@@ -18,6 +18,7 @@ import pytest
 from aiokafka.structs import ConsumerRecord
 
 from battrace.settings import Settings
+from battrace.store.heads import Heads
 from battrace.store.sink import Blocks, SinkBatch
 from battrace.tlog import generate_signer
 from processors import table_codec
@@ -139,12 +140,14 @@ class RecordingSink:
     def rows(self, table: str) -> list[dict[str, Any]]:
         return [msgspec.msgpack.decode(r) for r in self.stored[table]]
 
-    async def stored_log(self, log_id: str, size: int) -> tuple[None, list[bytes]]:
+    async def stored_log(self, log_id: str, size: int) -> tuple[None, list[bytes], Heads]:
         """What ClickHouse would give back to resume signing (no checkpoint in these tests but the ones signed)."""
         assert not self.stored["checkpoints"]
-        rows = [r for r in self.rows("log_entries") if r["log_id"] == log_id]
-        leaves = {r["log_index"]: bytes.fromhex(r["leaf_hash"]) for r in rows}
-        return None, [leaves[i] for i in range(size)]
+        rows = {r["log_index"]: r for r in self.rows("log_entries") if r["log_id"] == log_id}
+        heads = Heads()
+        for i in range(size):
+            heads.observe_entry(rows[i]["entry"])
+        return None, [bytes.fromhex(rows[i]["leaf_hash"]) for i in range(size)], heads
 
 
 @dataclass

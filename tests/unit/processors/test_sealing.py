@@ -7,6 +7,7 @@ import json
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
+from battrace.store.heads import Heads
 from battrace.store.logs import LastCheckpoint
 from battrace.tlog import (
     CompactTree,
@@ -161,7 +162,7 @@ def test_checkpoints_are_due_by_count_or_age_and_each_extends_the_last() -> None
     signer, clock = generate_signer("test.example/log"), Clock()
     cp = Checkpointer([signer], every=5, seconds=2.0, clock=clock)
     log, log_id = PartitionLog(None), "test.example/log/0"
-    cp.load(log_id, None, [], log.tree)
+    cp.load(log_id, None, [], log.tree, Heads())
     assert cp.due() == []
     _grow(log, cp, log_id, [b"a", b"b"])
     assert cp.due() == []  # 2 < 5 entries and not old enough
@@ -192,15 +193,15 @@ def test_a_checkpointer_resumes_from_the_store_and_refuses_a_log_that_does_not_e
     last = LastCheckpoint(6, at6.root(), at6.hashes)
 
     cp = Checkpointer([signer], every=1, seconds=1.0)
-    cp.load("L/0", last, leaves[6:], full)
+    cp.load("L/0", last, leaves[6:], full, Heads())
     assert cp.knows("L/0", 10) and not cp.knows("L/0", 9)
     assert open_checkpoint(cp.sign("L/0", 0)["note"], [signer.verifier()]).size == 10
 
     with pytest.raises(InconsistentLog, match="do not rebuild"):
-        cp.load("L/1", last, leaves[7:], full)  # a stored leaf is missing
+        cp.load("L/1", last, leaves[7:], full, Heads())  # a stored leaf is missing
     forged = LastCheckpoint(6, bytes(32), at6.hashes)
     with pytest.raises(InconsistentLog, match="does not hash"):
-        cp.load("L/2", forged, leaves[6:], full)
+        cp.load("L/2", forged, leaves[6:], full, Heads())
 
 
 def test_sign_refuses_a_log_state_its_proof_does_not_reach() -> None:
@@ -208,7 +209,7 @@ def test_sign_refuses_a_log_state_its_proof_does_not_reach() -> None:
     signer = generate_signer("test.example/log")
     cp = Checkpointer([signer], every=1, seconds=1.0)
     log = PartitionLog(None)
-    cp.load("L/0", None, [], log.tree)
+    cp.load("L/0", None, [], log.tree, Heads())
     _grow(log, cp, "L/0", [b"a", b"b"])
     cp.sign("L/0", 0)
     _grow(log, cp, "L/0", [b"c", b"d", b"e"])

@@ -75,5 +75,3 @@ def test_an_ended_threads_time_stays_in_the_process_total() -> None:
     spent = sum(after[c] - before[c] for c in ("seal", "clickhouse", "worker_threads"))
     assert spent >= BURN_S - 0.02
     assert after["clickhouse"] - before["clickhouse"] >= BURN_S - 0.05
-
-

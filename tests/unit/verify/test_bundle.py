@@ -127,5 +127,3 @@ def test_malformed_content_is_reported_not_raised(mutate) -> None:
 def test_files_that_are_not_bundles_are_refused(text: str) -> None:
     with pytest.raises(BundleError):
         load_bundle(text)
-
-

@@ -43,5 +43,3 @@ def test_capped_process_keeps_to_two_arenas_where_an_uncapped_one_makes_more() -
     uncapped, capped = _arenas("free"), _arenas("capped")
     assert capped <= 2
     assert uncapped > capped  # else the threads never overlapped, and the capped case proved nothing
-
-
