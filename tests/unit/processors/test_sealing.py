@@ -21,6 +21,7 @@ from battrace.tlog import (
 from battrace.tlog import consistency_proof as full_consistency_proof
 from processors.checkpointer import Checkpointer, InconsistentLog
 from processors.sealing import MissingMessage, PartitionLog, group_log_states, key_partition, log_state_key
+from schemas.heads import head_leaf, parse_heads
 from schemas.log_entries import REDELIVERED, SEALED, redelivered_entry, sealed_entry
 
 ROW = {
@@ -219,3 +220,30 @@ def test_sign_refuses_a_log_state_its_proof_does_not_reach() -> None:
     cp.logs["L/0"].pending.pop()
     with pytest.raises(InconsistentLog):
         cp.sign("L/0", 0)
+
+
+def test_a_checkpointer_resumes_heads_that_rebuild_its_last_checkpoint_and_refuses_others() -> None:
+    signer = generate_signer("test.example/log")
+    leaves = [leaf_hash(bytes([i])) for i in range(8)]
+    at6 = CompactTree()
+    at6.extend(leaves[:6])
+    full = at6.copy()
+    full.extend(leaves[6:])
+    a_head = leaf_hash(head_leaf("battery:A", 2, "ab" * 32))
+    last = LastCheckpoint(6, at6.root(), at6.hashes, heads=(1, a_head))
+
+    def heads(length: int) -> Heads:
+        h = Heads()
+        h.observe("battery:A", length, "ab" * 32)
+        h.commit()
+        return h
+
+    cp = Checkpointer([signer], every=1, seconds=1.0)
+    resumed = heads(2)
+    resumed.observe("battery:B", 1, "cd" * 32)  # sealed after the checkpoint: signed with the next one
+    cp.load("L/0", last, leaves[6:], full, resumed)
+    note = cp.sign("L/0", 0)["note"]
+    b_head = leaf_hash(head_leaf("battery:B", 1, "cd" * 32))
+    assert parse_heads(open_checkpoint(note, [signer.verifier()]).extensions) == (2, root_hash([a_head, b_head]))
+    with pytest.raises(InconsistentLog, match="heads of checkpoint 6"):
+        cp.load("L/1", last, leaves[6:], full, heads(1))  # the store's entries say A has one record, not two
