@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Iterable
+
+from schemas.log_entries import compact_json
 
 HEADS_LINE = "battrace-heads"
 _HASH_SIZE = 32
@@ -27,8 +28,7 @@ _HASH_SIZE = 32
 
 def head_leaf(entity: str, length: int, chain_hash: str) -> bytes:
     """The leaf bytes of an entity's head (hash them with the RFC 6962 leaf hash)."""
-    obj = {"entity": entity, "length": length, "chain_hash": chain_hash}
-    return json.dumps(obj, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
+    return compact_json({"entity": entity, "length": length, "chain_hash": chain_hash})
 
 
 def heads_line(count: int, root: bytes) -> str:

@@ -9,6 +9,7 @@ import pytest
 
 from battrace.tlog import Checkpoint, generate_signer, open_checkpoint, sign_checkpoint
 from schemas.heads import HeadsLineError, head_leaf, heads_line, parse_heads
+from schemas.log_entries import stdlib_dumps
 
 ROOT = bytes(range(32))
 
@@ -16,7 +17,9 @@ ROOT = bytes(range(32))
 def test_a_head_leaf_is_compact_sorted_json_of_the_three_fields() -> None:
     leaf = head_leaf("battery:X12MCPM27KLPCLX2M2382320", 3, "ab" * 32)
     assert leaf == b'{"chain_hash":"' + b"ab" * 32 + b'","entity":"battery:X12MCPM27KLPCLX2M2382320","length":3}'
-    assert json.loads(head_leaf('lot:"ß\\', 1, "00")) == {"entity": 'lot:"ß\\', "length": 1, "chain_hash": "00"}
+    for entity in ('lot:"ß\\', "lot:\x00\n\u2028", "lot:\U0001f50b"):  # the stdlib's bytes, msgspec or not
+        obj = {"entity": entity, "length": 1, "chain_hash": "00"}
+        assert head_leaf(entity, 1, "00") == stdlib_dumps(obj) and json.loads(head_leaf(entity, 1, "00")) == obj
 
 
 def test_a_heads_line_rides_in_a_signed_checkpoint_and_reads_back() -> None:
