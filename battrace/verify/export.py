@@ -82,7 +82,7 @@ def build_bundle(client: Client, entity_type: str, entity_id: str, verifiers: li
 
 def _head(client: Client, entity: str, log_id: str, size: int, records: int) -> dict[str, Any]:
     """The entity's head in the heads tree of the log's checkpoint of ``size``, with its inclusion proof."""
-    proof = stored_heads(client, log_id, size).proof(entity)
+    proof = stored_heads(client, log_id, size, keep_values=True).proof(entity)
     length = proof["leaf"]["length"] if proof is not None else 0  # type: ignore[index]
     if length != records:  # the rows under a checkpoint never change: the store disagrees with itself
         raise NothingToExport(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from battrace.store.heads import Heads
 from battrace.tlog import leaf_hash, root_hash, verify_inclusion
 from schemas.heads import head_leaf
@@ -14,7 +16,7 @@ def entry(entity_type: str, entity_id: str, seq: int) -> bytes:
 
 
 def test_heads_follow_the_log_and_only_commits_change_the_root() -> None:
-    heads = Heads()
+    heads = Heads(keep_values=True)
     for e in (entry("battery", "B", 1), entry("lot", "L", 1), redelivered_entry("battery:B", "B-1", ["t", 0, 1])):
         heads.observe_entry(e)
     assert heads.committed == (0, root_hash([]))  # nothing committed yet
@@ -35,3 +37,12 @@ def test_heads_follow_the_log_and_only_commits_change_the_root() -> None:
     hashes = [bytes.fromhex(x) for x in proof["inclusion_proof"]]
     assert verify_inclusion(b, proof["index"], 3, hashes, root_hash([b, lot, s]))
     assert heads.proof("battery:nobody") is None
+
+
+def test_heads_without_their_values_hash_the_same_and_refuse_to_prove() -> None:
+    kept, lean = Heads(keep_values=True), Heads()
+    for heads in (kept, lean):
+        heads.observe("battery:B", 2, "ab" * 32)
+    assert kept.commit() == lean.commit()
+    with pytest.raises(ValueError, match="keep_values"):
+        lean.proof("battery:B")
