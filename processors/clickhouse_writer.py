@@ -19,9 +19,10 @@ from clickhouse_connect.driver.client import Client
 from battrace.settings import Settings
 from battrace.store import logs as log_store
 from battrace.store.client import apply_ddl, connect, embedded_store
+from battrace.store.heads import Heads, stored_heads
 from battrace.store.logs import LastCheckpoint
 from battrace.store.sink import COLUMNS, Blocks, ChdbInserts, ClickHouseSink, SinkBatch
-from battrace.tlog import consistency_proof, consistency_proof_appended
+from battrace.tlog import consistency_proof, consistency_proof_appended, leaf_hash
 from processors.failures import EXIT_SINK_DOWN
 
 log = logging.getLogger(__name__)
@@ -83,14 +84,21 @@ class ClickHouseWriter:
         """``fn(*args)`` on the writer thread (reads that must see every insert before them)."""
         return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
 
-    async def stored_log(self, log_id: str, size: int) -> tuple[LastCheckpoint | None, list[bytes]]:
-        """A log's last stored checkpoint and the leaf hashes stored after it up to ``size`` (to resume signing)."""
+    async def stored_log(self, log_id: str, size: int) -> tuple[LastCheckpoint | None, list[bytes], Heads]:
+        """A log's last stored checkpoint, the leaf hashes stored after it up to ``size`` and its heads (committed as
+        of the checkpoint, the entries after it observed), to resume signing."""
         client = self.sink.client
 
-        def read() -> tuple[LastCheckpoint | None, list[bytes]]:
+        def read() -> tuple[LastCheckpoint | None, list[bytes], Heads]:
             last = next(iter(log_store.checkpoints(client, log_id)[-1:]), None)
             start = last.size if last else 0
-            return (last.last() if last else None), log_store.leaf_hashes(client, log_id, start, size)
+            found = log_store.entries(client, log_id, start, size)
+            if [i for i, _, _ in found] != list(range(start, size)):
+                raise LookupError(f"{log_id}: the store lacks entries in [{start}, {size})")
+            heads = stored_heads(client, log_id, start)
+            for _, entry, _ in found:
+                heads.observe_entry(entry)
+            return (last.last() if last else None), [leaf_hash(e) for _, e, _ in found], heads
 
         return await self.run(read)
 

@@ -12,14 +12,15 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+from battrace.store.heads import Heads
 from battrace.store.logs import LastCheckpoint
 from battrace.store.sink import SinkBatch
 from processors.checkpointer import Checkpointer
 from processors.cosigning import Cosigning, SignedCheckpoint
 from processors.sealing import PartitionLog
 
-# log id, log size -> the log's last stored checkpoint and the leaf hashes stored after it, up to the size
-ReadStoredLog = Callable[[str, int], Awaitable[tuple[LastCheckpoint | None, list[bytes]]]]
+# log id, log size -> the log's last stored checkpoint, the leaf hashes stored after it up to the size, and its heads
+ReadStoredLog = Callable[[str, int], Awaitable[tuple[LastCheckpoint | None, list[bytes], Heads]]]
 WriteRows = Callable[[SinkBatch], Awaitable[None]]
 PublishCheckpoint = Callable[[str, str], Awaitable[None]]  # log id, signed note
 
@@ -44,15 +45,16 @@ class LogSigning:
 
     async def _resume(self, log_id: str, log: PartitionLog) -> None:
         """Bring the checkpointer in step with a log it has not followed (start-up, rebalance)."""
-        last, leaves = await self._read_stored(log_id, log.size)
-        self.checkpointer.load(log_id, last, leaves, log.tree)
+        last, leaves, heads = await self._read_stored(log_id, log.size)
+        self.checkpointer.load(log_id, last, leaves, log.tree, heads)
 
     async def observe_stored(self, logs: Iterable[tuple[str, PartitionLog]]) -> None:
         """Logs (log id, grown log, in the order they were sealed) whose entries and state were just stored."""
         async with self.lock:  # a log that does not extend its last checkpoint raises: nothing is signed
             for log_id, plog in logs:
                 if self.checkpointer.knows(log_id, plog.size - len(plog.appended)):
-                    self.checkpointer.observe(log_id, [e.leaf_hash for e in plog.appended], plog.tree)
+                    heads = [e.head for e in plog.appended if e.head is not None]
+                    self.checkpointer.observe(log_id, [e.leaf_hash for e in plog.appended], plog.tree, heads)
                 else:
                     await self._resume(log_id, plog)
 

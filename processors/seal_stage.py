@@ -176,7 +176,8 @@ class BatchSealer:
                 out = apply(state, item, log_id, index, sealed_at)
                 if out.sealed:
                     if not logged:
-                        log.add(sealed_entry(out.sealed), SEALED)
+                        head = (entity, out.sealed["seq"], out.sealed["chain_hash"])  # for the checkpoint's heads
+                        log.add(sealed_entry(out.sealed), SEALED, head)
                     batch.add("sealed", out.sealed)
                     if entity == subject:  # the event's own rows, encoded by ingest: with its first entity's seal
                         batch.add_encoded("events", entry.event_row)

@@ -50,6 +50,7 @@ class LogEntry(NamedTuple):  # one per sealed item: a frozen dataclass's __init_
     entry: bytes
     leaf_hash: bytes
     kind: str  # the entry's "kind" (schemas.log_entries), kept so the sink need not parse the entry again
+    head: tuple[str, int, str] | None  # a ``sealed`` entry's (entity, seq, chain hash): the checkpointer's heads
 
 
 class AlreadyLogged(RuntimeError):
@@ -99,14 +100,15 @@ class PartitionLog:
         self.next_offset = offset + 1
         return self.tree.size
 
-    def add(self, entry: bytes, kind: str) -> int:
-        """Log one item (entry of ``kind``) of the message last opened with first_index; returns its index."""
-        return self._append(entry, kind)
+    def add(self, entry: bytes, kind: str, head: tuple[str, int, str] | None = None) -> int:
+        """Log one item (entry of ``kind``; ``head``: a sealed entry's entity, seq and chain hash) of the message last
+        opened with first_index; returns its index."""
+        return self._append(entry, kind, head)
 
-    def _append(self, entry: bytes, kind: str) -> int:
+    def _append(self, entry: bytes, kind: str, head: tuple[str, int, str] | None) -> int:
         h = leaf_hash(entry)
         index = self.tree.size
-        self.appended.append(LogEntry(index, entry, h, kind))
+        self.appended.append(LogEntry(index, entry, h, kind, head))
         self.tree.append(h)
         return index
 

@@ -33,6 +33,11 @@ except ImportError:  # pragma: no cover - an offline verifier without msgspec
     _dumps = stdlib_dumps
 
 
+def compact_json(obj: dict[str, Any]) -> bytes:
+    """Compact sorted-key JSON, the encoding of every log entry (and of the heads' leaves, schemas/heads.py)."""
+    return _dumps(obj)
+
+
 def sealed_entry(row: Mapping[str, Any]) -> bytes:
     """The entry of a ``sealed`` row; chain_hash commits to prev_hash, so prev_hash is not repeated."""
     return _dumps({"kind": SEALED, **{f: row[f] for f in SEALED_FIELDS}})

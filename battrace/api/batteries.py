@@ -25,8 +25,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": Problem, "description": "not a GB/T 34014 code; `detail` names the first wrong position"},
 }
 BUNDLE_DOC: dict[str, Any] = {
-    "description": "a battrace-bundle/1 JSON file (records, inclusion proofs, signed checkpoints, verifier keys); "
-    "check it offline with `battrace verify --bundle FILE --key KEY` or POST it to /verify/bundle",
+    "description": "a battrace-bundle/1 JSON file (records, inclusion proofs, the signed checkpoint, the entity's "
+    "head proving no record is left out, verifier keys); check it offline with "
+    "`battrace verify --bundle FILE --key KEY` or POST it to /verify/bundle",
     "content": {"application/json": {"schema": {"type": "object"}}},
 }
 

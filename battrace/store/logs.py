@@ -10,16 +10,19 @@ from dataclasses import dataclass
 
 from clickhouse_connect.driver.client import Client
 
-from battrace.tlog import leaf_hash
+from battrace.tlog import Checkpoint, leaf_hash
+from schemas.heads import parse_heads
 
 
 @dataclass(frozen=True)
 class LastCheckpoint:
-    """What the store holds for a log: the latest checkpoint's size, root and compact range."""
+    """What the store holds for a log: the latest checkpoint's size, root, compact range and heads (count, root;
+    None for a checkpoint without a heads line)."""
 
     size: int
     root: bytes
     compact_range: tuple[bytes, ...]
+    heads: tuple[int, bytes] | None = None
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,12 @@ class StoredCheckpoint:
     compact_range: tuple[str, ...]
 
     def last(self) -> LastCheckpoint:
-        return LastCheckpoint(self.size, bytes.fromhex(self.root), tuple(bytes.fromhex(h) for h in self.compact_range))
+        compact_range = tuple(bytes.fromhex(h) for h in self.compact_range)
+        return LastCheckpoint(self.size, bytes.fromhex(self.root), compact_range, self.heads())
+
+    def heads(self) -> tuple[int, bytes] | None:
+        """(count, root) of the note's heads line, None without one; raises ValueError on a malformed note."""
+        return parse_heads(Checkpoint.parse(self.note.split("\n\n", 1)[0] + "\n").extensions)
 
 
 def checkpoints(client: Client, log_id: str | None = None) -> list[StoredCheckpoint]:

@@ -1,10 +1,13 @@
 """Offline verification bundles: one entity's sealed records with everything needed to check them.
 
 A bundle is a JSON file: the records of one chain (battery or shipment) with the canonical bytes of
-each event, an RFC 9162 inclusion proof per record, the signed checkpoint of every log they are in,
-and the verifier keys. :func:`verify_bundle` needs no Kafka, no ClickHouse and no network: it
-recomputes the chain, the event hashes and the log entries, checks each inclusion proof against its
-checkpoint and each checkpoint's signature. Trust comes from the keys: pin the operator's published
+each event, an RFC 9162 inclusion proof per record, the signed checkpoint of the log they are in, the
+entity's head in that checkpoint's heads tree (schemas/heads.py) with its inclusion proof, and the
+verifier keys. :func:`verify_bundle` needs no Kafka, no ClickHouse and no network: it recomputes the
+chain, the event hashes and the log entries, checks each inclusion proof against its checkpoint and
+each checkpoint's signature, and checks completeness: the head the checkpoint commits to for the
+entity is the bundle's last record (same length, same chain hash), so no record of the entity as of
+that checkpoint is left out. Trust comes from the keys: pin the operator's published
 verifier key (``--key``); keys carried in the bundle only prove the file is self-consistent.
 """
 
@@ -24,9 +27,11 @@ from battrace.tlog import InvalidKeyError, NoteError, Verifier, leaf_hash, open_
 from battrace.tlog.checkpoint import CheckpointError
 from battrace.verify.bundle_report import check_report
 from battrace.verify.witness_quorum import WitnessQuorum
+from schemas.heads import head_leaf, parse_heads
 from schemas.log_entries import sealed_entry
 
 FORMAT = "battrace-bundle/1"
+INCOMPLETE = "the bundle does not prove it is complete"
 RECORD_FIELDS = ("entity_type", "entity_id", "seq", "event_id", "event_hash", "prev_hash", "chain_hash", "log_id")
 
 
@@ -149,6 +154,11 @@ def verify_bundle(
             return report
         if report.failures:
             return report
+    if bundle["records"]:
+        try:
+            _check_head(bundle, checkpoints, report)
+        except MALFORMED as exc:
+            report.fail(None, f"{INCOMPLETE}: malformed head: {_short(exc)}")
     if witnesses is not None:
         for log_id, cp in checkpoints.items():
             short = witnesses.problem(bundle["checkpoints"][log_id])
@@ -169,6 +179,50 @@ def verify_bundle(
 def _short(exc: BaseException) -> str:
     """The exception as one bounded line: hostile input can make messages huge."""
     return f"{type(exc).__name__}: {str(exc)[:200]}"
+
+
+def _check_head(bundle: dict[str, Any], checkpoints: dict, report: BundleReport) -> None:
+    """Completeness: the checkpoint's heads tree holds the bundle's last record as the entity's newest."""
+    head, records = bundle.get("head"), bundle["records"]
+    if not isinstance(head, dict):
+        report.fail(None, f"{INCOMPLETE}: it has no head (the entity's chain length under a signed checkpoint)")
+        return
+    leaf, log_id, last = head["leaf"], head["log_id"], records[-1]
+    if not isinstance(leaf, dict) or not isinstance(log_id, str):
+        report.fail(None, f"{INCOMPLETE}: its head is malformed")
+        return
+    cp = checkpoints.get(log_id)
+    if cp is None:
+        report.fail(None, f"{INCOMPLETE}: no verified checkpoint for the head's log {log_id}")
+        return
+    others = sorted({str(r["log_id"]) for r in records} - {log_id})
+    if others:
+        report.fail(None, f"{INCOMPLETE}: records lie in logs {others}, the head in {log_id}")
+        return
+    committed = parse_heads(cp.extensions)
+    if committed is None:
+        report.fail(None, f"{INCOMPLETE}: checkpoint {cp.size} of {log_id} commits to no heads")
+        return
+    count, root = committed
+    entity, length, chain_hash = leaf["entity"], leaf["length"], leaf["chain_hash"]
+    if entity != report.subject:
+        report.fail(None, f"{INCOMPLETE}: its head is {str(entity)[:100]!r}'s, not the subject's")
+    elif type(length) is not int or not isinstance(chain_hash, str):
+        report.fail(None, f"{INCOMPLETE}: its head's length or chain hash is malformed")
+    elif length != len(records) or chain_hash != last["chain_hash"]:
+        report.fail(
+            len(records),
+            f"{INCOMPLETE}: checkpoint {cp.size} of {log_id} says the chain has {length} records "
+            f"(head {chain_hash[:16]}...), the bundle holds {len(records)}",
+        )
+    else:
+        proof = [bytes.fromhex(h) for h in head["inclusion_proof"]]
+        if not verify_inclusion(leaf_hash(head_leaf(entity, length, chain_hash)), head["index"], count, proof, root):
+            report.fail(
+                None,
+                f"{INCOMPLETE}: the head's inclusion proof does not reach the heads root of checkpoint "
+                f"{cp.size} of {log_id}",
+            )
 
 
 def _check_record(

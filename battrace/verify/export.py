@@ -8,7 +8,9 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
+from battrace.domain.entities import entity_key
 from battrace.store import logs as log_store
+from battrace.store.heads import stored_heads
 from battrace.tlog import Verifier, inclusion_proof
 from battrace.verify.bundle import FORMAT
 from battrace.verify.bundle_report import certification_of, report_steps
@@ -19,7 +21,9 @@ class NothingToExport(LookupError):
 
 
 def build_bundle(client: Client, entity_type: str, entity_id: str, verifiers: list[Verifier]) -> dict[str, Any]:
-    """Records of the entity's chain, each with an inclusion proof against its log's latest checkpoint."""
+    """Records of the entity's chain, each with an inclusion proof against its log's latest checkpoint, and the
+    entity's head in that checkpoint's heads tree (the proof that no record of the entity is left out)."""
+    latest = log_store.latest_checkpoints(client)  # before the records: a newer checkpoint could cover newer records
     result = client.query(
         "SELECT s.entity_type, s.entity_id, s.seq, s.event_id, s.event_hash, s.prev_hash, s.chain_hash, "
         "s.log_id, s.log_index, toUnixTimestamp64Milli(s.sealed_at), e.kind, "
@@ -33,16 +37,20 @@ def build_bundle(client: Client, entity_type: str, entity_id: str, verifiers: li
     rows = result.result_rows
     if not rows:
         raise NothingToExport(f"no sealed records for {entity_type} {entity_id}")
-    latest = log_store.latest_checkpoints(client)
-    leaves: dict[str, list[bytes]] = {}
+    logs = sorted({r[7] for r in rows})
+    if len(logs) != 1:  # an entity's packs go to the partition its key hashes to: one log holds its chain
+        raise NothingToExport(f"{entity_type} {entity_id} has records in several logs ({', '.join(logs)})")
+    log_id = logs[0]
+    cp = latest.get(log_id)
+    # The bundle is as of the log's newest checkpoint: the records it covers (a prefix of the chain, which the log
+    # holds in seq order); newer ones wait for the next checkpoint.
+    rows = [r for r in rows if r[8] < cp.size] if cp is not None else []
+    if cp is None or not rows:
+        raise NothingToExport(f"{entity_type} {entity_id} is not under a signed checkpoint yet; retry")
+    leaves = log_store.leaf_hashes(client, log_id, 0, cp.size)
     records = []
     for r in rows:
-        log_id, index = r[7], r[8]
-        cp = latest.get(log_id)
-        if cp is None or index >= cp.size:
-            raise NothingToExport(f"{entity_type} {entity_id} seq {r[2]} is not under a signed checkpoint yet; retry")
-        if log_id not in leaves:
-            leaves[log_id] = log_store.leaf_hashes(client, log_id, 0, cp.size)
+        index = r[8]
         records.append(
             {
                 "entity_type": r[0],
@@ -56,18 +64,32 @@ def build_bundle(client: Client, entity_type: str, entity_id: str, verifiers: li
                 "log_index": index,
                 "sealed_at_ms": r[9],
                 "event": {"kind": r[10], "event_time_ms": r[11], "canonical": base64.b64encode(r[12]).decode()},
-                "inclusion_proof": [h.hex() for h in inclusion_proof(leaves[log_id], index)],
+                "inclusion_proof": [h.hex() for h in inclusion_proof(leaves, index)],
             }
         )
+    head = _head(client, entity_key(entity_type, entity_id), log_id, cp.size, len(records))
     bundle = {
         "format": FORMAT,
         "subject": {"type": entity_type, "id": entity_id},
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "records": records,
-        "checkpoints": {log_id: latest[log_id].note for log_id in sorted(leaves)},
+        "checkpoints": {log_id: cp.note},
+        "head": head,
         "verifier_keys": [v.to_key() for v in verifiers],
     }
     return bundle
+
+
+def _head(client: Client, entity: str, log_id: str, size: int, records: int) -> dict[str, Any]:
+    """The entity's head in the heads tree of the log's checkpoint of ``size``, with its inclusion proof."""
+    proof = stored_heads(client, log_id, size, keep_values=True).proof(entity)
+    length = proof["leaf"]["length"] if proof is not None else 0  # type: ignore[index]
+    if length != records:  # the rows under a checkpoint never change: the store disagrees with itself
+        raise NothingToExport(
+            f"{entity}: checkpoint {size} of {log_id} logs {length} of its records, the sealed table {records}; "
+            "run `battrace verify --all`"
+        )
+    return {"log_id": log_id, **proof}
 
 
 def add_report(bundle: dict[str, Any]) -> dict[str, Any]:

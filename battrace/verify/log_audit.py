@@ -1,11 +1,11 @@
 """Audit the per-partition logs held in ClickHouse against their signed checkpoints.
 
-For each log: every checkpoint's signature (by a trusted key, with the log's own origin), its root
-recomputed from the stored entries, and consistency between successive checkpoints (a proof is
-generated from the entries and verified). Then each sealed row is checked against the log: its entry
-must equal the logged one and lie under the latest checkpoint — with the root recomputed over every
-entry, that is a full inclusion check; for a single battery, RFC 9162 inclusion proofs are also verified.
-Finally every logged ``sealed`` entry must still have its row (a deleted row is caught here).
+For each log: every checkpoint's signature (by a trusted key, with the log's own origin), its root recomputed from
+the stored entries, its heads line (schemas/heads.py) recomputed from the same entries, and consistency between
+successive checkpoints (a proof is generated from the entries and verified). Then each sealed row is checked
+against the log: its entry must equal the logged one and lie under the latest checkpoint — with the root recomputed
+over every entry, that is a full inclusion check; for a single battery, RFC 9162 inclusion proofs are also
+verified. Finally every logged ``sealed`` entry must still have its row (a deleted row is caught here).
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from clickhouse_connect.driver.client import Client
 
 from battrace.store import logs as log_store
+from battrace.store.heads import Heads
 from battrace.tlog import (
+    Checkpoint,
     CompactTree,
     NoteError,
     Verifier,
@@ -29,6 +31,7 @@ from battrace.tlog import (
     verify_inclusion,
 )
 from battrace.tlog.checkpoint import CheckpointError
+from schemas.heads import HeadsLineError, parse_heads
 from schemas.log_entries import SEALED, sealed_entry
 
 
@@ -59,6 +62,7 @@ def audit_log(client: Client, log_id: str, verifiers: Sequence[Verifier]) -> Log
         view.leaves.append(h)
         view.entries.append(entry)
     previous: tuple[int, bytes] | None = None
+    heads = HeadsAudit(view)
     for cp_row in log_store.checkpoints(client, log_id):
         try:
             cp = open_checkpoint(cp_row.note, verifiers, origin=log_id)
@@ -73,6 +77,7 @@ def audit_log(client: Client, log_id: str, verifiers: Sequence[Verifier]) -> Log
         if tree.root() != cp.root:
             view.problems.append(f"checkpoint {cp.size}: the stored entries do not hash to its root")
             continue
+        heads.check(cp)
         if previous is not None:
             old_size, old_root = previous
             proof = consistency_proof(view.leaves[: cp.size], old_size)
@@ -83,6 +88,37 @@ def audit_log(client: Client, log_id: str, verifiers: Sequence[Verifier]) -> Log
     if previous is None:
         view.problems.append("no checkpoint signed by a trusted key")
     return view
+
+
+class HeadsAudit:
+    """The heads of a log's entries, walked forward checkpoint by checkpoint (rehashing only what changed)."""
+
+    def __init__(self, view: LogView) -> None:
+        self.view, self.heads, self.observed, self.broken = view, Heads(), 0, False
+
+    def check(self, cp: Checkpoint) -> None:
+        """Compare the checkpoint's heads line with the heads of the stored entries below its size."""
+        problems = self.view.problems
+        if self.broken:
+            return
+        try:
+            committed = parse_heads(cp.extensions)
+        except HeadsLineError as exc:
+            problems.append(f"checkpoint {cp.size}: {exc}")
+            return
+        if committed is None:
+            problems.append(f"checkpoint {cp.size}: it has no heads line, so no bundle can prove it is complete")
+            return
+        for index in range(self.observed, cp.size):
+            try:
+                self.heads.observe_entry(self.view.entries[index])
+            except (ValueError, KeyError, TypeError):
+                problems.append(f"entry {index}: not a log entry (heads not checked from here on)")
+                self.broken = True
+                return
+        self.observed = cp.size
+        if self.heads.commit() != committed:
+            problems.append(f"checkpoint {cp.size}: its heads line does not match the heads of the stored entries")
 
 
 def check_rows(view: LogView, rows: Iterable[dict], prove: bool) -> list[tuple[str, int, str]]:

@@ -327,6 +327,16 @@ def test_tampered_bundle_fails(served: Served, bundle: dict) -> None:
     assert body["ok"] is False and body["failures"], body
 
 
+def test_a_bundle_without_its_newest_record_fails_as_incomplete(served: Served, bundle: dict) -> None:
+    short = copy.deepcopy(bundle)
+    short["records"].pop()
+    body = served.post("/verify/bundle", content=json.dumps(short)).json()
+    assert body["ok"] is False, body
+    [failure] = body["failures"]
+    assert failure["entity"] == f"battery:{served.battery}"
+    assert failure["problem"].startswith("the bundle does not prove it is complete"), failure
+
+
 def test_bundle_signed_by_another_key_fails_against_the_pinned_keys(served: Served, bundle: dict) -> None:
     """Re-signed by an impostor with the same key name: self-consistent, so only pinning catches it."""
     impostor = generate_signer(Verifier.from_key(bundle["verifier_keys"][0]).name)

@@ -16,6 +16,7 @@ from battrace.cli.verify import verify_cmd
 from battrace.domain.chain import GENESIS, chain_step
 from battrace.tlog import Checkpoint, generate_signer, leaf_hash, root_hash, sign_checkpoint
 from battrace.verify.bundle import FORMAT
+from schemas.heads import head_leaf, heads_line
 from schemas.log_entries import sealed_entry
 
 LOG = "test.example/log/0"
@@ -41,11 +42,14 @@ def one_record_bundle() -> dict[str, Any]:
         "inclusion_proof": [],
     }
     root = root_hash([leaf_hash(sealed_entry(record))])
+    head = {"entity": f"battery:{BATTERY}", "length": 1, "chain_hash": record["chain_hash"]}
+    heads = heads_line(1, leaf_hash(head_leaf(**head)))  # one head: the root is its leaf hash
     return {
         "format": FORMAT,
         "subject": {"type": "battery", "id": BATTERY},
         "records": [record],
-        "checkpoints": {LOG: sign_checkpoint(Checkpoint(LOG, 1, root), SIGNER)},
+        "checkpoints": {LOG: sign_checkpoint(Checkpoint(LOG, 1, root, (heads,)), SIGNER)},
+        "head": {"log_id": LOG, "index": 0, "leaf": head, "inclusion_proof": []},
         "verifier_keys": [SIGNER.verifier_key()],
     }
 

@@ -18,8 +18,10 @@ import pytest
 from aiokafka.structs import ConsumerRecord
 
 from battrace.settings import Settings
+from battrace.store.heads import Heads
+from battrace.store.logs import LastCheckpoint, StoredCheckpoint
 from battrace.store.sink import Blocks, SinkBatch
-from battrace.tlog import generate_signer
+from battrace.tlog import Checkpoint, generate_signer, leaf_hash, root_hash
 from processors import table_codec
 from processors.checkpointer import Checkpointer
 from processors.event_ids import EventIdIndex
@@ -30,6 +32,7 @@ from processors.seal_stage import Newest, Sealed, SealStage, Unstored
 from processors.sealing import group_log_states, key_partition, log_state_key
 from processors.validate import Validator
 from schemas.envelope import dumps_encoded_pack
+from schemas.heads import head_leaf, parse_heads
 from schemas.log_entries import REDELIVERED, SEALED
 from streams.simulator import simulate
 
@@ -139,12 +142,22 @@ class RecordingSink:
     def rows(self, table: str) -> list[dict[str, Any]]:
         return [msgspec.msgpack.decode(r) for r in self.stored[table]]
 
-    async def stored_log(self, log_id: str, size: int) -> tuple[None, list[bytes]]:
-        """What ClickHouse would give back to resume signing (no checkpoint in these tests but the ones signed)."""
-        assert not self.stored["checkpoints"]
-        rows = [r for r in self.rows("log_entries") if r["log_id"] == log_id]
-        leaves = {r["log_index"]: bytes.fromhex(r["leaf_hash"]) for r in rows}
-        return None, [leaves[i] for i in range(size)]
+    async def stored_log(self, log_id: str, size: int) -> tuple[LastCheckpoint | None, list[bytes], Heads]:
+        """What ClickHouse gives back to resume signing: the last checkpoint, the leaves after it, the heads."""
+        rows = {r["log_index"]: r for r in self.rows("log_entries") if r["log_id"] == log_id}
+        signed = [r for r in self.rows("checkpoints") if r["log_id"] == log_id]
+        last = None
+        if signed:
+            row = max(signed, key=lambda r: r["size"])
+            last = StoredCheckpoint(log_id, row["size"], row["root"], row["note"], tuple(row["compact_range"])).last()
+        start = last.size if last else 0
+        heads = Heads()
+        for i in range(start):
+            heads.observe_entry(rows[i]["entry"])
+        heads.commit()
+        for i in range(start, size):
+            heads.observe_entry(rows[i]["entry"])
+        return last, [bytes.fromhex(rows[i]["leaf_hash"]) for i in range(start, size)], heads
 
 
 @dataclass
@@ -400,3 +413,30 @@ def test_every_item_is_sealed_once_on_an_unbroken_chain_across_batches(packs) ->
     assert {r["kind"] for r in entries} == {SEALED}
     for seen in indexes.values():
         assert sorted(seen) == list(range(len(seen)))  # every log index once, in a log with no hole
+
+
+def reference_heads(entries: list[bytes]) -> tuple[int, bytes]:
+    """(count, root) of the heads of ``entries``, computed from the definition in one go (schemas/heads.py)."""
+    newest: dict[str, tuple[int, str]] = {}  # insertion order: first appearance
+    for entry in entries:
+        obj = msgspec.json.decode(entry)
+        if obj["kind"] == SEALED:
+            newest[f"{obj['entity_type']}:{obj['entity_id']}"] = (obj["seq"], obj["chain_hash"])
+    return len(newest), root_hash([leaf_hash(head_leaf(e, n, h)) for e, (n, h) in newest.items()])
+
+
+def test_every_checkpoint_commits_to_the_heads_of_its_entries_also_after_a_restart(packs) -> None:
+    w = worker(sign_every=1)
+    w.seal(messages(packs, end=4))
+    w.seal(messages(packs, start=4, end=8))
+    restarted = worker(decoded(w.changelog), w.sink, sign_every=1)  # resumes each log's heads from the store
+    restarted.seal(messages(packs, start=8))
+    entries: dict[str, dict[int, bytes]] = defaultdict(dict)
+    for row in w.sink.rows("log_entries"):
+        entries[row["log_id"]][row["log_index"]] = row["entry"]
+    checkpoints = w.sink.rows("checkpoints")
+    assert {r["log_id"] for r in checkpoints} == set(entries) and len(checkpoints) >= 3 * len(entries)
+    for row in checkpoints:
+        cp = Checkpoint.parse(row["note"].split("\n\n")[0] + "\n")
+        log = entries[row["log_id"]]
+        assert parse_heads(cp.extensions) == reference_heads([log[i] for i in range(cp.size)]), row["size"]

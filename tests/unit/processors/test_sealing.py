@@ -7,6 +7,7 @@ import json
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
+from battrace.store.heads import Heads
 from battrace.store.logs import LastCheckpoint
 from battrace.tlog import (
     CompactTree,
@@ -20,6 +21,7 @@ from battrace.tlog import (
 from battrace.tlog import consistency_proof as full_consistency_proof
 from processors.checkpointer import Checkpointer, InconsistentLog
 from processors.sealing import MissingMessage, PartitionLog, group_log_states, key_partition, log_state_key
+from schemas.heads import head_leaf, parse_heads
 from schemas.log_entries import REDELIVERED, SEALED, redelivered_entry, sealed_entry
 
 ROW = {
@@ -161,7 +163,7 @@ def test_checkpoints_are_due_by_count_or_age_and_each_extends_the_last() -> None
     signer, clock = generate_signer("test.example/log"), Clock()
     cp = Checkpointer([signer], every=5, seconds=2.0, clock=clock)
     log, log_id = PartitionLog(None), "test.example/log/0"
-    cp.load(log_id, None, [], log.tree)
+    cp.load(log_id, None, [], log.tree, Heads())
     assert cp.due() == []
     _grow(log, cp, log_id, [b"a", b"b"])
     assert cp.due() == []  # 2 < 5 entries and not old enough
@@ -192,15 +194,15 @@ def test_a_checkpointer_resumes_from_the_store_and_refuses_a_log_that_does_not_e
     last = LastCheckpoint(6, at6.root(), at6.hashes)
 
     cp = Checkpointer([signer], every=1, seconds=1.0)
-    cp.load("L/0", last, leaves[6:], full)
+    cp.load("L/0", last, leaves[6:], full, Heads())
     assert cp.knows("L/0", 10) and not cp.knows("L/0", 9)
     assert open_checkpoint(cp.sign("L/0", 0)["note"], [signer.verifier()]).size == 10
 
     with pytest.raises(InconsistentLog, match="do not rebuild"):
-        cp.load("L/1", last, leaves[7:], full)  # a stored leaf is missing
+        cp.load("L/1", last, leaves[7:], full, Heads())  # a stored leaf is missing
     forged = LastCheckpoint(6, bytes(32), at6.hashes)
     with pytest.raises(InconsistentLog, match="does not hash"):
-        cp.load("L/2", forged, leaves[6:], full)
+        cp.load("L/2", forged, leaves[6:], full, Heads())
 
 
 def test_sign_refuses_a_log_state_its_proof_does_not_reach() -> None:
@@ -208,7 +210,7 @@ def test_sign_refuses_a_log_state_its_proof_does_not_reach() -> None:
     signer = generate_signer("test.example/log")
     cp = Checkpointer([signer], every=1, seconds=1.0)
     log = PartitionLog(None)
-    cp.load("L/0", None, [], log.tree)
+    cp.load("L/0", None, [], log.tree, Heads())
     _grow(log, cp, "L/0", [b"a", b"b"])
     cp.sign("L/0", 0)
     _grow(log, cp, "L/0", [b"c", b"d", b"e"])
@@ -218,3 +220,30 @@ def test_sign_refuses_a_log_state_its_proof_does_not_reach() -> None:
     cp.logs["L/0"].pending.pop()
     with pytest.raises(InconsistentLog):
         cp.sign("L/0", 0)
+
+
+def test_a_checkpointer_resumes_heads_that_rebuild_its_last_checkpoint_and_refuses_others() -> None:
+    signer = generate_signer("test.example/log")
+    leaves = [leaf_hash(bytes([i])) for i in range(8)]
+    at6 = CompactTree()
+    at6.extend(leaves[:6])
+    full = at6.copy()
+    full.extend(leaves[6:])
+    a_head = leaf_hash(head_leaf("battery:A", 2, "ab" * 32))
+    last = LastCheckpoint(6, at6.root(), at6.hashes, heads=(1, a_head))
+
+    def heads(length: int) -> Heads:
+        h = Heads()
+        h.observe("battery:A", length, "ab" * 32)
+        h.commit()
+        return h
+
+    cp = Checkpointer([signer], every=1, seconds=1.0)
+    resumed = heads(2)
+    resumed.observe("battery:B", 1, "cd" * 32)  # sealed after the checkpoint: signed with the next one
+    cp.load("L/0", last, leaves[6:], full, resumed)
+    note = cp.sign("L/0", 0)["note"]
+    b_head = leaf_hash(head_leaf("battery:B", 1, "cd" * 32))
+    assert parse_heads(open_checkpoint(note, [signer.verifier()]).extensions) == (2, root_hash([a_head, b_head]))
+    with pytest.raises(InconsistentLog, match="heads of checkpoint 6"):
+        cp.load("L/1", last, leaves[6:], full, heads(1))  # the store's entries say A has one record, not two

@@ -11,7 +11,7 @@ import pytest
 from sealed_bundles import LOG, battery_bundle
 
 from battrace.tlog import Checkpoint, generate_signer, sign_checkpoint
-from battrace.verify.bundle import FORMAT, BundleError, load_bundle, verify_bundle
+from battrace.verify.bundle import FORMAT, INCOMPLETE, BundleError, load_bundle, verify_bundle
 
 BATTERY = "X12MCPM27KLPCLX2M2382320"
 SIGNER = generate_signer("test.example/log")
@@ -127,3 +127,90 @@ def test_malformed_content_is_reported_not_raised(mutate) -> None:
 def test_files_that_are_not_bundles_are_refused(text: str) -> None:
     with pytest.raises(BundleError):
         load_bundle(text)
+
+
+def _incomplete(bundle: dict[str, Any]) -> list[dict[str, object]]:
+    report = verify_bundle(bundle, [SIGNER.verifier_key()])
+    assert not report.ok
+    assert all(f["entity"] == f"battery:{BATTERY}" for f in report.failures)
+    return [f for f in report.failures if str(f["problem"]).startswith(INCOMPLETE)]
+
+
+def test_a_bundle_without_its_newest_record_is_caught_by_the_head() -> None:
+    for keep in (2, 1):
+        bundle = make_bundle()
+        del bundle["records"][keep:]  # every remaining record verifies on its own
+        [failure] = _incomplete(bundle)
+        assert "says the chain has 3 records" in str(failure["problem"]) and f"holds {keep}" in str(failure["problem"])
+
+
+def test_a_dropped_middle_record_fails_even_with_the_head_adjusted_to_the_shorter_bundle() -> None:
+    bundle = make_bundle()
+    del bundle["records"][1]
+    bundle["head"]["leaf"]["length"] = 2
+    report = verify_bundle(bundle, [SIGNER.verifier_key()])
+    assert not report.ok and "sequence gap" in str(report.failures[0]["problem"])
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"length": 2},
+        {"length": 4},
+        {"length": "3"},
+        {"length": True},
+        {"chain_hash": "00" * 32},
+        {"entity": f"battery:{BATTERY}x"},
+        {"entity": "lot:other-1"},
+    ],
+)
+def test_a_head_that_is_not_the_bundle_s_last_record_fails(change: dict[str, object]) -> None:
+    bundle = make_bundle()
+    bundle["head"]["leaf"].update(change)
+    assert _incomplete(bundle)
+
+
+def test_a_head_whose_proof_or_position_is_wrong_fails() -> None:
+    original = make_bundle()
+    for j, h in enumerate(original["head"]["inclusion_proof"]):
+        for i in range(0, 64, 9):
+            bundle = copy.deepcopy(original)
+            bundle["head"]["inclusion_proof"][j] = _flip(h, i)
+            assert _incomplete(bundle)
+    for index in (0, 2, 3, 4, -1, "1", None):
+        bundle = copy.deepcopy(original)
+        bundle["head"]["index"] = index
+        assert _incomplete(bundle), index
+    bundle = copy.deepcopy(original)
+    bundle["head"]["inclusion_proof"].pop()
+    assert _incomplete(bundle)
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda b: b.pop("head"),
+        lambda b: b.update(head=None),
+        lambda b: b.update(head=[]),
+        lambda b: b["head"].pop("leaf"),
+        lambda b: b["head"].update(leaf="x"),
+        lambda b: b["head"].update(log_id="test.example/log/9"),
+        lambda b: b["head"].update(inclusion_proof="ab"),
+        lambda b: b["head"].update(inclusion_proof=[1]),
+    ],
+)
+def test_a_missing_or_malformed_head_is_a_named_failure(mutate) -> None:
+    bundle = make_bundle()
+    mutate(bundle)
+    assert _incomplete(bundle)
+
+
+def test_a_checkpoint_without_a_heads_line_proves_no_completeness() -> None:
+    bundle = make_bundle()
+    cp = Checkpoint.parse(bundle["checkpoints"][LOG].split("\n\n")[0] + "\n")
+    bundle["checkpoints"][LOG] = sign_checkpoint(Checkpoint(cp.origin, cp.size, cp.root), SIGNER)  # genuine key
+    [failure] = _incomplete(bundle)
+    assert "commits to no heads" in str(failure["problem"])
+    bad_line = Checkpoint(cp.origin, cp.size, cp.root, (*cp.extensions, cp.extensions[0]))  # the line twice
+    bundle["checkpoints"][LOG] = sign_checkpoint(bad_line, SIGNER)
+    assert _incomplete(bundle)

@@ -49,7 +49,7 @@ def _step(kind: str, report_hash: str, **fields: Any) -> bytes:
 def report_bundle() -> dict[str, Any]:
     """A consignment's chain: three events, then its report's draft (signed by QA) and the verifier's
     co-signature as sealed report steps, all under one signed checkpoint; and the report they compose."""
-    records, size, note = sealed_chain("shipment", SHIPMENT, SIGNER)
+    records, size, note, _ = sealed_chain("shipment", SHIPMENT, SIGNER)
     delivery = records[-1]
     seal = {
         "checkpoints": [note],
@@ -77,12 +77,13 @@ def report_bundle() -> dict[str, Any]:
         _step(REPORT_DRAFTED, h, document=canonical_json(draft).decode()),
         _step(REPORT_COSIGNED, h, signature=canonical_json(entry).decode()),
     ]
-    records, _, note = sealed_chain("shipment", SHIPMENT, SIGNER, events=steps)
+    records, _, note, head = sealed_chain("shipment", SHIPMENT, SIGNER, events=steps)
     return {
         "format": FORMAT,
         "subject": {"type": "shipment", "id": SHIPMENT},
         "records": records,
         "checkpoints": {LOG: note},
+        "head": head,
         "verifier_keys": [SIGNER.verifier_key()],
         "report": {**draft, "signatures": [*draft["signatures"], entry]},
     }
@@ -103,6 +104,7 @@ def paths(node: Any, prefix: tuple = ()) -> list[tuple]:
 
 
 # Dropping the report section leaves a genuine consignment bundle (its report is still shown from its records).
+# Dropping the last record does not: the head says the chain is longer.
 HARMLESS_DROPS = {("report",)}
 PATHS = paths(BASE)
 REPORT_PATHS = [p for p in PATHS if p[0] == "report"]
