@@ -14,6 +14,7 @@ from battrace.compliance.issue import drafted_step
 from battrace.domain.chain import GENESIS, chain_step
 from battrace.domain.sources import LICENSED_ENTITY, LOGISTICS_EVENT, REPORT_EVENT
 from battrace.report.model import CustodyParty, Inclusion, Missing, SealReference, TraceabilityReport, rfc3339_ms
+from battrace.store.heads import Heads
 from battrace.tlog import Checkpoint, CompactTree, Signer, generate_signer, inclusion_proof, leaf_hash, sign_checkpoint
 from battrace.verify.bundle import FORMAT
 from schemas.codec import canonical_bytes
@@ -64,10 +65,19 @@ class Log:
         chain.append(row)
         return row
 
+    def _heads(self) -> Heads:
+        heads = Heads(keep_values=True)
+        for entry in self.entries:
+            heads.observe_entry(entry)
+        heads.commit()
+        return heads
+
     def checkpoint(self) -> tuple[int, str]:
+        """The log's checkpoint now, committing to its heads as the worker's do."""
         tree = CompactTree()
         tree.extend([leaf_hash(e) for e in self.entries])
-        return tree.size, sign_checkpoint(Checkpoint(LOG, tree.size, tree.root()), self.signer)
+        line = self._heads().line()
+        return tree.size, sign_checkpoint(Checkpoint(LOG, tree.size, tree.root(), (line,)), self.signer)
 
     def inclusion(self, row: dict[str, Any], size: int) -> Inclusion:
         proof = inclusion_proof([leaf_hash(e) for e in self.entries[:size]], row["log_index"])
@@ -93,6 +103,7 @@ class Log:
             "subject": {"type": entity_type, "id": entity_id},
             "records": records,
             "checkpoints": {LOG: note},
+            "head": {"log_id": LOG, **(self._heads().proof(f"{entity_type}:{entity_id}") or {})},
             "verifier_keys": [self.signer.verifier_key()],
         }
 
