@@ -122,7 +122,7 @@ def _bundle(ctx: ApiContext, entity_type: str, entity_id: str) -> JSONResponse:
     if not passport.chain_summary(ctx.client, entity_type, entity_id).length:
         raise ApiError(404, "not_found", f"no sealed records for {entity_type} {entity_id}", {"id": entity_id})
     try:
-        bundle = build_bundle(ctx.client, entity_type, entity_id, list(ctx.verifiers))
+        bundle = build_bundle(ctx.client, entity_type, entity_id, list(ctx.verifiers), ctx.proofs)
     except NothingToExport as exc:  # sealed, but the newest rows wait for their checkpoint
         raise ApiError(409, "not_checkpointed", str(exc), {"id": entity_id}) from None
     filename = re.sub(r"[^A-Za-z0-9._-]", "_", f"{entity_type}-{entity_id}.bundle.json")

@@ -9,6 +9,7 @@ from fastapi import Request
 
 from battrace.settings import Settings
 from battrace.tlog import Verifier
+from battrace.verify.checkpoint_proofs import CheckpointProofs
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,7 @@ class ApiContext:
     client: Client
     verifiers: tuple[Verifier, ...]  # read at start-up, like the workers: a rotated key needs a restart
     report_keys: dict[str, list[Verifier]] = field(default_factory=dict)  # role -> pinned report keys (start-up)
+    proofs: CheckpointProofs = field(default_factory=CheckpointProofs)  # checkpoints' trees and heads, between bundles
 
     @property
     def trusted_keys(self) -> list[str]:

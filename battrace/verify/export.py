@@ -10,19 +10,28 @@ from clickhouse_connect.driver.client import Client
 
 from battrace.domain.entities import entity_key
 from battrace.store import logs as log_store
-from battrace.store.heads import stored_heads
-from battrace.tlog import Verifier, inclusion_proof
+from battrace.store.heads import Heads
+from battrace.tlog import Verifier
 from battrace.verify.bundle import FORMAT
 from battrace.verify.bundle_report import certification_of, report_steps
+from battrace.verify.checkpoint_proofs import CheckpointProofs
 
 
 class NothingToExport(LookupError):
     pass
 
 
-def build_bundle(client: Client, entity_type: str, entity_id: str, verifiers: list[Verifier]) -> dict[str, Any]:
+def build_bundle(
+    client: Client,
+    entity_type: str,
+    entity_id: str,
+    verifiers: list[Verifier],
+    proofs: CheckpointProofs | None = None,
+) -> dict[str, Any]:
     """Records of the entity's chain, each with an inclusion proof against its log's latest checkpoint, and the
-    entity's head in that checkpoint's heads tree (the proof that no record of the entity is left out)."""
+    entity's head in that checkpoint's heads tree (the proof that no record of the entity is left out).
+    ``proofs``: checkpoints' trees and heads kept between bundles (a server's)."""
+    proofs = proofs or CheckpointProofs(kept=1)
     latest = log_store.latest_checkpoints(client)  # before the records: a newer checkpoint could cover newer records
     result = client.query(
         "SELECT s.entity_type, s.entity_id, s.seq, s.event_id, s.event_hash, s.prev_hash, s.chain_hash, "
@@ -47,7 +56,7 @@ def build_bundle(client: Client, entity_type: str, entity_id: str, verifiers: li
     rows = [r for r in rows if r[8] < cp.size] if cp is not None else []
     if cp is None or not rows:
         raise NothingToExport(f"{entity_type} {entity_id} is not under a signed checkpoint yet; retry")
-    leaves = log_store.leaf_hashes(client, log_id, 0, cp.size)
+    tree = proofs.tree(client, log_id, cp.size)
     records = []
     for r in rows:
         index = r[8]
@@ -64,10 +73,12 @@ def build_bundle(client: Client, entity_type: str, entity_id: str, verifiers: li
                 "log_index": index,
                 "sealed_at_ms": r[9],
                 "event": {"kind": r[10], "event_time_ms": r[11], "canonical": base64.b64encode(r[12]).decode()},
-                "inclusion_proof": [h.hex() for h in inclusion_proof(leaves, index)],
+                "inclusion_proof": [h.hex() for h in tree.inclusion_proof(index, cp.size)],
             }
         )
-    head = _head(client, entity_key(entity_type, entity_id), log_id, cp.size, len(records))
+    head = _head(
+        proofs.heads(client, log_id, cp.size), entity_key(entity_type, entity_id), log_id, cp.size, len(records)
+    )
     bundle = {
         "format": FORMAT,
         "subject": {"type": entity_type, "id": entity_id},
@@ -80,9 +91,9 @@ def build_bundle(client: Client, entity_type: str, entity_id: str, verifiers: li
     return bundle
 
 
-def _head(client: Client, entity: str, log_id: str, size: int, records: int) -> dict[str, Any]:
+def _head(heads: Heads, entity: str, log_id: str, size: int, records: int) -> dict[str, Any]:
     """The entity's head in the heads tree of the log's checkpoint of ``size``, with its inclusion proof."""
-    proof = stored_heads(client, log_id, size, keep_values=True).proof(entity)
+    proof = heads.proof(entity)
     length = proof["leaf"]["length"] if proof is not None else 0  # type: ignore[index]
     if length != records:  # the rows under a checkpoint never change: the store disagrees with itself
         raise NothingToExport(
