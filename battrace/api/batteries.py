@@ -30,6 +30,11 @@ BUNDLE_DOC: dict[str, Any] = {
     "`battrace verify --bundle FILE --key KEY` or POST it to /verify/bundle",
     "content": {"application/json": {"schema": {"type": "object"}}},
 }
+BUNDLE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: BUNDLE_DOC,
+    404: ERRORS[404],
+    409: {"model": Problem, "description": "not under a checkpoint yet"},
+}
 
 
 @router.get(
@@ -83,7 +88,7 @@ def get_battery_bundle(battery_id: BatteryId, ctx: Context) -> JSONResponse:
     "/shipments/{shipment_id}/bundle",
     summary="Offline verification bundle of a shipment",
     response_class=JSONResponse,
-    responses={200: BUNDLE_DOC, 404: ERRORS[404], 409: {"model": Problem, "description": "not under a checkpoint yet"}},
+    responses=BUNDLE_RESPONSES,
 )
 def get_shipment_bundle(
     shipment_id: Annotated[str, Path(description="consignment id", min_length=1, max_length=200)], ctx: Context
@@ -96,7 +101,7 @@ def get_shipment_bundle(
     "/lots/{lot_id}/bundle",
     summary="Offline verification bundle of a material lot",
     response_class=JSONResponse,
-    responses={200: BUNDLE_DOC, 404: ERRORS[404], 409: {"model": Problem, "description": "not under a checkpoint yet"}},
+    responses=BUNDLE_RESPONSES,
 )
 def get_lot_bundle(
     lot_id: Annotated[str, Path(description="material lot id", min_length=1, max_length=200)], ctx: Context
@@ -109,7 +114,7 @@ def get_lot_bundle(
     "/parties/{party_id}/bundle",
     summary="Offline verification bundle of a registry party",
     response_class=JSONResponse,
-    responses={200: BUNDLE_DOC, 404: ERRORS[404], 409: {"model": Problem, "description": "not under a checkpoint yet"}},
+    responses=BUNDLE_RESPONSES,
 )
 def get_party_bundle(
     party_id: Annotated[str, Path(description="registry id of the party", min_length=1, max_length=200)], ctx: Context

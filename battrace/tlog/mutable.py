@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from hashlib import sha256
 
-from battrace.tlog.rfc6962 import EMPTY_ROOT, HASH_SIZE, MAX_TREE_SIZE, node_hash, split_point
+from battrace.tlog.rfc6962 import EMPTY_ROOT, HASH_SIZE, MAX_TREE_SIZE, split_point
+from battrace.tlog.tree import stored_mth
 
 _NODE_PREFIX = b"\x01"  # rfc6962.node_hash's, applied here to a pair read as one 64-byte slice
 
@@ -113,13 +114,7 @@ class MutableTree:
 
     def _mth(self, start: int, end: int) -> bytes:
         """MTH(D[start:end]) from stored complete nodes, folding the incomplete right edge."""
-        n = end - start
-        if not n & (n - 1) and not start % n:
-            k = n.bit_length() - 1
-            offset = (start >> k) * HASH_SIZE
-            return bytes(self._levels[k][offset : offset + HASH_SIZE])
-        mid = start + split_point(n)
-        return node_hash(self._mth(start, mid), self._mth(mid, end))
+        return stored_mth(self._levels, start, end)
 
     def __repr__(self) -> str:
         return f"MutableTree(size={self._size})"

@@ -12,7 +12,7 @@ the leaf hashes, and node ``j`` of level ``k`` is the root of the perfect subtre
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from battrace.tlog.rfc6962 import EMPTY_ROOT, HASH_SIZE, MAX_TREE_SIZE, node_hash, split_point
 
@@ -94,13 +94,20 @@ class MerkleTree:
 
     def _mth(self, start: int, end: int) -> bytes:
         """MTH(D[start:end]) for end <= size: a stored node if the range is a perfect subtree, else folded."""
-        n = end - start
-        if not n & (n - 1) and not start % n:
-            k = n.bit_length() - 1
-            offset = (start >> k) * HASH_SIZE
-            return bytes(self._levels[k][offset : offset + HASH_SIZE])
-        mid = start + split_point(n)
-        return node_hash(self._mth(start, mid), self._mth(mid, end))
+        return stored_mth(self._levels, start, end)
 
     def __repr__(self) -> str:
         return f"MerkleTree(size={self._size}, root={self.root().hex()})"
+
+
+def stored_mth(levels: Sequence[bytes | bytearray], start: int, end: int) -> bytes:
+    """MTH(D[start:end]) from complete subtrees stored level by level (``levels[k]``: the hashes of the complete
+    subtrees of 2**k leaves, concatenated), folding the incomplete right edge; shared by the append-only and the
+    mutable tree."""
+    n = end - start
+    if not n & (n - 1) and not start % n:
+        k = n.bit_length() - 1
+        offset = (start >> k) * HASH_SIZE
+        return bytes(levels[k][offset : offset + HASH_SIZE])
+    mid = start + split_point(n)
+    return node_hash(stored_mth(levels, start, mid), stored_mth(levels, mid, end))
