@@ -52,4 +52,4 @@ def test_the_wheel_ships_every_data_file_and_the_code_finds_them(tmp_path: Path)
     )  # fmt: skip
     assert probe.returncode == 0, probe.stderr[-2000:]
     ddl, factors, contracts, dates = probe.stdout.split()
-    assert int(ddl) > 20 and int(factors) > 10 and int(contracts) == 4 and dates == "True"
+    assert int(ddl) > 20 and int(factors) > 10 and int(contracts) == 5 and dates == "True"

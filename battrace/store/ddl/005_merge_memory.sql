@@ -18,3 +18,5 @@ ALTER TABLE battrace.lot_eligibility MODIFY SETTING vertical_merge_algorithm_min
 ALTER TABLE battrace.footprints MODIFY SETTING vertical_merge_algorithm_min_columns_to_activate = 1;
 ALTER TABLE battrace.recycled_content MODIFY SETTING vertical_merge_algorithm_min_columns_to_activate = 1;
 ALTER TABLE battrace.reports MODIFY SETTING vertical_merge_algorithm_min_columns_to_activate = 1;
+ALTER TABLE battrace.report_reviews MODIFY SETTING vertical_merge_algorithm_min_columns_to_activate = 1;
+ALTER TABLE battrace.audit_runs MODIFY SETTING vertical_merge_algorithm_min_columns_to_activate = 1;
