@@ -126,7 +126,8 @@ def test_a_restarted_worker_continues_the_chains_from_its_disk_state(rocks: Stac
     _balance(rocks, 1500 + published, valid_ids)
     after = rocks.sql(SEALED)
     assert before < {tuple(r[:3]) for r in after}
-    assert _verify(rocks.settings.home).returncode == 0
+    result = _verify(rocks.settings.home)
+    assert result.returncode == 0, result.stdout[-3000:]
 
 
 def test_a_full_replay_with_rocksdb_tables_adds_no_row_and_changes_no_hash(rocks: Stack) -> None:
@@ -134,4 +135,5 @@ def test_a_full_replay_with_rocksdb_tables_adds_no_row_and_changes_no_hash(rocks
     rocks.rewind()
     _process(rocks)
     assert rocks.sql(SEALED) == before
-    assert _verify(rocks.settings.home).returncode == 0
+    result = _verify(rocks.settings.home)
+    assert result.returncode == 0, result.stdout[-3000:]
