@@ -120,6 +120,11 @@ class BundleVerification(BaseModel):
     trust: str = Field(description="'pinned': checkpoints were checked against this server's verifier keys")
     trusted_keys: list[str]
     checkpoints: dict[str, int] = Field(description="log id -> checkpoint size the records were proven against")
+    report: dict[str, Any] | None = Field(
+        None,
+        description="a consignment's report as its sealed records compose it: certified (against this server's "
+        "pinned report keys), verified roles, problems, refusals, missing fields",
+    )
     failures: list[Failure]
 
 

@@ -84,7 +84,7 @@ async def verify_uploaded_bundle(request: Request, ctx: Context) -> BundleVerifi
         raise ApiError(415, "unsupported_media_type", "send the bundle file as the request body, not as a form field")
     bundle = _load(await _body(request))
     try:
-        report = await run_in_threadpool(verify_bundle, bundle, ctx.verifiers)
+        report = await run_in_threadpool(verify_bundle, bundle, ctx.verifiers, ctx.report_keys)
     except Exception as exc:  # hostile content must never become a 500
         log.warning("bundle check failed unexpectedly: %r", exc)
         raise ApiError(400, "bad_bundle", f"the bundle could not be checked: {exc!r}") from None

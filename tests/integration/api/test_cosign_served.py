@@ -38,6 +38,7 @@ class Reviewed:
     cosign: subprocess.CompletedProcess[str]
     reviews: list[list]
     after: dict[str, dict]
+    uploaded: dict[str, dict]  # POST /verify/bundle of the clean report's bundle: as served, and forged
 
 
 def _battrace(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -128,7 +129,24 @@ def reviewed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reviewed]:
         )
         with served_api(home) as api:
             after = {s: api.http.get(f"/reports/{s}").json() for s in (clean, unlisted)}
-        yield Reviewed(stack, clean, unlisted, before, cosign, reviews, after)
+            bundle = {**api.http.get(f"/shipments/{clean}/bundle").json(), "report": after[clean]["document"]}
+            forged = {**bundle, "report": _resigned_by_strangers(bundle["report"])}
+            uploaded = {
+                name: api.http.post("/verify/bundle", content=json.dumps(b)).json()
+                for name, b in (("served", bundle), ("forged", forged))
+            }
+        yield Reviewed(stack, clean, unlisted, before, cosign, reviews, after, uploaded)
+
+
+def _resigned_by_strangers(document: dict) -> dict:
+    """The report with recycled lithium at 25 %, signed in both roles by keys nobody pinned."""
+    from battrace.report.signing import sign_report
+    from battrace.tlog import generate_signer
+
+    body = json.loads(json.dumps(document["report"]))
+    body["fields"]["recycled_lithium"] = {"share": 0.25}
+    strangers = {MANUFACTURER_QA: generate_signer("forger/qa"), THIRD_PARTY_VERIFIER: generate_signer("forger/tpv")}
+    return sign_report(body, strangers)
 
 
 def test_a_report_signed_only_by_the_operator_is_not_certified(reviewed: Reviewed) -> None:
@@ -170,3 +188,10 @@ def test_a_report_with_an_unlisted_transporter_is_refused_with_reasons(reviewed:
     assert len(refusal["reasons"]) == 1, refusal["reasons"]
     assert UNLISTED in refusal["reasons"][0] and "not on the registry" in refusal["reasons"][0]
     assert any(p.startswith("refused by third_party_verifier") for p in report["problems"])
+
+
+def test_an_uploaded_report_bundle_is_certified_only_as_sealed_and_signed_by_pinned_keys(reviewed: Reviewed) -> None:
+    served, forged = reviewed.uploaded["served"], reviewed.uploaded["forged"]
+    assert served["ok"] and served["report"]["certified"], served["failures"][:5]
+    assert not forged["ok"], forged
+    assert any("not the report sealed in its records" in f["problem"] for f in forged["failures"]), forged["failures"]
