@@ -65,6 +65,7 @@ from battrace.settings import Settings
 from battrace.stack.broker import EmbeddedBroker
 from battrace.stack.worker import WorkerProcess, committed_by_groups, consumed_topics, wait_until_caught_up
 from battrace.store.client import connect
+from battrace.store.source_counts import rejected_sources, sealed_sources
 from streams import topics
 from streams.kafka import ensure_topics
 from streams.producer import EventProducer
@@ -73,6 +74,7 @@ from streams.simulator import SimEvent, commissioning, simulate
 WARMUP_EVENTS = 100  # processed before a paced run, so its latencies exclude worker start-up
 SOURCE_TOPICS = [t.name for t in topics.SOURCES]
 OUTPUT_TOPICS = [topics.CHAIN.name, topics.REJECTS.name]  # the worker's first sends land here
+PUBLISHED_TOPICS = {t.name for t in topics.SOURCES if t is not topics.REPORTS}  # what the bench publishes to
 
 
 @dataclass
@@ -185,8 +187,8 @@ class _Collected:
 def _collect(settings: Settings, with_rows: bool) -> _Collected:
     client = connect(settings)
     try:
-        sealed = int(client.command("SELECT uniqExact(event_id) FROM battrace.sealed FINAL"))
-        rejected = int(client.command("SELECT count() FROM battrace.rejects FINAL"))
+        sealed = sealed_sources(client)
+        rejected = sum(rejected_sources(client).values())
         ids = client.query("SELECT DISTINCT event_id FROM battrace.sealed").result_rows if with_rows else []
     finally:
         client.close()
@@ -224,6 +226,19 @@ class _Run:
     positions: dict[str, dict[int, PackAt]]
 
 
+def sealed_at(clock: CommitClock, final: dict[TP, int]) -> float:
+    """When every published event was sealed or rejected: the published sources committed, then trace.chain and
+    trace.rejects committed up to where they ended once ingest had taken the last published message.
+
+    Reports are a downstream consumer, timed apart: their drafts go out on reports.events and come back as packs on
+    trace.chain, so the topics' final offsets include them, and a report waits for its inputs and is paced while the
+    seal stage works."""
+    published = {tp: off for tp, off in final.items() if tp[0] in PUBLISHED_TOPICS}
+    ingested = done_at(clock, published)
+    outputs = {tp: clock.end_at(tp, ingested) for tp in clock.ends}
+    return max(ingested, done_at(clock, outputs)) if any(v > 0 for v in outputs.values()) else ingested
+
+
 def _run(
     settings: Settings,
     broker: EmbeddedBroker,
@@ -240,7 +255,8 @@ def _run(
     parts = range(settings.partitions)
     groups = {g: [(t, p) for t in names for p in parts] for g, names in consumed_topics(settings).items()}
     offered: dict[str, float] = {}
-    with CommitClock(bootstrap, groups) as clock, ExitStack() as stack:
+    outputs = [(t, p) for t in OUTPUT_TOPICS for p in parts]
+    with CommitClock(bootstrap, groups, ends_of=outputs) as clock, ExitStack() as stack:
         spawned = time.time()
         procs = _workers(stack, settings, bootstrap, workers)
         pids = [p.proc.pid for p in procs if p.proc]
@@ -264,8 +280,7 @@ def _run(
     if first_output is None:
         raise BenchError("the worker produced nothing on trace.chain or trace.rejects")
     start = first_offer if rate else first_output
-    # Sealed = the sources, trace.chain and trace.rejects committed; reports are a downstream consumer, timed apart.
-    done = done_at(clock, {tp: off for tp, off in final.items() if tp[0] != topics.DELIVERIES.name})
+    done = sealed_at(clock, final)
     reports_done = done_at(clock, final)
     if rate:
         raw = raw_consume(bootstrap, SOURCE_TOPICS, published, progress)

@@ -28,9 +28,11 @@ class CommitClock:
     """Polls, in a thread, the pipeline group's committed offsets (recording when each one moved) and the
     CPU time of the ``workers`` and the broker, per component."""
 
-    def __init__(self, bootstrap: str, groups: dict[str, list[TP]]) -> None:
+    def __init__(self, bootstrap: str, groups: dict[str, list[TP]], ends_of: list[TP] = ()) -> None:  # type: ignore[assignment]
         self.groups = groups
         self.timeline: dict[TP, list[tuple[float, int]]] = {tp: [] for tps in groups.values() for tp in tps}
+        # ``ends_of``: partitions whose end offset is recorded too (when each one moved)
+        self.ends: dict[TP, list[tuple[float, int]]] = {tp: [] for tp in ends_of}
         self.workers: list[cpu_budget.WorkerCpu] = []
         self.broker_pid: int | None = None
         self.cpu: list[tuple[float, dict[str, float]]] = []  # (time, CPU seconds so far per component)
@@ -54,7 +56,23 @@ class CommitClock:
                 line = self.timeline[(tp.topic, tp.partition)]
                 if tp.offset >= 0 and (not line or tp.offset > line[-1][1]):
                     line.append((now, tp.offset))
+            self._record_ends(now)
             self._stop.wait(POLL_S)
+
+    def _record_ends(self, now: float) -> None:
+        consumer = next(iter(self._consumers.values()), None)
+        for (topic, partition), line in self.ends.items():
+            if consumer is None:
+                return
+            with contextlib.suppress(Exception):
+                _, end = consumer.get_watermark_offsets(ConfluentTP(topic, partition), timeout=5, cached=False)
+                if not line or end > line[-1][1]:
+                    line.append((now, end))
+
+    def end_at(self, tp: TP, when: float) -> int:
+        """The partition's end offset as last seen at or before ``when`` (0 if never seen by then)."""
+        seen = [end for t, end in self.ends[tp] if t <= when]
+        return seen[-1] if seen else 0
 
     def committed_at(self, tp: TP, offset: int) -> float | None:
         """First time the committed offset of ``tp`` was seen at or past ``offset``."""

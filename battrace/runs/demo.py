@@ -28,6 +28,7 @@ from battrace.stack.worker import (
 )
 from battrace.store import logs as log_store
 from battrace.store.client import connect
+from battrace.store.source_counts import rejected_sources, sealed_sources
 from battrace.verify.chains import verify
 from battrace.verify.checkpoint_memory import CheckpointMemory
 from battrace.verify.witness_quorum import WitnessQuorum
@@ -172,10 +173,7 @@ def _collect(
     client, settings: Settings, published: int, pipeline_s: float, console: Console, witnesses: WitnessQuorum
 ) -> DemoResult:
     def scalar(sql: str) -> int:
-        return int(client.query(sql, parameters={"steps": topics.REPORTS.name}).result_rows[0][0])
-
-    # what was published is counted apart from the report steps the pipeline publishes itself
-    published_events = "event_id IN (SELECT event_id FROM battrace.events WHERE source_topic != {steps:String})"
+        return int(client.query(sql).result_rows[0][0])
 
     console.print("verifying every chain, log, checkpoint, signature and witness cosignature ...")
     report = verify(client, KeyRing(settings).verifiers(), witnesses=witnesses)
@@ -183,18 +181,13 @@ def _collect(
     console.print("auditing licensed custody, lot eligibility, footprints and recycled content ...")
     audit = run_audit(client, settings)
     flags = client.query("SELECT code, count() FROM battrace.flags FINAL GROUP BY code ORDER BY code").result_rows
-    reasons = dict(
-        client.query(
-            "SELECT reason, count() FROM battrace.rejects FINAL WHERE source_topic != {steps:String} GROUP BY reason",
-            parameters={"steps": topics.REPORTS.name},
-        ).result_rows
-    )
+    reasons = rejected_sources(client)
     children_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     self_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return DemoResult(
         published=published,
-        sealed=scalar(f"SELECT uniqExact(event_id) FROM battrace.sealed FINAL WHERE {published_events}"),
-        rejected=scalar("SELECT count() FROM battrace.rejects FINAL WHERE source_topic != {steps:String}"),
+        sealed=sealed_sources(client),
+        rejected=sum(reasons.values()),
         batteries=scalar("SELECT count() FROM battrace.batteries FINAL"),
         lots=scalar("SELECT count() FROM battrace.lots FINAL"),
         shipments=scalar("SELECT count() FROM battrace.shipments FINAL"),
