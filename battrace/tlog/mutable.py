@@ -85,10 +85,15 @@ class MutableTree:
         return proof
 
     def _rehash(self) -> None:
-        """Recompute the complete nodes above the dirty leaves, one level at a time (each node once)."""
-        dirty, levels = self._dirty, self._levels
-        if not dirty:
+        """Recompute the complete nodes above the dirty leaves, one level at a time (each node once).
+
+        The inner loop is the worker's cost of a checkpoint's heads (about a hash per dirty node): names are bound
+        locally, each level's parents are the sorted list it hashed, and nodes completed by appended leaves (which
+        come last, in index order) are appended in one go."""
+        if not self._dirty:
             return
+        levels, sha, prefix, size = self._levels, sha256, _NODE_PREFIX, HASH_SIZE
+        dirty: list[int] = sorted(self._dirty)
         below_count = self._size  # nodes at the level below
         k = 0
         while dirty and below_count > 1:
@@ -96,17 +101,19 @@ class MutableTree:
             if k + 1 == len(levels):
                 levels.append(bytearray())
             above = levels[k + 1]
-            parents: set[int] = set()
-            for j in sorted({i >> 1 for i in dirty}):
-                if 2 * j + 1 >= below_count:
-                    continue  # an incomplete pair: its parent is folded on demand, never stored
-                o = 2 * j * HASH_SIZE
-                h = sha256(_NODE_PREFIX + below[o : o + 2 * HASH_SIZE]).digest()  # node_hash of the adjacent pair
-                if j * HASH_SIZE == len(above):
-                    above += h  # a node completed by appended leaves (they come in index order)
+            stored = len(above) // size  # nodes above that exist; the rest are appended, in order
+            parents = sorted({i >> 1 for i in dirty})
+            if parents and 2 * parents[-1] + 1 >= below_count:
+                parents.pop()  # an incomplete pair: its parent is folded on demand, never stored
+            appended = bytearray()
+            for j in parents:
+                o = 2 * j * size
+                h = sha(prefix + below[o : o + 2 * size]).digest()  # node_hash of the adjacent pair
+                if j < stored:
+                    above[j * size : (j + 1) * size] = h
                 else:
-                    above[j * HASH_SIZE : (j + 1) * HASH_SIZE] = h
-                parents.add(j)
+                    appended += h
+            above += appended
             dirty = parents
             below_count >>= 1
             k += 1
