@@ -54,19 +54,25 @@ class Stack:
             yield worker
 
     def process(self, timeout_s: float = 300, reports_of: list | None = None) -> None:
-        """Run a worker until every published message is processed and committed, then stop it.
-
-        ``reports_of``: published simulator events; the worker also runs until the report of every consignment they
-        deliver is drafted and its draft sealed."""
+        """Run a worker until every published message is processed and committed, the reports of the deliveries it
+        sealed are drafted and their drafts sealed and checkpointed too (they come back through reports.events),
+        then stop it. ``reports_of``: published simulator events, whose delivered consignments' reports are awaited
+        by name (without it, the report stage's commits of what trace.deliveries holds are awaited)."""
         with self.worker() as worker:
-            wait_until_caught_up(self.bootstrap, consumed_topics(self.settings), worker, timeout_s=timeout_s)
-            wait_until_checkpointed(self.bootstrap, self.settings, worker)
-            if reports_of is not None:
-                decoder = Decoder()
-                delivered = {c for ev in reports_of if (c := delivered_consignment(ev, decoder)) is not None}
-                wait_until_deliveries_reported(self.bootstrap, self.settings, delivered, worker)
-                wait_until_caught_up(self.bootstrap, consumed_topics(self.settings), worker, timeout_s=timeout_s)
-                wait_until_checkpointed(self.bootstrap, self.settings, worker)
+            self.settle(worker, timeout_s, reports_of)
+
+    def settle(
+        self, worker: WorkerProcess, timeout_s: float = 300, reports_of: list | None = None, witnesses=None
+    ) -> None:
+        """What :meth:`process` waits for, with a running worker; ``witnesses``: the cosignatures the final
+        checkpoints must carry."""
+        wait_until_caught_up(self.bootstrap, consumed_topics(self.settings), worker, timeout_s=timeout_s)
+        wait_until_checkpointed(self.bootstrap, self.settings, worker)
+        decoder = Decoder()
+        delivered = {c for ev in reports_of or () if (c := delivered_consignment(ev, decoder)) is not None}
+        wait_until_deliveries_reported(self.bootstrap, self.settings, delivered, worker)
+        wait_until_caught_up(self.bootstrap, consumed_topics(self.settings), worker, timeout_s=timeout_s)
+        wait_until_checkpointed(self.bootstrap, self.settings, worker, timeout_s=120, witnesses=witnesses)
 
     def sql(self, statement: str) -> list[list]:
         """Run SQL in a child process: chDB keeps its engine for the life of a process that opened it,

@@ -18,7 +18,6 @@ import pytest
 from embedded import Stack, embedded_stack
 from published import NOT_STEPS, SEALED_PUBLISHED
 
-from battrace.stack.worker import consumed_topics, wait_until_caught_up, wait_until_checkpointed
 from schemas.reasons import Reason
 from streams.producer import EventProducer
 from streams.simulator import simulate
@@ -60,8 +59,7 @@ def _process_with_one_worker(stack: Stack) -> None:
     with stack.worker() as worker:
         assert worker.proc is not None
         pid = worker.proc.pid
-        wait_until_caught_up(stack.bootstrap, consumed_topics(stack.settings), worker, timeout_s=300)
-        wait_until_checkpointed(stack.bootstrap, stack.settings, worker)
+        stack.settle(worker)
         assert worker.alive() and worker.proc.pid == pid
     log = worker.log_path.read_text(errors="replace")
     assert "exiting" not in log, log[-3000:]

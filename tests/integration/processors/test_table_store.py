@@ -18,7 +18,7 @@ from published import REJECTED_PUBLISHED, SEALED_PUBLISHED
 
 from battrace.settings import Settings
 from battrace.stack.broker import EmbeddedBroker
-from battrace.stack.worker import consumed_topics, wait_until_caught_up, wait_until_checkpointed
+from battrace.stack.worker import consumed_topics, wait_until_caught_up
 from processors.event_ids import EventIdIndex
 from streams.kafka import ensure_topics
 from streams.simulator import simulate
@@ -54,7 +54,7 @@ def _process(stack: Stack) -> None:
             f.seek(seen)
             crashed = [line for line in f.read().decode(errors="replace").splitlines() if "Crashed reason=" in line]
         assert not crashed, crashed[:3]
-        wait_until_checkpointed(stack.bootstrap, stack.settings, worker)
+        stack.settle(worker)  # and the reports' drafts, which come back through reports.events
 
 
 def _verify(home: Path) -> subprocess.CompletedProcess[str]:

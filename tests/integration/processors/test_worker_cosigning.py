@@ -17,7 +17,6 @@ from witness_process import init_witness, serving
 from battrace.keys import KeyRing
 from battrace.settings import Settings
 from battrace.stack.broker import EmbeddedBroker
-from battrace.stack.worker import consumed_topics, wait_until_caught_up, wait_until_checkpointed
 from battrace.tlog.cosignature import Cosigner, WitnessKey
 from battrace.tlog.note import parse_note
 from battrace.verify.witness_quorum import WitnessQuorum
@@ -51,8 +50,7 @@ def run_pipeline(settings: Settings, events: int, witnesses: WitnessQuorum | Non
         stack = Stack(settings, broker.bootstrap)
         stack.publish(list(simulate(events, seed=11, invalid_share=0.0)))
         with stack.worker() as worker:
-            wait_until_caught_up(broker.bootstrap, consumed_topics(settings), worker, timeout_s=300)
-            wait_until_checkpointed(broker.bootstrap, settings, worker, timeout_s=120, witnesses=witnesses)
+            stack.settle(worker, witnesses=witnesses)
 
 
 def test_checkpoints_carry_the_witness_cosignature_and_verify_can_require_it(tmp_path: Path) -> None:
