@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from hashlib import sha256
 
-from battrace.tlog.rfc6962 import EMPTY_ROOT, HASH_SIZE, MAX_TREE_SIZE, split_point
-from battrace.tlog.tree import stored_mth
+from battrace.tlog.rfc6962 import EMPTY_ROOT, HASH_SIZE, MAX_TREE_SIZE
+from battrace.tlog.tree import path, stored_mth
 
 _NODE_PREFIX = b"\x01"  # rfc6962.node_hash's, applied here to a pair read as one 64-byte slice
 
@@ -71,18 +71,7 @@ class MutableTree:
         if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < self._size:
             raise IndexError(f"leaf index {index!r} out of range for tree size {self._size}")
         self._rehash()
-        proof: list[bytes] = []
-        start, end = 0, self._size
-        while end - start > 1:
-            mid = start + split_point(end - start)
-            if index < mid:
-                proof.append(self._mth(mid, end))
-                end = mid
-            else:
-                proof.append(self._mth(start, mid))
-                start = mid
-        proof.reverse()
-        return proof
+        return path(self._mth, index, self._size)
 
     def _rehash(self) -> None:
         """Recompute the complete nodes above the dirty leaves, one level at a time (each node once).

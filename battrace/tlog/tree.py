@@ -12,7 +12,7 @@ the leaf hashes, and node ``j`` of level ``k`` is the root of the perfect subtre
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from battrace.tlog.rfc6962 import EMPTY_ROOT, HASH_SIZE, MAX_TREE_SIZE, node_hash, split_point
 
@@ -71,19 +71,7 @@ class MerkleTree:
         size = self._checked_size(size)
         if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < size:
             raise IndexError(f"leaf index {index!r} out of range for tree size {size}")
-        # The RFC recursion walked top-down: siblings come out root-first, the proof lists them leaf-first.
-        proof: list[bytes] = []
-        start, end = 0, size
-        while end - start > 1:
-            mid = start + split_point(end - start)
-            if index < mid:
-                proof.append(self._mth(mid, end))
-                end = mid
-            else:
-                proof.append(self._mth(start, mid))
-                start = mid
-        proof.reverse()
-        return proof
+        return path(self._mth, index, size)
 
     def _checked_size(self, size: int | None) -> int:
         if size is None:
@@ -111,3 +99,21 @@ def stored_mth(levels: Sequence[bytes | bytearray], start: int, end: int) -> byt
         return bytes(levels[k][offset : offset + HASH_SIZE])
     mid = start + split_point(n)
     return node_hash(stored_mth(levels, start, mid), stored_mth(levels, mid, end))
+
+
+def path(mth: Callable[[int, int], bytes], index: int, size: int) -> list[bytes]:
+    """PATH(index, D[:size]) of RFC 9162 §2.1.3.1 from ``mth(start, end)``, the hash of any range of leaves.
+
+    The RFC recursion walks top-down: siblings come out root-first, the proof lists them leaf-first."""
+    proof: list[bytes] = []
+    start, end = 0, size
+    while end - start > 1:
+        mid = start + split_point(end - start)
+        if index < mid:
+            proof.append(mth(mid, end))
+            end = mid
+        else:
+            proof.append(mth(start, mid))
+            start = mid
+    proof.reverse()
+    return proof
