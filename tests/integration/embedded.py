@@ -110,6 +110,21 @@ class Stack:
             await consumer.stop()
 
 
+def verify_all(home: Path, *args: str, **env: str) -> tuple[int, dict]:
+    """`battrace verify --all --json` on the store in ``home`` (in a child: chDB stays out of the test process):
+    its exit code and the JSON report it prints last. ``env``: settings, e.g. ``witness_quorum="1"``."""
+    environment = {**os.environ, "BATTRACE_HOME": str(home), **{f"BATTRACE_{k.upper()}": v for k, v in env.items()}}
+    result = subprocess.run(
+        [sys.executable, "-m", "battrace", "verify", "--all", "--json", *args],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.stdout.strip(), result.stderr
+    return result.returncode, json.loads(result.stdout.strip().splitlines()[-1])
+
+
 def run_sql(home: Path, statement: str) -> list[list]:
     env = {**os.environ, "BATTRACE_HOME": str(home)}
     result = subprocess.run(

@@ -4,14 +4,10 @@ not stop sealing: the checkpoints are stored without its cosignature."""
 
 from __future__ import annotations
 
-import json
-import os
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
-from embedded import Stack, run_sql
+from embedded import Stack, run_sql, verify_all
 from witness_process import init_witness, serving
 
 from battrace.keys import KeyRing
@@ -24,19 +20,6 @@ from streams.kafka import ensure_topics
 from streams.simulator import simulate
 
 NAME = "witness.example/w1"
-
-
-def verify_all(home: Path, *args: str, **env: str) -> tuple[int, dict]:
-    environment = {**os.environ, "BATTRACE_HOME": str(home), **{f"BATTRACE_{k.upper()}": v for k, v in env.items()}}
-    result = subprocess.run(
-        [sys.executable, "-m", "battrace", "verify", "--all", "--json", *args],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.stdout.strip(), result.stderr
-    return result.returncode, json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def newest_notes(home: Path) -> dict[str, str]:

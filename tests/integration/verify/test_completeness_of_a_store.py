@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from embedded import Stack, run_sql, write_sql
+from embedded import Stack, run_sql, verify_all, write_sql
 
 from battrace.keys import KeyRing
 from battrace.settings import Settings
@@ -28,12 +28,6 @@ def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
 
 
-def _verify_all(home: Path) -> tuple[int, dict]:
-    result = _cli(home, "verify", "--all", "--json")
-    assert result.stdout.strip(), result.stderr
-    return result.returncode, json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def test_a_bundle_short_of_its_newest_record_and_a_checkpoint_over_forged_heads_are_caught(tmp_path: Path) -> None:
     settings = Settings(
         home=tmp_path, partitions=2, batch_seconds=0.2, batch_size=100, seal_batch_packs=1, checkpoint_every=50
@@ -43,7 +37,7 @@ def test_a_bundle_short_of_its_newest_record_and_a_checkpoint_over_forged_heads_
         stack = Stack(settings, broker.bootstrap)
         stack.publish(list(simulate(400, seed=11, invalid_share=0.0)))
         stack.process()
-    code, report = _verify_all(tmp_path)  # every stored checkpoint's heads line recomputes from the entries
+    code, report = verify_all(tmp_path)  # every stored checkpoint's heads line recomputes from the entries
     assert code == 0 and report["ok"], report["failures"][:5]
 
     [(battery, records)] = run_sql(
@@ -94,7 +88,7 @@ def test_a_bundle_short_of_its_newest_record_and_a_checkpoint_over_forged_heads_
         f"'{forged}', key_id, compact_range, created_at FROM battrace.checkpoints FINAL "
         f"WHERE log_id = '{log}' AND size = {forged_size}",
     )
-    code, report = _verify_all(tmp_path)
+    code, report = verify_all(tmp_path)
     assert code == 1 and not report["ok"]
     assert [f for f in report["failures"] if f["entity"] == log] == [
         {

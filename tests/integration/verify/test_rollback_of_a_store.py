@@ -8,14 +8,10 @@ the derived-rows check may flag those, which is not the log's business.)
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-from embedded import Stack, run_sql, write_sql
+from embedded import Stack, run_sql, verify_all, write_sql
 
 from battrace.keys import KeyRing
 from battrace.settings import Settings
@@ -23,19 +19,6 @@ from battrace.stack.broker import EmbeddedBroker
 from battrace.verify.checkpoint_memory import CheckpointMemory
 from streams.kafka import ensure_topics
 from streams.simulator import simulate
-
-
-def _verify_all(home: Path) -> tuple[int, dict]:
-    env = {**os.environ, "BATTRACE_HOME": str(home)}
-    result = subprocess.run(
-        [sys.executable, "-m", "battrace", "verify", "--all", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.stdout.strip(), result.stderr
-    return result.returncode, json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def test_a_store_rolled_back_after_verify_fails_the_next_verify_naming_the_log(tmp_path: Path) -> None:
@@ -49,7 +32,7 @@ def test_a_store_rolled_back_after_verify_fails_the_next_verify_naming_the_log(t
         stack.publish(list(simulate(400, seed=5, invalid_share=0.0)))
         stack.process()
     log = settings.log_id(0)
-    code, report = _verify_all(tmp_path)
+    code, report = verify_all(tmp_path)
     assert code == 0 and report["ok"], report["failures"][:5]
     signers = KeyRing(settings).signers(generate=False)
     # the JSON names the key that signed each log's latest checkpoint
@@ -64,17 +47,17 @@ def test_a_store_rolled_back_after_verify_fails_the_next_verify_naming_the_log(t
         f"ALTER TABLE battrace.checkpoints DELETE WHERE log_id = '{log}' AND size > {keep}",
         "ALTER TABLE battrace.events DELETE WHERE event_id NOT IN (SELECT event_id FROM battrace.sealed)",
     )
-    code, report = _verify_all(tmp_path)
+    code, report = verify_all(tmp_path)
     assert code == 1 and not report["ok"]
     rolled_back = [f for f in report["failures"] if f["entity"] == log]
     assert len(rolled_back) == 1, report["failures"][:8]
     [failure] = rolled_back
     assert failure["entity"] == log and "rolled back" in failure["problem"], failure
     assert f"size {keep}" in failure["problem"] and f"accepted size {newest} root" in failure["problem"]
-    code, again = _verify_all(tmp_path)  # still failing: the rolled-back checkpoint was not remembered
+    code, again = verify_all(tmp_path)  # still failing: the rolled-back checkpoint was not remembered
     assert code == 1 and [f for f in again["failures"] if f["entity"] == log] == rolled_back
     # the log left nothing inside the store to betray the rollback: only the verifier's memory did
     shutil.rmtree(CheckpointMemory.in_home(tmp_path).directory)
-    _, report = _verify_all(tmp_path)
+    _, report = verify_all(tmp_path)
     assert not [f for f in report["failures"] if f["entity"] == log], report["failures"][:5]
     assert report["logs"][log]["size"] == keep

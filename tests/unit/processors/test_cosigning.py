@@ -9,6 +9,7 @@ import asyncio
 from typing import Any
 
 import httpx
+from memory_witness_state import MemoryWitnessState
 
 from battrace.store.sink import SinkBatch
 from battrace.tlog import CompactTree, generate_signer, leaf_hash
@@ -27,17 +28,6 @@ WITNESS = Cosigner.generate("witness.example/w1")
 QUORUM = WitnessQuorum((WITNESS.key(),), 1)
 
 
-class Heads:
-    def __init__(self) -> None:
-        self.heads: dict[str, TreeHead] = {}
-
-    def get(self, origin: str) -> TreeHead | None:
-        return self.heads.get(origin)
-
-    def put(self, origin: str, head: TreeHead) -> None:
-        self.heads[origin] = head
-
-
 def tree(size: int) -> CompactTree:
     made = CompactTree()
     made.extend(LEAVES[:size])
@@ -53,7 +43,7 @@ def checkpoint(old: int, new: int) -> SignedCheckpoint:
 
 class Harness:
     def __init__(self, gate: asyncio.Event | None = None, answer: bool = True, timeout_s: float = 5.0) -> None:
-        self.witness = Witness(WITNESS, {"battrace.example/log/": [LOG.verifier()]}, Heads())
+        self.witness = Witness(WITNESS, {"battrace.example/log/": [LOG.verifier()]}, MemoryWitnessState())
         self.gate, self.answer = gate, answer
         self.sent: list[int] = []  # checkpoint sizes the witness was asked about
         self.stored: list[dict[str, Any]] = []

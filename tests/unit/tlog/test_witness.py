@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from memory_witness_state import MemoryWitnessState
 
 from battrace.tlog import Checkpoint, generate_signer, leaf_hash, sign_checkpoint
 from battrace.tlog.cosignature import Cosigner, add_cosignature, cosigned_by
@@ -24,17 +25,6 @@ ORIGIN = "battrace.example/log/0"
 LEAVES = [leaf_hash(f"entry {i}".encode()) for i in range(10)]
 
 
-class MemoryState:
-    def __init__(self) -> None:
-        self.heads: dict[str, TreeHead] = {}
-
-    def get(self, origin: str) -> TreeHead | None:
-        return self.heads.get(origin)
-
-    def put(self, origin: str, head: TreeHead) -> None:
-        self.heads[origin] = head
-
-
 @pytest.fixture
 def log():
     return generate_signer(ORIGIN)
@@ -42,7 +32,9 @@ def log():
 
 @pytest.fixture
 def witness(log) -> Witness:
-    return Witness(Cosigner.generate("witness.example/w1"), {ORIGIN: [log.verifier()]}, MemoryState(), lambda: 1234)
+    return Witness(
+        Cosigner.generate("witness.example/w1"), {ORIGIN: [log.verifier()]}, MemoryWitnessState(), lambda: 1234
+    )
 
 
 def _note(log, size: int, leaves: list[bytes] = LEAVES) -> str:
@@ -132,7 +124,9 @@ def test_malformed_request_bodies_are_refused(body: bytes) -> None:
 
 
 def test_a_prefix_pins_a_family_of_logs(log) -> None:
-    witness = Witness(Cosigner.generate("w.example/1"), {"battrace.example/log/": [log.verifier()]}, MemoryState())
+    witness = Witness(
+        Cosigner.generate("w.example/1"), {"battrace.example/log/": [log.verifier()]}, MemoryWitnessState()
+    )
     witness.add_checkpoint(_note(log, 4), 0, [])  # battrace.example/log/0
     with pytest.raises(UnknownLog):  # the prefix itself is not a log of the family
         witness.add_checkpoint(sign_checkpoint(Checkpoint("battrace.example/log/", 1, LEAVES[0]), log), 0, [])
