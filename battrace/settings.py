@@ -6,6 +6,7 @@ import base64
 import binascii
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationInfo, field_validator
@@ -23,7 +24,15 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BATTRACE_", extra="ignore")
 
     home: Path = Field(Path(".battrace"), description="Embedded broker logs, chDB store and keys.")
-    kafka: str = Field("", description="bootstrap servers of an external Kafka; empty = embedded Tansu")
+    kafka: str = Field("", description="bootstrap servers of an external Kafka; empty = a broker started here")
+    broker: Literal["tansu", "kafka"] = Field(
+        "tansu",
+        description="the broker started here when BATTRACE_KAFKA is empty: the bundled Tansu, or Apache Kafka "
+        "(KRaft, jars fetched from Maven Central once; needs Java 17+ and Maven, else Tansu with a note)",
+    )
+    broker_cache: Path | None = Field(
+        None, description="where Apache Kafka's jars are kept; empty = $XDG_CACHE_HOME/battrace (~/.cache/battrace)"
+    )
     clickhouse: str = Field(
         "", description="clickhouse-connect DSN (http://host:8123 or chdb:///path); empty = embedded chDB"
     )
@@ -40,8 +49,15 @@ class Settings(BaseSettings):
     )
     batch_seconds: float = Field(0.1, gt=0, description="longest wait to fill a batch (a full batch goes at once)")
     commit_interval_s: float = Field(0.1, gt=0, description="how often acked offsets are committed (latency)")
-    rebalance_timeout_s: float = Field(6.0, gt=0, description="consumer group rebalance timeout of the workers")
-    session_timeout_s: float = Field(3.0, gt=0, description="consumer group session timeout (< rebalance timeout)")
+    rebalance_timeout_s: float | None = Field(
+        None, gt=0, description="consumer group rebalance timeout of the workers; empty = 6 s on Tansu, 20 s on Kafka"
+    )
+    session_timeout_s: float | None = Field(
+        None,
+        gt=0,
+        description="consumer group session timeout (< rebalance timeout); empty = 3 s on Tansu, 10 s on Kafka "
+        "(whose brokers refuse less than group.min.session.timeout.ms, 6 s by default)",
+    )
     log_origin: str = Field("battrace.example/log", description="origin line prefix of the per-partition logs")
     checkpoint_every: int = Field(10_000, ge=1, description="sign a checkpoint after this many new log entries")
     checkpoint_seconds: float = Field(1.0, gt=0, description="... or this long after the oldest unsigned entry")

@@ -3,15 +3,15 @@
 Every Tansu-only setting of the worker is decided here, so a worker on a real Kafka cluster runs faust as shipped:
 ``embedded_tansu`` is the one decision, ``faust_options`` and ``fetch_max_wait_ms`` what follows from it.
 
-The timeouts (``rebalance_timeout_s``, ``session_timeout_s``) are not decided here: they are settings of their own,
-read by the plain consumers of ingest, rejects and reports too (processors/group_consumer.py), whose short
-defaults were chosen for Tansu; an external cluster sets them like any other setting.
+The group timeouts are settings of their own, read by the plain consumers of ingest, rejects and reports too
+(processors/group_consumer.py); only their defaults follow the broker (``group_timeouts``).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from battrace.settings import Settings
@@ -44,3 +44,27 @@ def fetch_max_wait_ms(settings: Settings, tansu: bool) -> int | None:
     Tansu holds it for the whole wait even when records arrive meanwhile); None: faust's own, on Kafka, which
     answers as soon as records arrive."""
     return round(settings.batch_seconds * 1000) if tansu else None
+
+
+@dataclass(frozen=True)
+class GroupTimeouts:
+    session_s: float
+    rebalance_s: float
+
+    @property
+    def heartbeat_s(self) -> float:
+        return min(1.0, self.session_s / 3)
+
+
+def group_timeouts(settings: Settings, tansu: bool) -> GroupTimeouts:
+    """The consumer groups' session and rebalance timeouts: the settings, else the broker's defaults.
+
+    A crashed worker must leave its group while its successor joins (session < rebalance timeout), and the sooner
+    it leaves, the sooner sealing resumes. Tansu holds a JoinGroup for about half the rebalance timeout and drops a
+    dead member only when its session expires: 3 s and 6 s keep a restart short. Apache Kafka refuses a session
+    timeout under ``group.min.session.timeout.ms`` (6 s by default) and drops a dead member when its session
+    expires too: 10 s and 20 s, within every default cluster's limits.
+    """
+    session = settings.session_timeout_s or (3.0 if tansu else 10.0)
+    rebalance = settings.rebalance_timeout_s or max(2 * session, 6.0 if tansu else 20.0)
+    return GroupTimeouts(session, rebalance)

@@ -9,20 +9,22 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from battrace.settings import Settings
+from processors.broker import embedded_tansu, group_timeouts
 
 
 def group_consumer(settings: Settings, group_id: str, *topic_names: str, **options: Any) -> AIOKafkaConsumer:
     """A consumer that commits only what its stage finished, with the workers' group timeouts (a crashed member
-    must leave the group while its successor joins: session < rebalance timeout, see processors/worker.py)."""
+    must leave the group while its successor joins: session < rebalance timeout, see processors/broker.py)."""
+    timeouts = group_timeouts(settings, embedded_tansu(settings))
     return AIOKafkaConsumer(
         *topic_names,
         bootstrap_servers=settings.kafka or "localhost:9092",
         group_id=group_id,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
-        rebalance_timeout_ms=int(settings.rebalance_timeout_s * 1000),
-        session_timeout_ms=int(settings.session_timeout_s * 1000),
-        heartbeat_interval_ms=int(min(1.0, settings.session_timeout_s / 3) * 1000),
+        rebalance_timeout_ms=int(timeouts.rebalance_s * 1000),
+        session_timeout_ms=int(timeouts.session_s * 1000),
+        heartbeat_interval_ms=int(timeouts.heartbeat_s * 1000),
         **options,
     )
 

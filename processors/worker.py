@@ -74,6 +74,7 @@ class Worker:
 
 def make_app(settings: Settings, tansu: bool) -> faust.App:
     """The faust App of the seal stage; ``tansu``: the broker is the embedded Tansu (processors/broker.py)."""
+    timeouts = broker.group_timeouts(settings, tansu)
     return faust.App(
         settings.app_id,
         broker=f"kafka://{settings.kafka or 'localhost:9092'}",
@@ -88,16 +89,16 @@ def make_app(settings: Settings, tansu: bool) -> faust.App:
         table_standby_replicas=0,
         producer_acks=-1,
         # Tansu holds a JoinGroup for about half the rebalance timeout before it answers; keep start-up short.
-        broker_rebalance_timeout=settings.rebalance_timeout_s,
+        broker_rebalance_timeout=timeouts.rebalance_s,
         # A crashed worker must leave the group *during* the next worker's join (session < rebalance timeout):
         # Tansu only drops it when its session expires, and a second rebalance right after start-up makes faust
         # drop in-flight messages (suspend_flow), leaving a hole in its acked offsets that stalls commits.
-        broker_session_timeout=settings.session_timeout_s,
+        broker_session_timeout=timeouts.session_s,
         # A stream's queue holds fetched trace.chain packs (up to 500 events, ~150 kB each) until the seal stage
         # takes them; faust's default of 4,096 messages let a backlog pile up in the worker's memory instead of the
         # broker.
         stream_buffer_maxsize=STREAM_BUFFER_PACKS_PER_BATCH * settings.seal_batch_packs,
-        broker_heartbeat_interval=min(1.0, settings.session_timeout_s / 3),
+        broker_heartbeat_interval=timeouts.heartbeat_s,
         datadir=str(settings.home / "faust"),
         # Up to one largest pack per partition and fetch. At faust's default of 1 MiB (about three packs) the stream
         # ran dry between fetches: 7.3k/s with 1 MiB, 8.9k/s with 4 MiB (100k events, a stream buffer of 32 packs).

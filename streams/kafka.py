@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from streams.topics import ALL, TopicSpec
@@ -61,11 +62,31 @@ def end_offsets(bootstrap: str, topic_names: Iterable[str], timeout_s: float = 1
         consumer.close()
 
 
+# Answers a group coordinator gives while it moves or loads the group's offsets: ask again (librdkafka does not
+# flag all of them retriable on a one-shot committed() call).
+_COORDINATOR_MOVING = frozenset(
+    {KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS, KafkaError.COORDINATOR_NOT_AVAILABLE}
+)
+
+
 def committed_offsets(bootstrap: str, group: str, tps: Iterable[tuple[str, int]], timeout_s: float = 10) -> dict:
-    """Committed offset of a consumer group per partition (-1 when nothing was committed)."""
+    """Committed offset of a consumer group per partition (-1 when nothing was committed).
+
+    Asked again while Kafka answers with a retriable error: a group's coordinator moves or loads its offsets
+    (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS), for instance while a fresh cluster creates __consumer_offsets.
+    """
+    wanted = [TopicPartition(t, p) for t, p in tps]
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    deadline = time.monotonic() + timeout_s
     try:
-        parts = consumer.committed([TopicPartition(t, p) for t, p in tps], timeout=timeout_s)
-        return {(tp.topic, tp.partition): tp.offset for tp in parts}
+        while True:
+            try:
+                parts = consumer.committed(wanted, timeout=max(deadline - time.monotonic(), 0.1))
+                return {(tp.topic, tp.partition): tp.offset for tp in parts}
+            except KafkaException as exc:
+                error = exc.args[0]
+                if not (error.retriable() or error.code() in _COORDINATOR_MOVING) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
     finally:
         consumer.close()

@@ -23,21 +23,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_listening(port: int, proc: subprocess.Popen[bytes], timeout_s: float) -> None:
+def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout_s: float, name: str = "Tansu") -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise BrokerError(f"Tansu exited with code {proc.returncode} before listening on {port}")
+            raise BrokerError(f"{name} exited with code {proc.returncode} before listening on {port}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return
         except OSError:
             time.sleep(0.05)
-    raise BrokerError(f"Tansu did not listen on 127.0.0.1:{port} within {timeout_s:.0f} s")
+    raise BrokerError(f"{name} did not listen on 127.0.0.1:{port} within {timeout_s:.0f} s")
 
 
 class EmbeddedBroker:
     """A Tansu broker (memory storage) owned by this process; a context manager that always stops it."""
+
+    tansu = True  # the worker applies its Tansu workarounds (processors/broker.py)
 
     def __init__(self, log_dir: Path, port: int | None = None) -> None:
         self.log_dir = log_dir
@@ -58,7 +60,7 @@ class EmbeddedBroker:
         )
         log.close()
         try:
-            _wait_listening(self.port, self.proc, timeout_s)
+            wait_listening(self.port, self.proc, timeout_s)
         except BaseException:
             self.stop()
             raise

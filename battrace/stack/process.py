@@ -17,3 +17,11 @@ def stop_group(proc: subprocess.Popen[bytes] | None, timeout_s: float) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
+
+
+def kill_group(proc: subprocess.Popen[bytes] | None) -> None:
+    """SIGKILL the child's process group at once, as a crash would: no shutdown, no flush."""
+    if proc is None or proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)

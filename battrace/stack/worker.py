@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ from types import TracebackType
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from battrace.settings import Settings
-from battrace.stack.process import stop_group
+from battrace.stack.process import kill_group, stop_group
 from battrace.tlog import Checkpoint
 from battrace.tlog.note import parse_note
 from battrace.verify.witness_quorum import WitnessQuorum
@@ -30,21 +29,24 @@ class WorkerError(RuntimeError):
 class WorkerProcess:
     """``python -m processors worker``; always stopped on exit (SIGTERM, then SIGKILL)."""
 
-    def __init__(self, settings: Settings, bootstrap: str, log_path: Path) -> None:
+    def __init__(self, settings: Settings, bootstrap: str, log_path: Path, tansu: bool | None = None) -> None:
+        """``tansu``: the broker at ``bootstrap`` is Tansu (default: when the settings name no external Kafka)."""
         self.settings = settings
         self.bootstrap = bootstrap
         self.log_path = log_path
+        self.tansu = not settings.kafka if tansu is None else tansu
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> WorkerProcess:
         env = dict(os.environ)
         # Every setting reaches the worker as the environment variable it is read from (one definition).
-        env.update({f"BATTRACE_{name.upper()}": str(value) for name, value in self.settings.model_dump().items()})
+        settings = self.settings.model_dump()
+        env.update({f"BATTRACE_{name.upper()}": str(value) for name, value in settings.items() if value is not None})
         env.update(BATTRACE_KAFKA=self.bootstrap, BATTRACE_HOME=str(self.settings.home.resolve()))
-        # BATTRACE_KAFKA now names the broker either way: say whether it is the embedded Tansu (no external Kafka in
-        # our settings), which decides the worker's Tansu workarounds (processors/broker.py).
+        # BATTRACE_KAFKA now names the broker either way: say whether it is Tansu, which decides the worker's Tansu
+        # workarounds (processors/broker.py).
         env.pop(BROKER_ENV, None)
-        if not self.settings.kafka:
+        if self.tansu:
             env[BROKER_ENV] = TANSU
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
@@ -71,10 +73,7 @@ class WorkerProcess:
 
     def kill(self) -> None:
         """SIGKILL, as a crash would: no commit, no flush."""
-        if self.alive():
-            assert self.proc is not None
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
+        kill_group(self.proc)
 
     def stop(self, timeout_s: float = 30) -> None:
         proc, self.proc = self.proc, None
@@ -87,13 +86,18 @@ class WorkerProcess:
         self.stop()
 
 
-def true_end_offsets(bootstrap: str, topic_names: Iterable[str], quiet_s: float = 0.5) -> dict[tuple[str, int], int]:
-    """End offsets read from the data itself.
+def true_end_offsets(
+    bootstrap: str, topic_names: Iterable[str], quiet_s: float = 0.5, tansu: bool = True
+) -> dict[tuple[str, int], int]:
+    """End offsets read from the data itself on Tansu; Kafka's high watermarks elsewhere.
 
     Tansu 0.6 reports a partition's high watermark as the base offset of its last record batch + 1,
     so a multi-record last batch hides its tail. Reading from (reported - 1) to the end finds the real one.
+    Apache Kafka's high watermark is the offset after the last replicated record, as documented: the end.
     """
     reported = end_offsets(bootstrap, topic_names)
+    if not tansu:
+        return reported
     tail = {tp: high for tp, high in reported.items() if high > 0}
     if not tail:
         return reported
@@ -145,16 +149,17 @@ def wait_until_caught_up(
     worker: WorkerProcess | None = None,
     timeout_s: float = 600,
     on_progress: Callable[[int, int], None] | None = None,
+    tansu: bool = True,
 ) -> None:
     """Block until each group has committed every message of its topics (twice in a row, to let
-    in-flight sends of an upstream stage land); ``groups``: see consumed_topics."""
+    in-flight sends of an upstream stage land); ``groups``: see consumed_topics; ``tansu``: see true_end_offsets."""
     deadline = time.monotonic() + timeout_s
     stable = 0
     lagging: dict[tuple[str, int], tuple[int, int]] = {}
     while time.monotonic() < deadline:
         if worker is not None and not worker.alive():
             raise WorkerError(f"the worker exited early; see {worker.log_path}")
-        ends = true_end_offsets(bootstrap, [name for names in groups.values() for name in names])
+        ends = true_end_offsets(bootstrap, [name for names in groups.values() for name in names], tansu=tansu)
         done = committed_by_groups(bootstrap, groups, ends)
         total = sum(ends.values())
         committed = sum(min(max(done.get(tp, 0), 0), end) for tp, end in ends.items())
@@ -222,13 +227,18 @@ def wait_until_reported(
 
 
 def wait_until_deliveries_reported(
-    bootstrap: str, settings: Settings, expected: set[str], worker: WorkerProcess | None = None, timeout_s: float = 120
+    bootstrap: str,
+    settings: Settings,
+    expected: set[str],
+    worker: WorkerProcess | None = None,
+    timeout_s: float = 120,
+    tansu: bool = True,
 ) -> None:
     """:func:`wait_until_reported` on the broker: the deliveries topic's keys and the report group's commits."""
     deliveries = [topics.DELIVERIES.name]
 
     def reports_committed() -> bool:
-        ends = true_end_offsets(bootstrap, deliveries)
+        ends = true_end_offsets(bootstrap, deliveries, tansu=tansu)
         done = committed_by_groups(bootstrap, {settings.report_group: deliveries}, ends)
         return all(done.get(tp, -1) >= end for tp, end in ends.items() if end > 0)
 
@@ -270,6 +280,7 @@ def wait_until_checkpointed(
     worker: WorkerProcess | None = None,
     timeout_s: float = 120,
     witnesses: WitnessQuorum | None = None,
+    tansu: bool = True,
 ) -> dict[str, int]:
     """Block until a signed checkpoint covers every entry of every log (log size = trace.chain end offset); with
     ``witnesses``, a checkpoint cosigned as they require."""
@@ -278,7 +289,7 @@ def wait_until_checkpointed(
     while time.monotonic() < deadline:
         if worker is not None and not worker.alive():
             raise WorkerError(f"the worker exited early; see {worker.log_path}")
-        ends = true_end_offsets(bootstrap, [topics.CHAIN.name])
+        ends = true_end_offsets(bootstrap, [topics.CHAIN.name], tansu=tansu)
         sizes = checkpointed_sizes(bootstrap, witnesses=witnesses)
         missing = {
             settings.log_id(p): (sizes.get(settings.log_id(p), 0), end)

@@ -1,4 +1,7 @@
-"""The real components for integration tests: a Tansu broker per test, chDB under the test's home, workers."""
+"""The real components for integration tests: a broker per test, chDB under the test's home, workers.
+
+The broker is Tansu, or Apache Kafka with ``BATTRACE_BROKER=kafka`` (`make test-kafka`): the same tests, the same
+assertions."""
 
 from __future__ import annotations
 
@@ -18,7 +21,9 @@ from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssigno
 
 from battrace.runs.demo import delivered_consignment
 from battrace.settings import Settings
+from battrace.stack.apache_kafka import ApacheKafkaBroker
 from battrace.stack.broker import EmbeddedBroker
+from battrace.stack.local_broker import local_broker
 from battrace.stack.worker import (
     WorkerProcess,
     consumed_topics,
@@ -41,6 +46,12 @@ class _AsFaust(RoundRobinPartitionAssignor):
 class Stack:
     settings: Settings
     bootstrap: str
+    broker: EmbeddedBroker | ApacheKafkaBroker | None = None
+
+    @property
+    def tansu(self) -> bool:
+        """The broker is Tansu: the worker and the waits apply the Tansu-only workarounds."""
+        return self.broker is None or self.broker.tansu
 
     def publish(self, events: list) -> int:
         with EventProducer(self.bootstrap) as producer:
@@ -50,7 +61,7 @@ class Stack:
 
     @contextmanager
     def worker(self) -> Iterator[WorkerProcess]:
-        with WorkerProcess(self.settings, self.bootstrap, self.settings.home / "worker.log") as worker:
+        with WorkerProcess(self.settings, self.bootstrap, self.settings.home / "worker.log", self.tansu) as worker:
             yield worker
 
     def process(self, timeout_s: float = 300, reports_of: list | None = None) -> None:
@@ -66,13 +77,25 @@ class Stack:
     ) -> None:
         """What :meth:`process` waits for, with a running worker; ``witnesses``: the cosignatures the final
         checkpoints must carry."""
-        wait_until_caught_up(self.bootstrap, consumed_topics(self.settings), worker, timeout_s=timeout_s)
-        wait_until_checkpointed(self.bootstrap, self.settings, worker)
+        self.caught_up(worker, timeout_s)
+        wait_until_checkpointed(self.bootstrap, self.settings, worker, tansu=self.tansu)
         decoder = Decoder()
         delivered = {c for ev in reports_of or () if (c := delivered_consignment(ev, decoder)) is not None}
-        wait_until_deliveries_reported(self.bootstrap, self.settings, delivered, worker)
-        wait_until_caught_up(self.bootstrap, consumed_topics(self.settings), worker, timeout_s=timeout_s)
-        wait_until_checkpointed(self.bootstrap, self.settings, worker, timeout_s=120, witnesses=witnesses)
+        wait_until_deliveries_reported(self.bootstrap, self.settings, delivered, worker, tansu=self.tansu)
+        self.caught_up(worker, timeout_s)
+        wait_until_checkpointed(
+            self.bootstrap, self.settings, worker, timeout_s=120, witnesses=witnesses, tansu=self.tansu
+        )
+
+    def caught_up(self, worker: WorkerProcess | None, timeout_s: float = 300, on_progress=None) -> None:
+        """Every group of the pipeline has committed every message of its topics (see wait_until_caught_up)."""
+        wait_until_caught_up(
+            self.bootstrap, consumed_topics(self.settings), worker, timeout_s, on_progress, tansu=self.tansu
+        )
+
+    def checkpointed(self, worker: WorkerProcess | None, timeout_s: float = 120) -> dict[str, int]:
+        """A signed checkpoint covers every log entry (see wait_until_checkpointed)."""
+        return wait_until_checkpointed(self.bootstrap, self.settings, worker, timeout_s, tansu=self.tansu)
 
     def sql(self, statement: str) -> list[list]:
         """Run SQL in a child process: chDB keeps its engine for the life of a process that opened it,
@@ -168,6 +191,9 @@ def write_sql(home: Path, *statements: str) -> None:
 @contextmanager
 def embedded_stack(home: Path) -> Iterator[Stack]:
     settings = Settings(home=home, partitions=2, batch_seconds=0.2)
-    with EmbeddedBroker(home / "broker") as broker:
+    chosen = local_broker(settings, home / "broker")
+    if chosen.note and settings.broker == "kafka":  # asked for Apache Kafka: never pass on Tansu instead
+        raise RuntimeError(chosen.note)
+    with chosen.broker as broker:
         ensure_topics(broker.bootstrap, settings.partitions)
-        yield Stack(settings, broker.bootstrap)
+        yield Stack(settings, broker.bootstrap, broker)

@@ -17,9 +17,6 @@ from published import NOT_STEPS, PUBLISHED
 
 from battrace.stack.worker import (
     checkpointed_sizes,
-    consumed_topics,
-    wait_until_caught_up,
-    wait_until_checkpointed,
 )
 from streams.producer import EventProducer
 from streams.simulator import simulate
@@ -197,7 +194,7 @@ def _run_and_kill(stack, when: Callable[[int, int], bool]) -> None:
 
     with stack.worker() as worker:
         with pytest.raises(_Killed):
-            wait_until_caught_up(stack.bootstrap, consumed_topics(stack.settings), worker, on_progress=kill_when)
+            stack.caught_up(worker, on_progress=kill_when)
         worker.kill()
 
 
@@ -211,12 +208,12 @@ def test_a_restarted_worker_signs_the_tail_its_crashed_predecessor_sealed_with_n
         update={"checkpoint_every": 1_000_000, "checkpoint_seconds": 3600.0, "report_checkpoint_wait_s": 0.1}
     )
     with stack.worker() as worker:
-        wait_until_caught_up(stack.bootstrap, consumed_topics(stack.settings), worker)
+        stack.caught_up(worker)
         worker.kill()
     assert checkpointed_sizes(stack.bootstrap) == {}  # sealed, committed, none of it signed
     stack.settings = restart
     with stack.worker() as worker:
-        sizes = wait_until_checkpointed(stack.bootstrap, stack.settings, worker, timeout_s=60)
+        sizes = stack.checkpointed(worker, timeout_s=60)
     assert set(sizes) == {stack.settings.log_id(p) for p in range(stack.settings.partitions)}
 
 

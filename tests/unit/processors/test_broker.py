@@ -28,3 +28,15 @@ def test_the_worker_log_level_reads_faust_s_spelling() -> None:
     assert tuning.worker_log_level({tuning.LOGLEVEL_ENV: "warn"}) == logging.WARNING
     assert tuning.worker_log_level({tuning.LOGLEVEL_ENV: "info"}) == logging.INFO
     assert tuning.worker_log_level({tuning.LOGLEVEL_ENV: "nonsense"}) == logging.WARNING
+
+
+def test_group_timeouts_default_to_the_broker_and_the_settings_win() -> None:
+    on_tansu = broker.group_timeouts(Settings(), tansu=True)
+    on_kafka = broker.group_timeouts(Settings(), tansu=False)
+    assert (on_tansu.session_s, on_tansu.rebalance_s) == (3.0, 6.0)
+    # Apache Kafka refuses sessions under group.min.session.timeout.ms (6 s by default)
+    assert on_kafka.session_s >= 6.0 and on_kafka.rebalance_s > on_kafka.session_s
+    chosen = broker.group_timeouts(Settings(session_timeout_s=7, rebalance_timeout_s=30), tansu=True)
+    assert (chosen.session_s, chosen.rebalance_s, chosen.heartbeat_s) == (7, 30, 1.0)
+    # a session set alone keeps the rebalance timeout above it (a crashed member leaves during the next join)
+    assert broker.group_timeouts(Settings(session_timeout_s=12), tansu=True).rebalance_s == 24
