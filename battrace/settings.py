@@ -15,6 +15,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # A witness's verifier key (C2SP tlog-cosignature): name+8 hex key id+base64(0x04 || 32-byte Ed25519 key).
 _COSIGNATURE_KEY_TYPE = 0x04
 _ED25519_KEY_SIZE = 32
+PASSPORT_TOKEN_TIERS = ("legitimate_interest", "authority")  # battrace/passport/access.py RESTRICTED
+PASSPORT_TOKENS_FIX = (
+    "write each entry as TIER:SHA256HEX with TIER one of legitimate_interest, authority and SHA256HEX the SHA-256 of "
+    "the token in 64 lowercase hex digits (`printf %s TOKEN | sha256sum`), comma-separated"
+)
 WITNESS_FIX = "write each witness as 'NAME+KEYID+KEY URL' (`battrace witness key` prints the key), comma-separated"
 
 
@@ -102,6 +107,24 @@ class Settings(BaseSettings):
         "message.max.bytes is 1,048,588 bytes, so a default Kafka refuses larger messages anyway)",
     )
 
+    passport_tokens: str = Field(
+        "",
+        description="comma-separated TIER:SHA256HEX entries: the SHA-256 of each bearer token `GET /passport/{code}` "
+        "accepts and the audience it grants (legitimate_interest or authority); raw tokens are never stored",
+    )
+
+    @field_validator("passport_tokens")
+    @classmethod
+    def _passport_tokens_parse(cls, value: str) -> str:
+        """Refuse a malformed entry at start-up: a typo must not silently lock a recycler or an authority out."""
+        parse_passport_tokens(value)
+        return value
+
+    @property
+    def passport_token_hashes(self) -> list[tuple[str, str]]:
+        """(audience, SHA-256 hex of its token) of every configured passport token."""
+        return parse_passport_tokens(self.passport_tokens)
+
     @field_validator("witnesses")
     @classmethod
     def _witnesses_parse(cls, value: str) -> str:
@@ -186,6 +209,25 @@ def parse_witnesses(value: str) -> list[tuple[str, str]]:
         if problem:
             raise ValueError(f"witness {entry[:80]!r}: {problem}; {WITNESS_FIX}")
         entries.append((vkey, url))
+    return entries
+
+
+def parse_passport_tokens(value: str) -> list[tuple[str, str]]:
+    """(tier, SHA-256 hex) per comma-separated ``TIER:SHA256HEX`` entry; ValueError names the bad entry (its tier
+    only: the rest is a secret's hash and stays out of messages)."""
+    entries = []
+    for raw in value.replace("\n", ",").split(","):
+        entry = raw.strip()
+        if not entry:
+            continue
+        tier, sep, digest = entry.partition(":")
+        if not sep:  # perhaps a raw token: never echoed
+            raise ValueError(f"a passport token entry has no TIER: prefix; {PASSPORT_TOKENS_FIX}")
+        if tier not in PASSPORT_TOKEN_TIERS:
+            raise ValueError(f"passport token entry {tier[:40]!r}: unknown tier; {PASSPORT_TOKENS_FIX}")
+        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise ValueError(f"passport token entry for {tier}: not a SHA-256 hex digest; {PASSPORT_TOKENS_FIX}")
+        entries.append((tier, digest))
     return entries
 
 

@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from battrace.api import batteries, errors, logs, reports, verification
+from battrace.api import batteries, errors, logs, passports, reports, verification
 from battrace.api.context import ApiContext
 from battrace.api.store import open_readonly
 from battrace.keys import KeyRing
@@ -79,7 +79,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.context = ApiContext(settings, client, verifiers, report_keys)
     errors.install(app)
-    for module in (batteries, verification, logs, reports):
+    for module in (batteries, passports, verification, logs, reports):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -20,9 +20,17 @@ HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 415
 class ApiError(Exception):
     """An answer the client should understand: status, machine-readable ``error`` and a message."""
 
-    def __init__(self, status: int, error: str, message: str, detail: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        message: str,
+        detail: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.error, self.message, self.detail = status, error, message, detail
+        self.headers = headers
 
 
 def problem(status: int, error: str, message: str, detail: Any = None, headers: dict | None = None) -> JSONResponse:
@@ -33,7 +41,7 @@ def problem(status: int, error: str, message: str, detail: Any = None, headers: 
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return problem(exc.status, exc.error, exc.message, exc.detail)
+        return problem(exc.status, exc.error, exc.message, exc.detail, headers=exc.headers)
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:

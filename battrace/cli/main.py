@@ -14,6 +14,7 @@ from battrace.cli.demo import demo
 from battrace.cli.export import export_cmd
 from battrace.cli.ids import id_group
 from battrace.cli.keys import keys_group
+from battrace.cli.passport import passport_cmd
 from battrace.cli.query import query
 from battrace.cli.report import report
 from battrace.cli.serve import serve
@@ -29,6 +30,7 @@ COMMANDS = (
     export_cmd,
     id_group,
     keys_group,
+    passport_cmd,
     query,
     report,
     serve,

@@ -23,6 +23,7 @@ UNKNOWN = "CH2CBL12000001T159999999"  # well-formed, never simulated
 ENDPOINTS = {
     "/batteries/{battery_id}": "get",
     "/batteries/{battery_id}/chain": "get",
+    "/passport/{battery_id}": "get",
     "/batteries/{battery_id}/bundle": "get",
     "/shipments/{shipment_id}/bundle": "get",
     "/lots/{lot_id}/bundle": "get",
