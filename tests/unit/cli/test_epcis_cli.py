@@ -1,4 +1,4 @@
-"""`battrace epcis hash` prints published hashes; user mistakes in `epcis hash` and `epcis export` are one line, exit 2."""
+"""`battrace epcis hash` prints published hashes; mistakes in `epcis hash` and `epcis export` are one line, exit 2."""
 
 from __future__ import annotations
 

@@ -67,7 +67,7 @@ def test_list_and_field_order_do_not_change_the_hash() -> None:
     event = reordered["epcisBody"]["eventList"][0]
     event["epcList"].reverse()
     reordered["epcisBody"]["eventList"][0] = dict(reversed(list(event.items())))
-    assert list(reordered["epcisBody"]["eventList"][0])[0] != "type"
+    assert next(iter(reordered["epcisBody"]["eventList"][0])) != "type"
     assert event_hashes(reordered) == event_hashes(original)
 
 
@@ -83,7 +83,7 @@ def test_the_same_instant_in_another_offset_and_an_event_id_do_not_change_the_ha
 def test_a_remote_context_is_refused_not_downloaded() -> None:
     document = _load("epcisDocWithSingleEvent")
     document["@context"][0] = "https://example.com/other-context.jsonld"
-    with pytest.raises(EventHashError, match="https://example.com/other-context.jsonld is not available offline"):
+    with pytest.raises(EventHashError, match=r"https://example\.com/other-context\.jsonld is not available offline"):
         event_hashes(document)
 
 
