@@ -55,7 +55,10 @@ def _read_store(subject: tuple[str, str] | None) -> tuple[list[Any], dict[str, s
     except click.ClickException as exc:
         raise UserError(exc.message) from None
     except ClickHouseError as exc:
-        raise UserError(f"cannot open ClickHouse at {settings.clickhouse_dsn}: {str(exc).splitlines()[0]}") from None
+        raise UserError(
+            f"cannot reach ClickHouse at {settings.clickhouse_dsn} ({type(exc).__name__}): start it, "
+            "or set BATTRACE_CLICKHOUSE / BATTRACE_HOME to where the data is"
+        ) from None
     try:
         events = sealed_events(client, subject)
         return events, battery_aliases(client, events)
