@@ -11,6 +11,7 @@ from battrace.cli.audit import audit
 from battrace.cli.bench import bench
 from battrace.cli.cosign import cosign
 from battrace.cli.demo import demo
+from battrace.cli.epcis import epcis_group
 from battrace.cli.export import export_cmd
 from battrace.cli.ids import id_group
 from battrace.cli.keys import keys_group
@@ -27,6 +28,7 @@ COMMANDS = (
     bench,
     cosign,
     demo,
+    epcis_group,
     export_cmd,
     id_group,
     keys_group,
