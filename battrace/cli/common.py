@@ -13,6 +13,8 @@ import click
 from pydantic import ValidationError
 from rich.console import Console
 
+from battrace.cli.known_errors import FixableError
+from battrace.cli.preflight import require_free_store, require_home
 from battrace.settings import Settings
 
 T = TypeVar("T")
@@ -33,13 +35,21 @@ def keyring(settings: Settings) -> Any:
 
 
 def open_store(settings: Settings) -> Any:
+    """A client on the configured store; an embedded one must exist already (reading never creates it) and be free.
+
+    Failures past these checks (a server that does not answer, a statement refused) become one line in
+    battrace/cli/known_errors.py.
+    """
     from battrace.store.client import connect
 
-    if not settings.clickhouse and not settings.clickhouse_path.exists():
-        raise click.ClickException(
-            f"no ClickHouse store at {settings.clickhouse_path}: run `battrace demo` first, "
-            "or set BATTRACE_HOME / BATTRACE_CLICKHOUSE to where the data is"
-        )
+    if not settings.clickhouse:
+        require_home(settings)
+        if not settings.clickhouse_path.is_dir():
+            raise FixableError(
+                f"no ClickHouse store at {settings.clickhouse_path}: run `battrace demo` first, "
+                "or set BATTRACE_HOME / BATTRACE_CLICKHOUSE to where the data is"
+            )
+        require_free_store(settings)
     return connect(settings)
 
 
@@ -54,6 +64,7 @@ def trusted_keys(settings: Settings, pinned: tuple[str, ...]) -> list[Any]:
     except (InvalidKeyError, KeyConfigError) as exc:
         raise click.UsageError(f"{exc}") from None
     if not keys:
+        require_home(settings)
         raise click.ClickException(
             f"no verifier keys: none under {settings.keys_dir} and BATTRACE_VERIFIER_KEYS is empty; "
             "pass the log's key with --key name+keyid+key"
