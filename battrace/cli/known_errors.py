@@ -21,7 +21,8 @@ from battrace.settings import Settings
 
 EXIT_FIXABLE = 2
 _CLICKHOUSE_PREFIX = re.compile(r"^(?:Code: \d+\. DB::Exception: )+")  # nested errors repeat it
-_TRAILER = re.compile(r"\s*\((?:version [^)]*|[A-Z][A-Z0-9_]+)\)\.?\s*$")  # "(SYNTAX_ERROR)", "(version 26.9.2.1)"
+# "(SYNTAX_ERROR)", "(version 26.9.2.1)", "(version 24.8.4.13 (official build))", each maybe followed by a full stop
+_TRAILER = re.compile(r"\s*\((?:version\s+(?:[^()]|\([^()]*\))*|[A-Z][A-Z0-9_]+)\)\.?\s*$")
 _KAFKA_UNREACHABLE = ("_TRANSPORT", "_TIMED_OUT", "_ALL_BROKERS_DOWN", "_RESOLVE")
 LONGEST = 300  # characters of ClickHouse's own message kept: its first sentence, not the list of expected tokens
 
