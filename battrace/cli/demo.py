@@ -38,7 +38,7 @@ def demo(events: int, seed: int, invalid_share: float, as_json: bool) -> None:
     if not settings.clickhouse:  # the demo starts from an empty embedded store: say so, and never under a reader
         require_free_store(settings)
         if settings.clickhouse_path.exists():
-            console.print(f"replacing the store at {settings.clickhouse_path}", highlight=False)
+            click.echo(f"replacing the store at {settings.clickhouse_path}", err=as_json)  # unwrapped, unlike rich
     try:
         result = run_demo(settings, events, seed, console, invalid_share)
     except (BrokerError, WorkerError, WitnessServerError) as exc:  # their messages say what failed and where its log is
