@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -40,16 +41,18 @@ def open_store(settings: Settings) -> Any:
     Failures past these checks (a server that does not answer, a statement refused) become one line in
     battrace/cli/known_errors.py.
     """
-    from battrace.store.client import connect
+    from battrace.store.client import connect, embedded_store
 
     if not settings.clickhouse:
         require_home(settings)
-        if not settings.clickhouse_path.is_dir():
+    store = embedded_store(settings)  # the home's chDB store, or one BATTRACE_CLICKHOUSE names as chdb:///path
+    if store is not None:
+        if not Path(store).is_dir():
             raise FixableError(
-                f"no ClickHouse store at {settings.clickhouse_path}: run `battrace demo` first, "
+                f"no ClickHouse store at {store}: run `battrace demo` first, "
                 "or set BATTRACE_HOME / BATTRACE_CLICKHOUSE to where the data is"
             )
-        require_free_store(settings)
+        require_free_store(Path(store))
     return connect(settings)
 
 

@@ -36,7 +36,7 @@ def demo(events: int, seed: int, invalid_share: float, as_json: bool) -> None:
     if settings.kafka:
         require_kafka(settings.kafka)
     if not settings.clickhouse:  # the demo starts from an empty embedded store: say so, and never under a reader
-        require_free_store(settings)
+        require_free_store(settings.clickhouse_path)
         if settings.clickhouse_path.exists():
             click.echo(f"replacing the store at {settings.clickhouse_path}", err=as_json)  # unwrapped, unlike rich
     try:

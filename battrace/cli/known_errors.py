@@ -13,6 +13,7 @@ import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 
@@ -107,8 +108,11 @@ def _clickhouse(exc: BaseException) -> str | None:
         reason = _transport_reason(exc)
         return None if reason is None else unreachable_clickhouse_message(where, reason)
     if isinstance(exc, ProgrammingError) and "Unable to open the chdb engine" in str(exc):
-        if settings is not None and not settings.clickhouse and store_is_held(settings.clickhouse_path):
-            return held_store_message(settings.clickhouse_path)
+        from battrace.store.client import embedded_store
+
+        store = embedded_store(settings) if settings is not None else None
+        if store is not None and store_is_held(Path(store)):
+            return held_store_message(store)
         return f"cannot open the chDB store {where}: {clickhouse_says(exc)}; check BATTRACE_HOME"
     return None
 

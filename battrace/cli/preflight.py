@@ -26,10 +26,10 @@ def require_home(settings: Settings) -> None:
         raise FixableError(missing_home_message(settings.home))
 
 
-def require_free_store(settings: Settings) -> None:
-    """Refuse an embedded store another process holds (a server DSN has no such limit)."""
-    if not settings.clickhouse and store_is_held(settings.clickhouse_path):
-        raise FixableError(held_store_message(settings.clickhouse_path))
+def require_free_store(store: Path) -> None:
+    """Refuse an embedded chDB store another process holds (a ClickHouse server has no such limit)."""
+    if store_is_held(store):
+        raise FixableError(held_store_message(store))
 
 
 def require_kafka(bootstrap: str, timeout_s: float = KAFKA_PROBE_S) -> None:

@@ -143,6 +143,8 @@ def test_every_store_command_names_a_held_store(held: Path, tmp_path: Path) -> N
         line = one_line(battrace(held.parent, *args, cwd=tmp_path), 2)
         assert f"the chDB store at {held} is held by another process" in line, command
         assert "battrace serve" in line and "point BATTRACE_HOME elsewhere" in line, command
+    named = battrace(tmp_path, "query", "SELECT 1", BATTRACE_CLICKHOUSE=f"chdb://{held}")  # the store by its DSN
+    assert f"the chDB store at {held} is held by another process" in one_line(named, 2)
 
 
 def test_the_demo_refuses_to_replace_a_held_store(held: Path) -> None:

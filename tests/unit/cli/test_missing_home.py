@@ -42,3 +42,12 @@ def test_a_missing_home_is_named_and_not_created(tmp_path: Path, args: list[str]
     [line] = result.output.strip().splitlines()
     assert line == f"Error: no battrace home at {home}: run `battrace demo` or set BATTRACE_HOME"
     assert not home.exists() and written == []  # neither the home nor an output file
+
+
+def test_a_chdb_store_named_in_the_setting_is_not_created_either(tmp_path: Path) -> None:
+    store = tmp_path / "absent"
+    env = {"BATTRACE_HOME": str(tmp_path), "BATTRACE_CLICKHOUSE": f"chdb://{store}"}
+    result = CliRunner().invoke(cli, ["query", "SELECT 1"], env=env)
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.exception
+    [line] = result.output.strip().splitlines()
+    assert line.startswith(f"Error: no ClickHouse store at {store}: run `battrace demo` first") and not store.exists()
