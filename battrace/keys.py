@@ -1,6 +1,7 @@
 """The log's signing keys and the verifier keys anyone checks its checkpoints with.
 
-Keys live under ``$BATTRACE_HOME/keys`` (created on first use, directories 0700, files 0600):
+Keys live under ``$BATTRACE_HOME/keys`` (created when a key is first generated or pinned, directories 0700, files
+0600; reading keys never creates anything):
 ``signing/<keyid>.skey`` are the active signers — every checkpoint is signed by all of them, which
 is how a rotation works (add the new key, let both sign, then retire the old one);
 ``retired/<keyid>.vkey`` keep retired public keys so that old checkpoints still verify;
@@ -106,9 +107,11 @@ class KeyRing:
                 return [Signer.from_key(k) for k in _split(self.settings.signing_keys)]
             except InvalidKeyError as exc:
                 raise KeyConfigError(f"BATTRACE_SIGNING_KEYS: {exc}; give PRIVATE+KEY+name+keyid+key strings") from None
+        if not generate:  # reading only: never creates the keys directory (a read-only command creates nothing)
+            return self._load_signers() if (self.dir / SIGNING).is_dir() else []
         with self._locked():
             signers = self._load_signers()
-            if not signers and generate:
+            if not signers:
                 signers = [self._generate()]
         return signers
 
@@ -124,6 +127,8 @@ class KeyRing:
 
     def retire(self, key_id: str) -> Verifier:
         """Stop signing with a key; its public half stays trusted for the checkpoints it signed."""
+        if not (self.dir / SIGNING).is_dir():  # nothing to retire: refused without creating the keys directory
+            raise KeyConfigError(f"no active signing key {key_id!r}: there are no signing keys under {self.dir}")
         with self._locked():
             active = {s.key_id.hex(): s for s in self._load_signers()}
             if key_id not in active:

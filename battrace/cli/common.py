@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 from pydantic import ValidationError
 from rich.console import Console
 
+from battrace.cli.known_errors import FixableError
+from battrace.cli.preflight import require_free_store, require_home
 from battrace.settings import Settings
 
 T = TypeVar("T")
@@ -33,13 +36,23 @@ def keyring(settings: Settings) -> Any:
 
 
 def open_store(settings: Settings) -> Any:
-    from battrace.store.client import connect
+    """A client on the configured store; an embedded one must exist already (reading never creates it) and be free.
 
-    if not settings.clickhouse and not settings.clickhouse_path.exists():
-        raise click.ClickException(
-            f"no ClickHouse store at {settings.clickhouse_path}: run `battrace demo` first, "
-            "or set BATTRACE_HOME / BATTRACE_CLICKHOUSE to where the data is"
-        )
+    Failures past these checks (a server that does not answer, a statement refused) become one line in
+    battrace/cli/known_errors.py.
+    """
+    from battrace.store.client import connect, embedded_store
+
+    if not settings.clickhouse:
+        require_home(settings)
+    store = embedded_store(settings)  # the home's chDB store, or one BATTRACE_CLICKHOUSE names as chdb:///path
+    if store is not None:
+        if not Path(store).is_dir():
+            raise FixableError(
+                f"no ClickHouse store at {store}: run `battrace demo` first, "
+                "or set BATTRACE_HOME / BATTRACE_CLICKHOUSE to where the data is"
+            )
+        require_free_store(Path(store))
     return connect(settings)
 
 
@@ -54,6 +67,7 @@ def trusted_keys(settings: Settings, pinned: tuple[str, ...]) -> list[Any]:
     except (InvalidKeyError, KeyConfigError) as exc:
         raise click.UsageError(f"{exc}") from None
     if not keys:
+        require_home(settings)
         raise click.ClickException(
             f"no verifier keys: none under {settings.keys_dir} and BATTRACE_VERIFIER_KEYS is empty; "
             "pass the log's key with --key name+keyid+key"

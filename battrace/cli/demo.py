@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from battrace.cli.common import settings_or_exit
+from battrace.cli.preflight import require_free_store, require_kafka
 
 
 @click.command()
@@ -20,7 +21,11 @@ from battrace.cli.common import settings_or_exit
 @click.option("--invalid-share", default=0.02, show_default=True, type=click.FloatRange(0, 0.5))
 @click.option("--json", "as_json", is_flag=True, help="end with one line of JSON")
 def demo(events: int, seed: int, invalid_share: float, as_json: bool) -> None:
-    """Run the main job on the embedded stack: simulate, process, seal, store, verify."""
+    """Run the main job on the embedded stack: simulate, process, seal, store, verify.
+
+    It starts from an empty embedded store: an existing one under BATTRACE_HOME is replaced (it says so first), and
+    refused while another process (`battrace serve`, a worker) holds it.
+    """
     from battrace.runs.demo import run_demo
     from battrace.stack.broker import BrokerError
     from battrace.stack.witness_server import WitnessServerError
@@ -28,6 +33,12 @@ def demo(events: int, seed: int, invalid_share: float, as_json: bool) -> None:
 
     settings = settings_or_exit()
     console = Console(stderr=as_json)
+    if settings.kafka:
+        require_kafka(settings.kafka)
+    if not settings.clickhouse:  # the demo starts from an empty embedded store: say so, and never under a reader
+        require_free_store(settings.clickhouse_path)
+        if settings.clickhouse_path.exists():
+            click.echo(f"replacing the store at {settings.clickhouse_path}", err=as_json)  # unwrapped, unlike rich
     try:
         result = run_demo(settings, events, seed, console, invalid_share)
     except (BrokerError, WorkerError, WitnessServerError) as exc:  # their messages say what failed and where its log is

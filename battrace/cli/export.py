@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 
 from battrace.cli.common import open_store, settings_or_exit, trusted_keys
+from battrace.cli.entity_ids import check_battery_code, require_in_store
+from battrace.domain.entities import BATTERY, SHIPMENT
 
 
 @click.command(name="export")
@@ -16,16 +18,22 @@ from battrace.cli.common import open_store, settings_or_exit, trusted_keys
 @click.option("--report", "report_id", help="consignment id: its chain plus its signed traceability report")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="bundle file")
 def export_cmd(battery_id: str | None, shipment_id: str | None, report_id: str | None, out: Path) -> None:
-    """Write a self-contained bundle (records, proofs, checkpoints, keys) that verifies offline."""
+    """Write a self-contained bundle (records, proofs, checkpoints, keys) that verifies offline.
+
+    Exits 2 if --battery is not a GB/T 34014 code, 1 if the store holds no record of the battery or consignment.
+    """
     if sum(map(bool, (battery_id, shipment_id, report_id))) != 1:
         raise click.UsageError("give exactly one of --battery ID, --shipment ID or --report SHIPMENT_ID")
     from battrace.verify.export import NothingToExport, add_report, build_bundle
 
+    if battery_id:
+        check_battery_code(battery_id)
+    kind, ident = (BATTERY, battery_id) if battery_id else (SHIPMENT, shipment_id or report_id or "")
     settings = settings_or_exit()
     verifiers = trusted_keys(settings, ())
     client = open_store(settings)
     try:
-        kind, ident = ("battery", battery_id) if battery_id else ("shipment", shipment_id or report_id)
+        require_in_store(client, kind, ident)
         bundle = build_bundle(client, kind, ident, verifiers)
         if report_id:
             bundle = add_report(bundle)

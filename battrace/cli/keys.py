@@ -10,7 +10,9 @@ from rich.console import Console
 from rich.table import Table
 
 from battrace.cli.common import call, keyring, settings_or_exit
+from battrace.cli.preflight import require_home
 from battrace.report.signing import ROLES
+from battrace.settings import Settings
 
 
 @click.group(name="keys", invoke_without_command=True)
@@ -21,11 +23,18 @@ def keys_group(ctx: click.Context) -> None:
         ctx.invoke(keys_show)
 
 
+def require_home_for_keys(settings: Settings, report_roles: bool = False) -> None:
+    """Keys read from the home need the home: a missing one is named, not created (report keys live only there)."""
+    if report_roles or not (settings.signing_keys or settings.verifier_keys):
+        require_home(settings)
+
+
 @keys_group.command(name="show")
 @click.option("--json", "as_json", is_flag=True)
 def keys_show(as_json: bool) -> None:
     """List the active signing keys and every trusted verifier key."""
     settings = settings_or_exit()
+    require_home_for_keys(settings)
     ring = keyring(settings)
     active = {s.key_id.hex() for s in call(lambda: ring.signers(generate=False))}
     rows = [
@@ -54,7 +63,9 @@ def keys_show(as_json: bool) -> None:
 def keys_export(out: Path | None, report_roles: bool) -> None:
     """Write the verifier keys, one per line: what a third party pins to verify checkpoints (or, with
     --report-roles, to certify reports)."""
-    ring = keyring(settings_or_exit())
+    settings = settings_or_exit()
+    require_home_for_keys(settings, report_roles)
+    ring = keyring(settings)
     if report_roles:
         roles = call(ring.report_verifiers)
         text = "".join(f"{role}={v.to_key()}\n" for role, keys in sorted(roles.items()) for v in keys)

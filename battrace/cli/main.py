@@ -15,6 +15,7 @@ from battrace.cli.epcis import epcis_group
 from battrace.cli.export import export_cmd
 from battrace.cli.ids import id_group
 from battrace.cli.keys import keys_group
+from battrace.cli.known_errors import one_line_errors
 from battrace.cli.passport import passport_cmd
 from battrace.cli.query import query
 from battrace.cli.report import report
@@ -49,7 +50,16 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class BattraceGroup(click.Group):
+    """The command group: every command (and sub-group) runs inside one_line_errors, so a failure the user can fix
+    is one line and exit 2 in every command, and a bug still shows its traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        with one_line_errors():
+            return super().invoke(ctx)
+
+
+@click.group(cls=BattraceGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(_version(), "--version", "-V", prog_name="battrace", message="%(prog)s %(version)s")
 def cli() -> None:
     """battrace: streaming traceability for lithium-ion batteries."""

@@ -20,8 +20,11 @@ def report(shipment_id: str, out: Path | None, as_json: bool) -> None:
     it and a QR code of its URL; exit 0 only if it is certified (every role signed with a pinned key, no refusal).
 
     The QR code (FILE with .png) links to `BATTRACE_PUBLIC_URL/reports/SHIPMENT_ID`, served by `battrace serve`.
+    Exits 1 with one line if the store holds no record of the consignment, or no report for it yet.
     """
     from battrace.cli.common import call, keyring, open_store, settings_or_exit
+    from battrace.cli.entity_ids import require_in_store
+    from battrace.domain.entities import SHIPMENT
     from battrace.report.canonical import canonical_json
     from battrace.report.qr import write_qr
     from battrace.report.reviews import Review, certify
@@ -32,6 +35,7 @@ def report(shipment_id: str, out: Path | None, as_json: bool) -> None:
     role_keys = call(keyring(settings).report_verifiers)  # a report key open to others: one line, before any work
     client = open_store(settings)
     try:
+        require_in_store(client, SHIPMENT, shipment_id)
         stored = current_report(client, shipment_id)
     finally:
         client.close()

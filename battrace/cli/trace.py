@@ -14,19 +14,27 @@ from rich.table import Table
 @click.option("--battery", "battery_id", help="GB/T 34014 code: list its lots, smelters and mines")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
 def trace(lot_id: str | None, battery_id: str | None, as_json: bool) -> None:
-    """Follow the genealogy (lots -> cells -> modules -> packs, packs -> black mass -> recovered lots)."""
+    """Follow the genealogy (lots -> cells -> modules -> packs, packs -> black mass -> recovered lots).
+
+    Exits 2 if --battery is not a GB/T 34014 code, 1 if the store holds no record of the battery or lot.
+    """
     if bool(lot_id) == bool(battery_id):
         raise click.UsageError("give exactly one of --lot ID or --battery CODE")
     from battrace.cli.common import open_store, settings_or_exit
+    from battrace.cli.entity_ids import check_battery_code, require_in_store
     from battrace.compliance.materials import batteries_with_lot
+    from battrace.domain.entities import BATTERY, LOT
 
+    if battery_id:
+        check_battery_code(battery_id)
     client = open_store(settings_or_exit())
     try:
+        require_in_store(client, *((LOT, lot_id) if lot_id else (BATTERY, battery_id or "")))
         if lot_id:
             batteries = batteries_with_lot(client, lot_id)
             result: dict[str, object] = {"lot": lot_id, "batteries": batteries}
             if not batteries:
-                result["note"] = "no battery contains material from this lot (or the lot is unknown)"
+                result["note"] = "no battery contains material from this lot"
         else:
             result = _battery(client, battery_id or "")
     finally:

@@ -10,6 +10,8 @@ from typing import Any
 import click
 
 from battrace.cli.common import keyring, open_store, print_report, settings_or_exit, trusted_keys
+from battrace.cli.entity_ids import check_battery_code, require_in_store
+from battrace.domain.entities import BATTERY
 
 
 @click.command(name="verify")
@@ -68,9 +70,13 @@ def verify_cmd(
     With --witnesses-required K (or BATTRACE_WITNESS_QUORUM), each checkpoint the records rely on (every log's
     newest one; a bundle's checkpoints) must carry valid cosignatures of K of the pinned witnesses; a checkpoint
     short of them fails, naming the witnesses missing.
+
+    --battery CODE exits 2 if CODE is not a GB/T 34014 code and 1 if the store holds no record of it.
     """
     if sum(map(bool, (battery_id, verify_all, bundle_path))) != 1:
         raise click.UsageError("give exactly one of --battery ID, --all or --bundle FILE")
+    if battery_id is not None:
+        check_battery_code(battery_id)
     settings = settings_or_exit()
     witnesses = _witness_quorum(settings, witness_keys, witnesses_required)
     if bundle_path is not None:
@@ -108,6 +114,8 @@ def verify_cmd(
     client = open_store(settings)
     logs: dict[str, dict[str, object]] = {}
     try:
+        if battery_id is not None:
+            require_in_store(client, BATTERY, battery_id)
         report = verify(client, trusted, battery_id, witnesses=witnesses)
         if verify_all:
             logs = _check_against_memory(client, trusted, settings.home, report, witnesses)

@@ -165,8 +165,12 @@ def fetch_jars(cache_dir: Path, version: str = KAFKA_VERSION, timeout_s: float =
 
 def cluster_id() -> str:
     """A KRaft cluster id: 16 random bytes in URL-safe base64 without padding (what ``kafka-storage random-uuid``
-    prints)."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    prints), never starting with "-", which the storage tool would read as an option (Kafka's own Uuid avoids it
+    the same way: it draws again)."""
+    while True:
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cid.startswith("-"):
+            return cid
 
 
 def server_properties(port: int, controller_port: int, data_dir: Path) -> str:

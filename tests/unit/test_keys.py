@@ -30,6 +30,15 @@ def test_first_use_creates_one_owner_only_key_and_reuses_it(tmp_path: Path) -> N
     assert [v.to_key() for v in keys.verifiers()] == [first.verifier_key()]
 
 
+def test_reading_keys_creates_nothing(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    keys = ring(home)
+    assert keys.signers(generate=False) == [] and keys.verifiers() == [] and keys.report_verifiers() == {}
+    with pytest.raises(KeyConfigError, match="no signing keys"):
+        keys.retire("abcd1234")
+    assert not home.exists()  # only generating or pinning a key makes the keys directory
+
+
 def test_a_key_file_readable_by_others_is_refused(tmp_path: Path) -> None:
     (signer,) = ring(tmp_path).signers()
     os.chmod(tmp_path / "keys" / "signing" / f"{signer.key_id.hex()}.skey", 0o644)

@@ -77,7 +77,8 @@ def test_a_battery_exports_its_chain_in_order_under_its_digital_link(store_home:
         "SELECT b.battery_id, max(s.seq) FROM (SELECT entity_type, entity_id, seq FROM battrace.sealed FINAL) AS s "
         "INNER JOIN "
         "(SELECT battery_id FROM battrace.batteries FINAL WHERE product_type = 'pack' AND digital_link != '') AS b "
-        "ON s.entity_id = b.battery_id WHERE s.entity_type = 'battery' GROUP BY b.battery_id ORDER BY 2 DESC, 1 LIMIT 1",
+        "ON s.entity_id = b.battery_id WHERE s.entity_type = 'battery' GROUP BY b.battery_id "
+        "ORDER BY 2 DESC, 1 LIMIT 1",
     )[0]
     document = _export(store_home, tmp_path / "pack.jsonld", "--battery", battery)
     events = document["epcisBody"]["eventList"]

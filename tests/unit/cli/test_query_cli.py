@@ -1,4 +1,5 @@
-"""`battrace query` is read-only: anything but a reading statement is refused with one line, before the store opens."""
+"""`battrace query`: read-only unless --write; refusals are one line naming the fix (ClickHouse's own refusals are
+exercised on a real store in tests/integration/cli/test_query_cli_on_a_store.py)."""
 
 from __future__ import annotations
 
@@ -6,63 +7,52 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from clickhouse_connect.driver.exceptions import DatabaseError
 
-from battrace.cli.query import first_keyword, query, refusal
+from battrace.cli.main import cli
+from battrace.cli.query import outfile_refusal, refused
 
-READING = [
-    "SELECT count() FROM battrace.sealed",
-    "select 1",
-    "  \n\tWITH x AS (SELECT 1) SELECT * FROM x",
-    "-- how many\nSELECT 1",
-    "/* a comment\n over lines */ SHOW TABLES FROM battrace",
-    "((SELECT 1))",
-    "DESCRIBE TABLE battrace.sealed",
-    "desc battrace.sealed",
-    "EXPLAIN SELECT 1",
-]
-WRITING = [
-    "INSERT INTO battrace.reports (shipment_id) VALUES ('x')",
-    "ALTER TABLE battrace.sealed DELETE WHERE 1",
-    "DROP TABLE battrace.sealed",
-    "CREATE TABLE t (x UInt8) ENGINE = Memory",
-    "OPTIMIZE TABLE battrace.sealed FINAL",
-    "TRUNCATE TABLE battrace.sealed",
-    "SET readonly = 0",
-    "  -- SELECT in a comment\nDROP TABLE battrace.sealed",
-    "/* SELECT */ DELETE FROM battrace.sealed WHERE 1",
-    "(INSERT INTO t VALUES (1))",
-    "SELECTX 1",
-    "",
-    "   ",
-    "-- only a comment",
-    "SELECT 1 INTO OUTFILE '/tmp/rows.csv'",
-    "with x as (select 1) select * from x into   outfile 'f'",
-]
+# Messages as embedded chDB 26.9 raised them (READONLY is code 164, SYNTAX_ERROR 62).
+READONLY_REFUSAL = "Code: 164. DB::Exception: default: Cannot execute query in readonly mode. (READONLY)"
+SYNTAX_REFUSAL = (
+    "Code: 62. DB::Exception: Syntax error: failed at position 1 (SELEC) (line 1, col 1): SELEC 1. (SYNTAX_ERROR)"
+)
 
 
-@pytest.mark.parametrize("sql", READING)
-def test_reading_statements_pass(sql: str) -> None:
-    assert refusal(sql) is None, first_keyword(sql)
+@pytest.mark.parametrize(
+    "sql", ["SELECT 1 INTO OUTFILE '/tmp/rows.csv'", "with x as (select 1) select * from x into   outfile 'f'"]
+)
+def test_into_outfile_is_refused_without_write(sql: str) -> None:
+    problem = outfile_refusal(sql)
+    assert problem is not None and "--write" in problem and "OUTFILE" in problem
 
 
-@pytest.mark.parametrize("sql", WRITING)
-def test_everything_else_is_refused_naming_what_runs(sql: str) -> None:
-    problem = refusal(sql)
-    assert problem is not None, sql
-    assert "read-only" in problem or "OUTFILE" in problem
+@pytest.mark.parametrize("sql", ["SELECT 1", "SELECT 'INTO OUTFILES' AS x", "DROP TABLE battrace.sealed"])
+def test_only_into_outfile_is_refused_before_clickhouse(sql: str) -> None:
+    assert outfile_refusal(sql) is None  # everything else is for ClickHouse's readonly=1 to refuse
 
 
-def test_first_keyword_skips_blanks_comments_and_parentheses() -> None:
-    assert first_keyword(" -- a\n /* b */ ( select 1)") == "SELECT"
-    assert first_keyword("/* unterminated SELECT") == ""
-    assert first_keyword("123") == ""
+def test_a_change_refused_as_read_only_names_write() -> None:
+    error = refused(DatabaseError(READONLY_REFUSAL, code=164, name="READONLY"), write=False)
+    assert error.exit_code == 2 and "add --write" in error.message
+    assert "Cannot execute query in readonly mode" in error.message and "Code: 164" not in error.message
 
 
-@pytest.mark.parametrize("sql", ["DROP TABLE battrace.sealed", "SELECT 1 INTO OUTFILE 'x'"])
-def test_the_cli_refuses_with_one_line_before_opening_the_store(tmp_path: Path, sql: str) -> None:
+def test_a_syntax_error_shows_clickhouses_first_line_and_the_fix() -> None:
+    error = refused(DatabaseError(SYNTAX_REFUSAL, code=62, name="SYNTAX_ERROR"), write=False)
+    assert error.exit_code == 2 and "Syntax error: failed at position 1 (SELEC)" in error.message
+    assert "fix the SQL" in error.message and "--write" not in error.message
+
+
+def test_with_write_a_readonly_refusal_is_not_blamed_on_the_missing_flag() -> None:
+    error = refused(DatabaseError(READONLY_REFUSAL, code=164, name="READONLY"), write=True)
+    assert "add --write" not in error.message  # e.g. a server whose user profile is read-only
+
+
+def test_the_cli_refuses_outfile_with_one_line_before_opening_the_store(tmp_path: Path) -> None:
     env = {"BATTRACE_HOME": str(tmp_path), "BATTRACE_CLICKHOUSE": None}
-    result = CliRunner().invoke(query, [sql], env=env)
-    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.exception
+    result = CliRunner().invoke(cli, ["query", "SELECT 1 INTO OUTFILE 'x'"], env=env)
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.exception
     [line] = result.output.strip().splitlines()
-    assert line.startswith("Error: battrace query") and "Traceback" not in result.output
-    assert not (tmp_path / "clickhouse").exists()
+    assert line.startswith("Error: battrace query") and "--write" in line
+    assert not (tmp_path / "clickhouse").exists() and not (tmp_path / "x").exists()
