@@ -53,5 +53,9 @@ def test_export_of_a_malformed_battery_code_names_the_position(tmp_path: Path) -
 
 def test_export_without_a_store_says_where_it_looked(tmp_path: Path) -> None:
     result = run("export", "--all", "--out", str(tmp_path / "x.jsonld"), home=tmp_path / "nothing-here")
+    _one_line_exit_2(result, "no battrace home", "battrace demo")
+    assert not (tmp_path / "nothing-here").exists()
+    (tmp_path / "empty-home").mkdir()
+    result = run("export", "--all", "--out", str(tmp_path / "x.jsonld"), home=tmp_path / "empty-home")
     _one_line_exit_2(result, "no ClickHouse store", "battrace demo")
     assert not (tmp_path / "x.jsonld").exists()
