@@ -46,6 +46,12 @@ from rich.table import Table
     "until caught up, into this file: .svg flame graph, .json speedscope, else raw collapsed stacks",
 )
 @click.option("--json", "as_json", is_flag=True, help="print one line of JSON instead of a table")
+@click.option(
+    "--broker",
+    type=click.Choice(["tansu", "kafka"]),
+    default=None,
+    help="the broker to start (default BATTRACE_BROKER, else tansu); kafka = Apache Kafka, needs Java 17+ and Maven",
+)
 @click.pass_context
 def bench(
     ctx: click.Context,
@@ -56,6 +62,7 @@ def bench(
     workers: int,
     profile: Path | None,
     as_json: bool,
+    broker: str | None,
 ) -> None:
     """Measure pipeline throughput (and with --rate, latency) against a raw consumer, on the embedded stack.
 
@@ -69,6 +76,8 @@ def bench(
     from battrace.stack.worker import WorkerError
 
     settings = bench_settings(settings_or_exit())
+    if broker:
+        settings = settings.model_copy(update={"broker": broker})
     console = Console(stderr=as_json)
     if settings.kafka:
         console.print("[yellow]BATTRACE_KAFKA is ignored: the bench runs on a fresh embedded broker[/]")

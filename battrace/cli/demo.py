@@ -20,7 +20,13 @@ from battrace.cli.preflight import require_free_store, require_kafka
 @click.option("--seed", default=7, show_default=True, type=int, help="simulator seed (same seed, same story)")
 @click.option("--invalid-share", default=0.02, show_default=True, type=click.FloatRange(0, 0.5))
 @click.option("--json", "as_json", is_flag=True, help="end with one line of JSON")
-def demo(events: int, seed: int, invalid_share: float, as_json: bool) -> None:
+@click.option(
+    "--broker",
+    type=click.Choice(["tansu", "kafka"]),
+    default=None,
+    help="the broker to start (default BATTRACE_BROKER, else tansu); kafka = Apache Kafka, needs Java 17+ and Maven",
+)
+def demo(events: int, seed: int, invalid_share: float, as_json: bool, broker: str | None) -> None:
     """Run the main job on the embedded stack: simulate, process, seal, store, verify.
 
     It starts from an empty embedded store: an existing one under BATTRACE_HOME is replaced (it says so first), and
@@ -32,6 +38,8 @@ def demo(events: int, seed: int, invalid_share: float, as_json: bool) -> None:
     from battrace.stack.worker import WorkerError
 
     settings = settings_or_exit()
+    if broker:
+        settings = settings.model_copy(update={"broker": broker})
     console = Console(stderr=as_json)
     if settings.kafka:
         require_kafka(settings.kafka)

@@ -62,7 +62,9 @@ from battrace.runs.latency import latencies_ms, offer_paced, percentile
 from battrace.runs.profiler import Profiler
 from battrace.runs.topic_reads import PackAt, chain_positions, first_output_time, raw_consume
 from battrace.settings import Settings
+from battrace.stack.apache_kafka import ApacheKafkaBroker
 from battrace.stack.broker import EmbeddedBroker
+from battrace.stack.local_broker import local_broker
 from battrace.stack.worker import WorkerProcess, committed_by_groups, consumed_topics, wait_until_caught_up
 from battrace.store.client import connect
 from battrace.store.source_counts import rejected_sources, sealed_sources
@@ -94,6 +96,7 @@ class BenchResult:
     reports_s: float  # start -> the last delivery's report stored (reports trail sealing: they wait for inputs)
     startup_s: float
     table_store: str
+    broker: str  # Tansu or Apache Kafka (BATTRACE_BROKER / --broker)
     mode: str
     rate: float | None
     published: int
@@ -195,18 +198,25 @@ def _collect(settings: Settings, with_rows: bool) -> _Collected:
     return _Collected(sealed, rejected, {r[0] for r in ids})
 
 
-def _workers(stack: ExitStack, settings: Settings, bootstrap: str, count: int) -> list[WorkerProcess]:
+def _workers(stack: ExitStack, settings: Settings, bootstrap: str, count: int, tansu: bool) -> list[WorkerProcess]:
     return [
-        stack.enter_context(WorkerProcess(settings, bootstrap, settings.home / f"worker-{i}.log")) for i in range(count)
+        stack.enter_context(WorkerProcess(settings, bootstrap, settings.home / f"worker-{i}.log", tansu))
+        for i in range(count)
     ]
 
 
-def _caught_up(bootstrap: str, settings: Settings, workers: list[WorkerProcess], progress: Progress) -> dict[TP, int]:
+def _caught_up(
+    bootstrap: str, settings: Settings, workers: list[WorkerProcess], progress: Progress, tansu: bool
+) -> dict[TP, int]:
     task = progress.add_task("process", total=None)
     groups = consumed_topics(settings)
     for w in workers:
         wait_until_caught_up(
-            bootstrap, groups, w, on_progress=lambda done, total: progress.update(task, completed=done, total=total)
+            bootstrap,
+            groups,
+            w,
+            on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+            tansu=tansu,
         )
     return {tp: max(off, 0) for tp, off in committed_by_groups(bootstrap, groups).items()}
 
@@ -241,7 +251,7 @@ def sealed_at(clock: CommitClock, final: dict[TP, int]) -> float:
 
 def _run(
     settings: Settings,
-    broker: EmbeddedBroker,
+    broker: EmbeddedBroker | ApacheKafkaBroker,
     sim: list[SimEvent],
     rate: float | None,
     workers: int,
@@ -258,19 +268,19 @@ def _run(
     outputs = [(t, p) for t in OUTPUT_TOPICS for p in parts]
     with CommitClock(bootstrap, groups, ends_of=outputs) as clock, ExitStack() as stack:
         spawned = time.time()
-        procs = _workers(stack, settings, bootstrap, workers)
+        procs = _workers(stack, settings, bootstrap, workers, broker.tansu)
         pids = [p.proc.pid for p in procs if p.proc]
         clock.workers = [cpu_budget.WorkerCpu(pid) for pid in pids]
         clock.broker_pid = broker.proc.pid if broker.proc else None
         if rate:
-            _caught_up(bootstrap, settings, procs, progress)
+            _caught_up(bootstrap, settings, procs, progress, broker.tansu)
             profiler = Profiler(pids[0], profile) if profile else None
             first_offer = time.time()
             delivered, offered = offer_paced(bootstrap, measured, rate, progress)
             published += delivered
         else:
             profiler = Profiler(pids[0], profile) if profile and first_commit(clock, procs) else None
-        final = _caught_up(bootstrap, settings, procs, progress)
+        final = _caught_up(bootstrap, settings, procs, progress, broker.tansu)
         if profiler:
             profiler.stop()
         peak = max(peak_rss_mb(p.proc.pid) for p in procs if p.proc)
@@ -321,8 +331,12 @@ def run_bench(
     _wipe(settings)
     count = (events if batteries is None else batteries) + (WARMUP_EVENTS if rate else 0)
     sim = list(simulate(count, seed=seed) if batteries is None else commissioning(count, seed=seed))
-    with EmbeddedBroker(settings.broker_dir) as broker, progress_bars(console) as progress:
-        console.print(f"broker [cyan]{broker.bootstrap}[/]  clickhouse [cyan]{settings.clickhouse_dsn}[/]")
+    chosen = local_broker(settings, fresh=True)
+    if chosen.note:
+        console.print(f"[yellow]{chosen.note}[/]")
+    with chosen.broker as broker, progress_bars(console) as progress:
+        console.print(f"broker {chosen.name} [cyan]{broker.bootstrap}[/]")
+        console.print(f"clickhouse [cyan]{settings.clickhouse_dsn}[/]")
         ensure_topics(broker.bootstrap, settings.partitions)
         KeyRing(settings).signers()  # create the signing key before workers race to
         run = _run(
@@ -363,6 +377,7 @@ def run_bench(
         reports_s=round(run.reports_s, 3),
         startup_s=round(run.startup_s, 3),
         table_store=settings.table_store,
+        broker=chosen.name,
         mode="latency" if rate else "throughput",
         rate=rate,
         published=run.published,

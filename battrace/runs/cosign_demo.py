@@ -98,8 +98,9 @@ def pin_each_other(operator: Settings, cosigner: Settings) -> PinnedKeys:
     )
 
 
-def review_reports(settings: Settings, bootstrap: str, console: Console) -> list[Outcome]:
-    """Serve the operator's API, let the co-signer review every awaiting draft once, then seal its verdicts."""
+def review_reports(settings: Settings, bootstrap: str, console: Console, tansu: bool | None = None) -> list[Outcome]:
+    """Serve the operator's API, let the co-signer review every awaiting draft once, then seal its verdicts;
+    ``tansu``: see WorkerProcess."""
     cosigner = cosigner_settings(settings, bootstrap)
     keys = pin_each_other(settings, cosigner)
     signer = KeyRing(cosigner).report_signer(THIRD_PARTY_VERIFIER)
@@ -115,7 +116,7 @@ def review_reports(settings: Settings, bootstrap: str, console: Console) -> list
             api.close()
     for outcome in outcomes:
         console.print(f"co-signer: {outcome.line()}")
-    with WorkerProcess(settings, bootstrap, settings.home / "worker.log") as worker:
+    with WorkerProcess(settings, bootstrap, settings.home / "worker.log", tansu) as worker:
         seal_report_steps(bootstrap, settings, worker)
         worker.stop()
     return outcomes

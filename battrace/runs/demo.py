@@ -17,7 +17,7 @@ from battrace.keys import KeyRing
 from battrace.runs.cosign_demo import certifications, review_reports, seal_report_steps
 from battrace.runs.demo_witness import demo_witness
 from battrace.settings import Settings
-from battrace.stack.broker import EmbeddedBroker
+from battrace.stack.local_broker import local_broker
 from battrace.stack.witness_server import WitnessServer
 from battrace.stack.worker import (
     WorkerProcess,
@@ -65,6 +65,7 @@ class DemoResult:
     verify_failures: list[dict[str, object]] = field(default_factory=list)
     reviews: int = 0  # verdicts the co-signer published (battrace/runs/cosign_demo.py)
     certification: dict[str, object] = field(default_factory=dict)  # certified / refused / reasons
+    broker: str = ""  # the broker the run went through: Tansu, Apache Kafka, or an external Kafka
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -119,17 +120,20 @@ def run_demo(settings: Settings, events: int, seed: int, console: Console, inval
     with ExitStack() as stack:
         witness = stack.enter_context(WitnessServer(witness_home.path, settings.home / "witness.log"))
         if settings.kafka:
-            bootstrap = settings.kafka
+            bootstrap, tansu, name = settings.kafka, False, "Kafka"
         else:
-            broker = stack.enter_context(EmbeddedBroker(settings.broker_dir))
-            bootstrap = broker.bootstrap
-        console.print(f"broker [cyan]{bootstrap}[/]  clickhouse [cyan]{settings.clickhouse_dsn}[/]")
+            chosen = local_broker(settings, fresh=True)
+            if chosen.note:
+                console.print(f"[yellow]{chosen.note}[/]")
+            broker = stack.enter_context(chosen.broker)
+            bootstrap, tansu, name = broker.bootstrap, broker.tansu, chosen.name
+        console.print(f"broker {name} [cyan]{bootstrap}[/]  clickhouse [cyan]{settings.clickhouse_dsn}[/]")
         ensure_topics(bootstrap, settings.partitions)
         witness.wait_ready()
         console.print(f"witness [cyan]{witness_key.name}[/] at [cyan]{witness.url}[/] (home {witness_home.path})")
         asked = {"witnesses": f"{witness_key.to_key()} {witness.url}", "witness_quorum": 1}
         settings = settings.model_copy(update=asked)
-        worker = stack.enter_context(WorkerProcess(settings, bootstrap, settings.home / "worker.log"))
+        worker = stack.enter_context(WorkerProcess(settings, bootstrap, settings.home / "worker.log", tansu))
         with progress_bars(console) as progress:
             task = progress.add_task("publish", total=events)
             pipeline_started = time.monotonic()
@@ -157,11 +161,12 @@ def run_demo(settings: Settings, events: int, seed: int, console: Console, inval
             wait_until_deliveries_reported(bootstrap, settings, delivered, worker)
             seal_report_steps(bootstrap, settings, worker)  # the drafts, published on reports.events
         worker.stop()
-        reviews = review_reports(settings, bootstrap, console)
+        reviews = review_reports(settings, bootstrap, console, tansu)
     client = connect(settings)
     try:
         result = _collect(client, settings, published, pipeline_s, console, witnesses)
         result.reviews = len(reviews)
+        result.broker = name
         result.certification = certifications(client, settings).to_json()
     finally:
         client.close()

@@ -199,12 +199,16 @@ class ApacheKafkaBroker:
     """A KRaft Apache Kafka owned by this process; a context manager that always stops it.
 
     ``stop`` then ``start`` restarts it on the same ports with the same data; ``kill`` is a SIGKILL, as a crash
-    of the broker's machine would be."""
+    of the broker's machine would be. ``fresh``: the first start drops what an earlier broker left in the
+    directory (a demo or bench starts from empty topics, as on Tansu)."""
 
     tansu = False
 
-    def __init__(self, directory: Path, port: int | None = None, cache_dir: Path | None = None) -> None:
+    def __init__(
+        self, directory: Path, port: int | None = None, cache_dir: Path | None = None, fresh: bool = False
+    ) -> None:
         self.directory = directory
+        self.fresh = fresh
         self.port = port or free_port()
         self.controller_port = free_port()
         self.cache_dir = cache_dir or default_cache_dir()
@@ -238,6 +242,9 @@ class ApacheKafkaBroker:
 
     def start(self, timeout_s: float = 60.0) -> ApacheKafkaBroker:
         jars = fetch_jars(self.cache_dir)
+        if self.fresh:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+            self.fresh = False
         props = self._configure(jars)
         with open(self.directory / "kafka.out", "ab") as out:
             self.proc = subprocess.Popen(

@@ -25,13 +25,14 @@ class LocalBroker:
         return "Tansu" if self.broker.tansu else "Apache Kafka"
 
 
-def local_broker(settings: Settings, directory: Path | None = None) -> LocalBroker:
-    """The broker ``settings.broker`` asks for, not started, in ``directory`` (default: the home's broker dir)."""
+def local_broker(settings: Settings, directory: Path | None = None, fresh: bool = False) -> LocalBroker:
+    """The broker ``settings.broker`` asks for, not started, in ``directory`` (default: the home's broker dir);
+    ``fresh``: without what an earlier broker left there (Tansu never keeps anything)."""
     where = directory or settings.broker_dir
     if settings.broker == "kafka":
         cache = settings.broker_cache or default_cache_dir()
         reason = unavailable_reason(cache)
         if reason is None:
-            return LocalBroker(ApacheKafkaBroker(where, cache_dir=cache))
+            return LocalBroker(ApacheKafkaBroker(where, cache_dir=cache, fresh=fresh))
         return LocalBroker(EmbeddedBroker(where), f"{reason}; using the bundled Tansu broker instead")
     return LocalBroker(EmbeddedBroker(where))

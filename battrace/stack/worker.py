@@ -119,6 +119,14 @@ def true_end_offsets(
         consumer.close()
 
 
+def broker_is_tansu(tansu: bool | None, worker: WorkerProcess | None) -> bool:
+    """Whether the waits below read Tansu's true ends: as said, else as the worker's broker is, else yes (reading
+    the tail costs a moment on Kafka and finds the watermark it reported)."""
+    if tansu is not None:
+        return tansu
+    return worker.tansu if worker is not None else True
+
+
 def consumed_topics(settings: Settings) -> dict[str, list[str]]:
     """Consumer group -> the topics it commits: ingest reads the sources, the Faust app (seal stage) the chain,
     the rejects sink the rejects and the report stage the deliveries."""
@@ -149,17 +157,18 @@ def wait_until_caught_up(
     worker: WorkerProcess | None = None,
     timeout_s: float = 600,
     on_progress: Callable[[int, int], None] | None = None,
-    tansu: bool = True,
+    tansu: bool | None = None,
 ) -> None:
     """Block until each group has committed every message of its topics (twice in a row, to let
-    in-flight sends of an upstream stage land); ``groups``: see consumed_topics; ``tansu``: see true_end_offsets."""
+    in-flight sends of an upstream stage land); ``groups``: see consumed_topics; ``tansu``: see broker_is_tansu."""
     deadline = time.monotonic() + timeout_s
     stable = 0
     lagging: dict[tuple[str, int], tuple[int, int]] = {}
     while time.monotonic() < deadline:
         if worker is not None and not worker.alive():
             raise WorkerError(f"the worker exited early; see {worker.log_path}")
-        ends = true_end_offsets(bootstrap, [name for names in groups.values() for name in names], tansu=tansu)
+        names = [name for names in groups.values() for name in names]
+        ends = true_end_offsets(bootstrap, names, tansu=broker_is_tansu(tansu, worker))
         done = committed_by_groups(bootstrap, groups, ends)
         total = sum(ends.values())
         committed = sum(min(max(done.get(tp, 0), 0), end) for tp, end in ends.items())
@@ -232,13 +241,13 @@ def wait_until_deliveries_reported(
     expected: set[str],
     worker: WorkerProcess | None = None,
     timeout_s: float = 120,
-    tansu: bool = True,
+    tansu: bool | None = None,
 ) -> None:
     """:func:`wait_until_reported` on the broker: the deliveries topic's keys and the report group's commits."""
     deliveries = [topics.DELIVERIES.name]
 
     def reports_committed() -> bool:
-        ends = true_end_offsets(bootstrap, deliveries, tansu=tansu)
+        ends = true_end_offsets(bootstrap, deliveries, tansu=broker_is_tansu(tansu, worker))
         done = committed_by_groups(bootstrap, {settings.report_group: deliveries}, ends)
         return all(done.get(tp, -1) >= end for tp, end in ends.items() if end > 0)
 
@@ -280,7 +289,7 @@ def wait_until_checkpointed(
     worker: WorkerProcess | None = None,
     timeout_s: float = 120,
     witnesses: WitnessQuorum | None = None,
-    tansu: bool = True,
+    tansu: bool | None = None,
 ) -> dict[str, int]:
     """Block until a signed checkpoint covers every entry of every log (log size = trace.chain end offset); with
     ``witnesses``, a checkpoint cosigned as they require."""
@@ -289,7 +298,7 @@ def wait_until_checkpointed(
     while time.monotonic() < deadline:
         if worker is not None and not worker.alive():
             raise WorkerError(f"the worker exited early; see {worker.log_path}")
-        ends = true_end_offsets(bootstrap, [topics.CHAIN.name], tansu=tansu)
+        ends = true_end_offsets(bootstrap, [topics.CHAIN.name], tansu=broker_is_tansu(tansu, worker))
         sizes = checkpointed_sizes(bootstrap, witnesses=witnesses)
         missing = {
             settings.log_id(p): (sizes.get(settings.log_id(p), 0), end)
