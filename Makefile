@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-unit test-integration lint venv clean bench
+.PHONY: demo test test-kafka test-unit test-integration lint venv clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,14 @@ demo: $(STAMP)
 test: lint
 	sh deploy/browser/install-chromium.sh
 	$(BIN)/python -m pytest tests/unit tests/integration $(PYTEST_ARGS)
+
+# The end-to-end, replay, restart, SIGKILL and broker-restart tests again, against Apache Kafka (KRaft; Java 17+ and
+# Maven fetch its jars from Maven Central once, into ~/.cache/battrace).
+KAFKA_TESTS := tests/integration/test_pipeline.py tests/integration/test_restart.py \
+	tests/integration/processors/test_table_store.py tests/integration/processors/test_changelog_on_broker.py \
+	tests/integration/stack
+test-kafka: $(STAMP)
+	BATTRACE_BROKER=kafka $(BIN)/python -m pytest $(KAFKA_TESTS) $(PYTEST_ARGS)
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
+from embedded import broker_for_tests
 
-from battrace.stack.broker import EmbeddedBroker
+from battrace.settings import Settings
 from processors import changelog
 
 TOPIC = "entities-changelog"
@@ -17,7 +18,7 @@ TOPIC = "entities-changelog"
 
 @pytest.fixture
 def bootstrap(tmp_path: Path):
-    with EmbeddedBroker(tmp_path / "broker") as broker:
+    with broker_for_tests(Settings(home=tmp_path), tmp_path / "broker") as broker:
         _create_topic(broker.bootstrap)
         yield broker.bootstrap
 

@@ -13,12 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from embedded import Stack
+from embedded import Stack, broker_for_tests
 from published import REJECTED_PUBLISHED, SEALED_PUBLISHED
 
 from battrace.settings import Settings
-from battrace.stack.broker import EmbeddedBroker
-from battrace.stack.worker import consumed_topics, wait_until_caught_up
 from processors.event_ids import EventIdIndex
 from streams.kafka import ensure_topics
 from streams.simulator import simulate
@@ -37,10 +35,10 @@ def rocks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """One broker and store for the module: a first run, then restarts that must pick up the disk state."""
     home = tmp_path_factory.mktemp("rocksdb")
     settings = Settings(home=home, partitions=2, batch_seconds=0.2, table_store="rocksdb://")
-    with pytest.MonkeyPatch.context() as mp, EmbeddedBroker(home / "broker") as broker:
+    with pytest.MonkeyPatch.context() as mp, broker_for_tests(settings, home / "broker") as broker:
         mp.setenv("BATTRACE_TABLE_STORE", settings.table_store)  # WorkerProcess hands the environment to workers
         ensure_topics(broker.bootstrap, settings.partitions)
-        yield Stack(settings, broker.bootstrap)
+        yield Stack(settings, broker.bootstrap, broker)
 
 
 def _process(stack: Stack) -> None:
@@ -49,7 +47,7 @@ def _process(stack: Stack) -> None:
     log = stack.settings.home / "worker.log"
     seen = log.stat().st_size if log.exists() else 0
     with stack.worker() as worker:
-        wait_until_caught_up(stack.bootstrap, consumed_topics(stack.settings), worker, timeout_s=300)
+        stack.caught_up(worker, timeout_s=300)
         with open(log, "rb") as f:
             f.seek(seen)
             crashed = [line for line in f.read().decode(errors="replace").splitlines() if "Crashed reason=" in line]
