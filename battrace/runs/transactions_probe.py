@@ -18,7 +18,7 @@ from pathlib import Path
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from battrace.stack.apache_kafka import ApacheKafkaBroker
-from streams.kafka import ensure_topics, producer_config
+from streams.kafka import committed_offsets, ensure_topics, producer_config
 from streams.topics import TopicSpec
 
 TOPIC = TopicSpec("probe.out", "what the probe sends")
@@ -61,7 +61,8 @@ def probe(batches: int = 50, size: int = 2000, value_bytes: int = 300) -> dict[s
     value = b"x" * value_bytes
     with tempfile.TemporaryDirectory() as tmp, ApacheKafkaBroker(Path(tmp)) as broker:
         ensure_topics(broker.bootstrap, 1, [TOPIC, TopicSpec(SOURCE, "offsets the probe commits")])
-        _idempotent(broker.bootstrap, 5, size, value)  # warm-up: connections, producer id, group coordinator
+        committed_offsets(broker.bootstrap, GROUP, [(SOURCE, 0)], timeout_s=60)  # the group's coordinator is up
+        _idempotent(broker.bootstrap, 5, size, value)  # warm-up: connections, producer id
         idem = min(_idempotent(broker.bootstrap, batches, size, value) for _ in range(3))
         txn = min(_transactional(broker.bootstrap, batches, size, value) for _ in range(3))
     messages = batches * size
