@@ -45,6 +45,12 @@ def ensure_topics(bootstrap: str, partitions: int, specs: Iterable[TopicSpec] = 
                 raise RuntimeError(f"could not create topic {name}: {exc}") from exc
 
 
+def topic_partitions(bootstrap: str, timeout_s: float = 15) -> dict[str, int]:
+    """Every topic on the broker with its partition count."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    return {name: len(meta.partitions) for name, meta in admin.list_topics(timeout=timeout_s).topics.items()}
+
+
 def end_offsets(bootstrap: str, topic_names: Iterable[str], timeout_s: float = 10) -> dict[tuple[str, int], int]:
     """High watermark of every partition of the given topics."""
     consumer = Consumer(
