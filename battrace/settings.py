@@ -156,6 +156,15 @@ class Settings(BaseSettings):
         return self.clickhouse or f"chdb:///{self.clickhouse_path.resolve()}"
 
     @property
+    def clickhouse_shown(self) -> str:
+        """The DSN as printed and logged: a password in it becomes ``***`` (secrets are never shown)."""
+        parts = urlsplit(self.clickhouse_dsn)
+        if parts.password is None:
+            return self.clickhouse_dsn
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+        return parts._replace(netloc=netloc).geturl()
+
+    @property
     def clickhouse_path(self) -> Path:
         return self.home / "clickhouse"
 

@@ -56,7 +56,7 @@ def _read_store(subject: tuple[str, str] | None) -> tuple[list[Any], dict[str, s
         raise UserError(exc.message) from None
     except ClickHouseError as exc:
         raise UserError(
-            f"cannot reach ClickHouse at {settings.clickhouse_dsn} ({type(exc).__name__}): start it, "
+            f"cannot reach ClickHouse at {settings.clickhouse_shown} ({type(exc).__name__}): start it, "
             "or set BATTRACE_CLICKHOUSE / BATTRACE_HOME to where the data is"
         ) from None
     try:

@@ -101,7 +101,7 @@ def _clickhouse(exc: BaseException) -> str | None:
     if not isinstance(exc, DatabaseError):
         return None
     settings = _settings()
-    where = settings.clickhouse_dsn if settings else "BATTRACE_CLICKHOUSE"
+    where = settings.clickhouse_shown if settings else "BATTRACE_CLICKHOUSE"
     if getattr(exc, "code", None) is not None:
         return f"ClickHouse refused a statement: {clickhouse_says(exc)}; check that {where} is a battrace store"
     if isinstance(exc, OperationalError):

@@ -336,7 +336,7 @@ def run_bench(
         console.print(f"[yellow]{chosen.note}[/]")
     with chosen.broker as broker, progress_bars(console) as progress:
         console.print(f"broker {chosen.name} [cyan]{broker.bootstrap}[/]")
-        console.print(f"clickhouse [cyan]{settings.clickhouse_dsn}[/]")
+        console.print(f"clickhouse [cyan]{settings.clickhouse_shown}[/]")
         ensure_topics(broker.bootstrap, settings.partitions)
         KeyRing(settings).signers()  # create the signing key before workers race to
         run = _run(

@@ -127,7 +127,7 @@ def run_demo(settings: Settings, events: int, seed: int, console: Console, inval
                 console.print(f"[yellow]{chosen.note}[/]")
             broker = stack.enter_context(chosen.broker)
             bootstrap, tansu, name = broker.bootstrap, broker.tansu, chosen.name
-        console.print(f"broker {name} [cyan]{bootstrap}[/]  clickhouse [cyan]{settings.clickhouse_dsn}[/]")
+        console.print(f"broker {name} [cyan]{bootstrap}[/]  clickhouse [cyan]{settings.clickhouse_shown}[/]")
         ensure_topics(bootstrap, settings.partitions)
         witness.wait_ready()
         console.print(f"witness [cyan]{witness_key.name}[/] at [cyan]{witness.url}[/] (home {witness_home.path})")
