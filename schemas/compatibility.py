@@ -108,14 +108,16 @@ class _Walk:
             for branch in w:
                 b = self.writer.deref(branch)
                 if rk != "union" and not _matches(r, b):
-                    self.problems.append(f"{path}: writer may write {_describe(b)}, the reader reads {_describe(r)}")
+                    self.problems.append(
+                        f"{path}: the writer may write {_describe(b)}, the reader reads only {_describe(r)}"
+                    )
                 else:
                     self.check(r, branch, path if rk == "union" else _into(path, b))
             return
         if rk == "union":
             branch = next((b for b in r if _matches(self.reader.deref(b), w)), None)
             if branch is None:
-                self.problems.append(f"{path}: type changed: the reader's union has no {_describe(w)}")
+                self.problems.append(f"{path}: the reader's union has no {_describe(w)}, which the writer writes")
             else:
                 self.check(branch, w, _into(path, w))
             return
