@@ -8,7 +8,8 @@ ClickHouse: those stay real in every integration test.
 
 Endpoints: ``POST /subjects/{s}/versions``, ``GET /schemas/ids/{id}``, ``GET /subjects``,
 ``GET /subjects/{s}/versions``, ``GET /subjects/{s}/versions/{v|latest}``; errors as the registry sends them
-(``{"error_code": 40401, "message": ...}`` with HTTP 404).
+(``{"error_code": 40401, "message": ...}`` with HTTP 404). Anything else is answered 404, which the client reads as
+"none" (the serializer's look-up of topic associations, for one).
 """
 
 from __future__ import annotations

@@ -116,3 +116,36 @@ def test_a_schema_directory_with_a_broken_file_is_named(tmp_path: Path) -> None:
         schema_files(tmp_path)
     with pytest.raises(SchemaFileError, match="is not a directory"):
         schema_files(tmp_path / "missing")
+
+
+class _Subjects:
+    """An in-memory stand-in with the three lookups the catalogue makes of schemas.registry.Registry (the HTTP side
+    is tests/integration/schemas/test_schema_evolution.py's)."""
+
+    def __init__(self) -> None:
+        self.subjects: dict[str, list[tuple[int, Any]]] = {}
+        self.fetched: list[tuple[str, int]] = []
+
+    def schema(self, schema_id: int) -> Any:
+        return next(raw for versions in self.subjects.values() for i, raw in versions if i == schema_id)
+
+    def versions(self, subject: str) -> list[int]:
+        return list(range(1, len(self.subjects.get(subject, [])) + 1))
+
+    def version(self, subject: str, version: int) -> tuple[int, Any]:
+        self.fetched.append((subject, version))
+        return self.subjects[subject][version - 1]
+
+
+def test_an_unknown_fingerprint_is_looked_up_among_the_subjects_versions_once_each() -> None:
+    registry = _Subjects()
+    writers = WriterCatalogue(registry=registry, subjects=["mes.events-value"])  # type: ignore[arg-type]
+    newer = parse_contract(NEWER)
+    assert writers.by_fingerprint(newer.fingerprint) is None  # not registered yet: unknown, nothing cached
+    registry.subjects["mes.events-value"] = [(1, MES), (2, NEWER)]
+    registry.subjects["other-value"] = [(3, INCOMPATIBLE)]  # not a subject the catalogue reads
+    found = writers.by_fingerprint(newer.fingerprint)
+    assert found is not None and found.reader == contract(MES_EVENT) and found.problems == ()
+    assert writers.by_fingerprint(parse_contract(INCOMPATIBLE).fingerprint) is None
+    assert registry.fetched == [("mes.events-value", 1), ("mes.events-value", 2)]  # each version fetched once
+    assert writers.by_id(2) is found  # what the scan read is known by id too
