@@ -37,9 +37,11 @@ test-integration: $(STAMP)
 	sh deploy/browser/install-chromium.sh
 	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
 
+# ... and the event contracts against their released versions (HEAD in a git work tree, else the installed copies).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/battrace schemas check --against $$(git rev-parse -q --verify HEAD >/dev/null 2>&1 && echo HEAD || echo packaged) schemas/*.avsc
 
 bench: $(STAMP)
 	$(BIN)/battrace bench $(ARGS)

@@ -41,7 +41,16 @@ class Settings(BaseSettings):
     clickhouse: str = Field(
         "", description="clickhouse-connect DSN (http://host:8123 or chdb:///path); empty = embedded chDB"
     )
-    schema_registry_url: str = Field("", description="Confluent Schema Registry; empty = single-object framing")
+    schema_registry_url: str = Field(
+        "",
+        description="Confluent Schema Registry: producers register and frame values with it, ingest reads writer "
+        "schemas from it; empty = single-object framing",
+    )
+    schema_dir: Path | None = Field(
+        None,
+        description="a directory of producers' .avsc writer schemas, so ingest can resolve single-object events "
+        "written with a newer compatible schema; empty = the shipped contracts (and the registry, if set)",
+    )
     partitions: int = Field(4, ge=1, description="partitions of every source and internal topic")
     app_id: str = Field("battrace", description="Faust application id (consumer group, changelog prefix)")
     batch_size: int = Field(2000, ge=1, description="source events per ingest batch")

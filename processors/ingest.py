@@ -30,7 +30,7 @@ from processors.event_ids import Coordinates, EventIdIndex, encode_changes, repl
 from processors.group_consumer import group_consumer
 from processors.sealing import key_partition
 from processors.validate import Accepted, Validator
-from schemas.codec import Decoder, RegistryClient
+from schemas.codec import Decoder
 from schemas.envelope import (
     Envelope,
     PackEntry,
@@ -41,6 +41,8 @@ from schemas.envelope import (
     split_packs,
 )
 from schemas.reasons import Reason
+from schemas.registry import value_subject
+from schemas.writers import catalogue
 from streams import topics
 
 log = logging.getLogger(__name__)
@@ -289,8 +291,9 @@ async def _exit_with_parent(parent: int) -> None:
 
 async def run_stage(settings: Settings) -> None:
     """The stage with its validator and dedup index (on disk next to Faust's tables when those are on disk)."""
-    registry = RegistryClient(settings.schema_registry_url) if settings.schema_registry_url else None
-    validator = Validator(Decoder(registry), future_tolerance_s=settings.future_tolerance_s)
+    subjects = [value_subject(t.name) for t in topics.SOURCES]  # where producers register (TopicNameStrategy)
+    writers = catalogue(settings.schema_dir, settings.schema_registry_url, subjects)
+    validator = Validator(Decoder(writers), future_tolerance_s=settings.future_tolerance_s)
     on_disk = settings.table_store.startswith("rocksdb")
     index = EventIdIndex(settings.home / "faust" / "event_ids" if on_disk else None)
     try:

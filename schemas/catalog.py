@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -29,6 +29,8 @@ class Contract:
     name: str
     parsed: Any
     fingerprint: bytes  # CRC-64-AVRO of the Parsing Canonical Form, little-endian as on the wire
+    # the schema as written (defaults, docs, logical types): what compatibility checks and registries need
+    raw: Any = field(default=None, compare=False, repr=False)
 
     @property
     def fingerprint_hex(self) -> str:
@@ -55,7 +57,17 @@ def _without_logical_types(node: Any) -> Any:
 
 def parse_contract(raw: dict[str, Any]) -> Contract:
     parsed = fastavro.parse_schema(_without_logical_types(raw))
-    return Contract(name=parsed["name"], parsed=parsed, fingerprint=crc64_fingerprint(parsed))
+    return Contract(name=parsed["name"], parsed=parsed, fingerprint=crc64_fingerprint(parsed), raw=raw)
+
+
+def shipped_text(filename: str) -> str:
+    """The text of a shipped ``.avsc`` file (the packaged copy), by file name."""
+    return resources.files("schemas").joinpath(filename).read_text()
+
+
+def shipped_files() -> tuple[str, ...]:
+    """The file names of the shipped contracts."""
+    return tuple(_FILES.values())
 
 
 @cache
@@ -63,8 +75,7 @@ def contracts() -> dict[str, Contract]:
     """All shipped contracts by full name."""
     out: dict[str, Contract] = {}
     for name, filename in _FILES.items():
-        raw = json.loads(resources.files("schemas").joinpath(filename).read_text())
-        out[name] = parse_contract(raw)
+        out[name] = parse_contract(json.loads(shipped_text(filename)))
     return out
 
 

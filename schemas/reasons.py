@@ -7,7 +7,8 @@ from enum import StrEnum
 
 class Reason(StrEnum):
     BAD_FRAMING = "bad_framing"  # neither single-object (C3 01) nor Confluent (00) framing
-    UNKNOWN_SCHEMA = "unknown_schema"  # fingerprint / schema id not a battrace contract
+    UNKNOWN_SCHEMA = "unknown_schema"  # fingerprint / schema id not in the writer catalogue, or no battrace contract
+    INCOMPATIBLE_SCHEMA = "incompatible_schema"  # a known writer schema the shipped contract of its name cannot read
     UNDECODABLE = "undecodable"  # framing fine, Avro body is not
     WRONG_TOPIC = "wrong_topic"  # a valid contract, published to another source's topic
     MISSING_VALUE = "missing_value"  # an empty id or an empty list that needs at least one item

@@ -1,14 +1,28 @@
-"""Producer SDK for MES, logistics, assay and registry sources: Avro single-object values on an
-idempotent confluent-kafka producer."""
+"""Producer SDK for MES, logistics, assay and registry sources: Avro values on an idempotent confluent-kafka
+producer.
+
+Framing follows BATTRACE_SCHEMA_REGISTRY_URL. Without a registry, values are Avro single-object encoded (the
+fingerprint says which schema wrote them). With one, confluent-kafka's own ``AvroSerializer`` registers the writer
+schema under the topic's value subject (Confluent's TopicNameStrategy) and frames values with its id: one serializer
+per schema, each registering once. A source that writes with a newer schema than the shipped contract passes it as
+``writer_schemas``; ingest resolves it onto the contract (schemas/writers.py).
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.avro import AvroSerializer
+from confluent_kafka.serialization import MessageField, SerializationContext
 
-from schemas.codec import encode
+from battrace.settings import get_settings
+from schemas.catalog import Contract, contract
+from schemas.codec import encode_with
 from streams.kafka import producer_config
 
 
@@ -17,12 +31,25 @@ class ProduceError(RuntimeError):
 
 
 class EventProducer:
-    """Sends events and counts deliveries; ``flush`` raises if any message could not be delivered."""
+    """Sends events and counts deliveries; ``flush`` raises if any message could not be delivered.
 
-    def __init__(self, bootstrap: str, **overrides: Any) -> None:
+    ``registry_url``: None = BATTRACE_SCHEMA_REGISTRY_URL, "" = no registry (single-object framing).
+    ``writer_schemas``: the schemas this source writes with, by contract name; the shipped contracts otherwise."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        registry_url: str | None = None,
+        writer_schemas: Mapping[str, Contract] | None = None,
+        **overrides: Any,
+    ) -> None:
         self._producer = Producer(producer_config(bootstrap, **overrides))
         self.delivered = 0
         self.failed: list[str] = []
+        url = get_settings().schema_registry_url if registry_url is None else registry_url
+        self._registry = SchemaRegistryClient({"url": url}) if url else None
+        self._writers = dict(writer_schemas or {})
+        self._serializers: dict[str, AvroSerializer] = {}
 
     def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
         if err is None:
@@ -40,10 +67,22 @@ class EventProducer:
                 self._producer.poll(0.05)
         self._producer.poll(0)
 
+    def encode(self, topic: str, schema_name: str, record: dict[str, Any]) -> bytes:
+        """The value bytes of a record, framed as this producer frames them."""
+        writer = self._writers.get(schema_name) or contract(schema_name)
+        if self._registry is None:
+            return encode_with(writer, record)
+        serializer = self._serializers.get(schema_name)
+        if serializer is None:
+            serializer = self._serializers[schema_name] = AvroSerializer(self._registry, json.dumps(writer.raw))
+        value = serializer(record, SerializationContext(topic, MessageField.VALUE))
+        assert value is not None  # only a None record serializes to None
+        return value
+
     def send(
         self, topic: str, schema_name: str, record: dict[str, Any], key: str, timestamp_ms: int | None = None
     ) -> None:
-        self.send_raw(topic, key.encode(), encode(schema_name, record), timestamp_ms)
+        self.send_raw(topic, key.encode(), self.encode(topic, schema_name, record), timestamp_ms)
 
     def flush(self, timeout_s: float = 60) -> None:
         remaining = self._producer.flush(timeout_s)

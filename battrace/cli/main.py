@@ -19,6 +19,7 @@ from battrace.cli.known_errors import one_line_errors
 from battrace.cli.passport import passport_cmd
 from battrace.cli.query import query
 from battrace.cli.report import report
+from battrace.cli.schemas import schemas_group
 from battrace.cli.serve import serve
 from battrace.cli.topics import topics_group
 from battrace.cli.trace import trace
@@ -37,6 +38,7 @@ COMMANDS = (
     passport_cmd,
     query,
     report,
+    schemas_group,
     serve,
     topics_group,
     trace,

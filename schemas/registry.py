@@ -1,0 +1,64 @@
+"""The Confluent Schema Registry, through confluent-kafka's own client: writer schemas by id and by subject.
+
+The client caches what it fetched by id and by (subject, version), so each writer schema crosses the network once.
+Two failures are told apart because they end differently: a schema the registry does not have is the message's fault
+(the message is rejected with ``unknown_schema``); a registry that does not answer is nobody's verdict on the message
+(ingest stops without committing, and the batch is read again once the registry is back).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+NOT_FOUND = 404
+
+
+class SchemaNotFound(LookupError):
+    """The registry answered: it has no such schema id or subject."""
+
+
+class RegistryUnavailable(RuntimeError):
+    """The registry did not answer (or answered with an error that is not about the schema asked for)."""
+
+
+def value_subject(topic: str) -> str:
+    """The subject a topic's values are registered under (Confluent's default TopicNameStrategy)."""
+    return f"{topic}-value"
+
+
+class Registry:
+    """Writer schemas from one registry, parsed from the JSON the registry stores."""
+
+    def __init__(self, url: str, timeout_s: float = 5.0) -> None:
+        self.url = url
+        self.client = SchemaRegistryClient({"url": url, "timeout": timeout_s})
+
+    def schema(self, schema_id: int) -> dict[str, Any]:
+        """The writer schema registered under a global id."""
+        return self._call(lambda: json.loads(self.client.get_schema(schema_id).schema_str), f"schema id {schema_id}")
+
+    def versions(self, subject: str) -> list[int]:
+        """The versions registered under a subject; none when the registry has not heard of it."""
+        try:
+            return self._call(lambda: list(self.client.get_versions(subject)), f"subject {subject}")
+        except SchemaNotFound:
+            return []
+
+    def version(self, subject: str, version: int) -> tuple[int, dict[str, Any]]:
+        """(global id, writer schema) of one version of a subject."""
+        registered = self._call(lambda: self.client.get_version(subject, version), f"{subject} version {version}")
+        return registered.schema_id, json.loads(registered.schema.schema_str)
+
+    def _call(self, fn: Any, what: str) -> Any:
+        try:
+            return fn()
+        except SchemaRegistryError as exc:
+            if exc.http_status_code == NOT_FOUND:
+                raise SchemaNotFound(f"the registry at {self.url} has no {what}") from exc
+            raise RegistryUnavailable(f"the registry at {self.url} failed on {what}: {exc}") from exc
+        except Exception as exc:  # refused, timed out, not JSON: whatever the HTTP stack raises, the registry is away
+            raise RegistryUnavailable(f"the registry at {self.url} did not answer for {what}: {exc}") from exc
