@@ -97,9 +97,10 @@ def figure_html(data: PanelRows) -> str:
 
 def table_html(data: PanelRows) -> str:
     head = "".join(f"<th>{escape(c)}</th>" for c in data.columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{escape(cell_text(v))}</td>" for v in row) + "</tr>" for row in data.rows
-    ) or f'<tr><td colspan="{len(data.columns)}">no rows</td></tr>'
+    body = (
+        "".join("<tr>" + "".join(f"<td>{escape(cell_text(v))}</td>" for v in row) + "</tr>" for row in data.rows)
+        or f'<tr><td colspan="{len(data.columns)}">no rows</td></tr>'
+    )
     table = f'<table class="numbers" data-panel="{escape(data.panel.id)}">'
     return f"{table}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -125,9 +126,10 @@ def panel_html(data: PanelRows, checkpoints: Sequence[NewestCheckpoint]) -> str:
 
 def verification_html(verification: Verification) -> str:
     if verification.ok:
+        counted = f"{verification.checked} chains" if verification.checked else "every chain"
         return (
-            f'<p id="verification" class="verified">Verified: <code>battrace verify</code> checked '
-            f"{verification.checked} chains, their logs, checkpoint signatures and derived rows; all hold.</p>"
+            f'<p id="verification" class="verified">Verified: <code>battrace verify</code> checked {counted}, '
+            "their logs, checkpoint signatures and derived rows; all hold.</p>"
         )
     shown = "".join(f"<li>{escape(f)}</li>" for f in verification.failures[:SHOWN_FAILURES])
     more = len(verification.failures) - SHOWN_FAILURES

@@ -23,7 +23,8 @@ class Panel:
     ``marks``: columns drawn as markers over the bars (targets, minimums). ``verified``: every number comes from
     rows `battrace verify` recomputes from the sealed events; operational panels (rejects, seal times, checkpoint
     times) are not covered and say so. ``volatile``: columns that depend on the clock (``now()``), so two runs of the
-    statement differ there.
+    statement differ there. ``wall_clock``: the time axis is the machine's clock (seal times), not the event times
+    of the sources, so a live dashboard shows the last hours of it.
     """
 
     id: str
@@ -39,6 +40,7 @@ class Panel:
     time_axis: bool = False
     verified: bool = True
     volatile: tuple[str, ...] = ()
+    wall_clock: bool = False
 
 
 CARBON_PER_KWH = Panel(
@@ -231,6 +233,7 @@ ORDER BY minute, log_id""",
     time_axis=True,
     unit="rows / minute",
     verified=False,
+    wall_clock=True,
 )
 
 CHECKPOINT_HEALTH = Panel(
