@@ -73,6 +73,7 @@ def demo(events: int, seed: int, invalid_share: float, as_json: bool, broker: st
         + ("" if reported else " [red](missing reports)[/]")
     )
     print_certification(console, result.certification)
+    console.print(f"analyst report: {result.dashboard}")
     if as_json:
         click.echo(json.dumps(result.to_json(), separators=(",", ":")))
     if not (balanced and result.verified and reported):

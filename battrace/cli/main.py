@@ -10,6 +10,7 @@ import click
 from battrace.cli.audit import audit
 from battrace.cli.bench import bench
 from battrace.cli.cosign import cosign
+from battrace.cli.dashboard import dashboard
 from battrace.cli.demo import demo
 from battrace.cli.epcis import epcis_group
 from battrace.cli.export import export_cmd
@@ -30,6 +31,7 @@ COMMANDS = (
     audit,
     bench,
     cosign,
+    dashboard,
     demo,
     epcis_group,
     export_cmd,

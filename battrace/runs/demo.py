@@ -14,6 +14,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from battrace.compliance.audit import run_audit
 from battrace.domain.entities import entities_of, kind_of, split_key
 from battrace.keys import KeyRing
+from battrace.report.dashboard import write_dashboard
+from battrace.report.dashboard_html import Verification
 from battrace.runs.cosign_demo import certifications, review_reports, seal_report_steps
 from battrace.runs.demo_witness import demo_witness
 from battrace.settings import Settings
@@ -66,6 +68,7 @@ class DemoResult:
     reviews: int = 0  # verdicts the co-signer published (battrace/runs/cosign_demo.py)
     certification: dict[str, object] = field(default_factory=dict)  # certified / refused / reasons
     broker: str = ""  # the broker the run went through: Tansu, Apache Kafka, or an external Kafka
+    dashboard: str = ""  # path of the analyst report (battrace/report/dashboard.py), marked if verification failed
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -168,6 +171,9 @@ def run_demo(settings: Settings, events: int, seed: int, console: Console, inval
         result.reviews = len(reviews)
         result.broker = name
         result.certification = certifications(client, settings).to_json()
+        failures = tuple(f"{f['entity']}: {f['problem']}" for f in result.verify_failures)
+        verification = Verification(result.verified, 0, failures)
+        result.dashboard = str(write_dashboard(client, settings.home / "dashboard", verification))
     finally:
         client.close()
     result.elapsed_s = round(time.monotonic() - started, 2)
