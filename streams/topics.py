@@ -33,8 +33,14 @@ REPORTS = TopicSpec(
     config={**APPEND_TIME},
 )
 CHAIN = TopicSpec("trace.chain", "accepted events packed per entity partition (MessagePack): the per-entity sequencer")
+# The dedup state's changelog is replayed from its start by every ingest that takes a partition: a record that
+# retention deleted would be an event id forgotten, and its re-sent event sealed twice. Kafka deletes records
+# older than its retention (7 days by default) unless a topic says otherwise.
+KEEP_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1"}
 EVENT_IDS = TopicSpec(
-    "trace.event_ids", "accepted event ids and their source coordinates, packed per source partition (dedup state)"
+    "trace.event_ids",
+    "accepted event ids and their source coordinates, packed per source partition (dedup state)",
+    config={**KEEP_FOREVER},
 )
 REJECTS = TopicSpec("trace.rejects", "invalid events with the original bytes and a machine-readable reason")
 CHECKPOINTS = TopicSpec("trace.checkpoints", "signed checkpoints of the per-partition logs")
