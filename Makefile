@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-kafka test-unit test-integration lint venv clean bench
+.PHONY: demo test test-kafka test-docker test-unit test-integration lint venv clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ KAFKA_TESTS := tests/integration/test_pipeline.py tests/integration/test_restart
 	tests/integration/stack
 test-kafka: $(STAMP)
 	BATTRACE_BROKER=kafka $(BIN)/python -m pytest $(KAFKA_TESTS) $(PYTEST_ARGS)
+
+# The suite's assertions on ClickHouse server and Kafka in containers, two workers and a SIGKILL of one; where no
+# Docker engine answers, each test skips saying so.
+test-docker: $(STAMP)
+	$(BIN)/python -m pytest -m docker tests/integration $(PYTEST_ARGS)
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
+from published import NOT_STEPS, PUBLISHED
 
 from battrace.runs.demo import delivered_consignment
 from battrace.settings import Settings
@@ -50,8 +51,9 @@ class Stack:
 
     @property
     def tansu(self) -> bool:
-        """The broker is Tansu: the worker and the waits apply the Tansu-only workarounds."""
-        return self.broker is None or self.broker.tansu
+        """The broker is Tansu: the worker and the waits apply the Tansu-only workarounds (a broker this stack did
+        not start is a Kafka)."""
+        return self.broker.tansu if self.broker is not None else not self.settings.kafka
 
     def publish(self, events: list) -> int:
         with EventProducer(self.bootstrap) as producer:
@@ -60,8 +62,9 @@ class Stack:
         return producer.delivered
 
     @contextmanager
-    def worker(self) -> Iterator[WorkerProcess]:
-        with WorkerProcess(self.settings, self.bootstrap, self.settings.home / "worker.log", self.tansu) as worker:
+    def worker(self, name: str = "worker") -> Iterator[WorkerProcess]:
+        """A worker of this stack, logging to ``<home>/<name>.log``."""
+        with WorkerProcess(self.settings, self.bootstrap, self.settings.home / f"{name}.log", self.tansu) as worker:
             yield worker
 
     def process(self, timeout_s: float = 300, reports_of: list | None = None) -> None:
@@ -131,6 +134,20 @@ class Stack:
             await consumer.commit({tp: 0 for tp in consumer.assignment()})
         finally:
             await consumer.stop()
+
+
+def assert_sealed_once_and_verified(stack: Stack, events: list, published: int) -> None:
+    """Every valid event sealed, published = sealed + rejected, no chain holds an event twice, and
+    `battrace verify --all` passes."""
+    valid_ids = {ev.event_id for ev in events if ev.expected_reason is None}
+    sealed_ids = {r[0] for r in stack.sql(f"SELECT DISTINCT event_id FROM battrace.sealed FINAL WHERE {PUBLISHED}")}
+    rejected = stack.sql(f"SELECT count() FROM battrace.rejects FINAL WHERE {NOT_STEPS}")[0][0]
+    assert sealed_ids == valid_ids
+    assert published == len(sealed_ids) + rejected
+    twice = "SELECT entity_type, entity_id, event_id FROM battrace.sealed FINAL GROUP BY ALL HAVING count() > 1"
+    assert stack.sql(f"SELECT count() FROM ({twice})") == [[0]]  # no chain holds an event twice
+    code, report = verify_all(stack.settings.home)
+    assert code == 0 and report["ok"], report["failures"][:5]
 
 
 def verify_all(home: Path, *args: str, **env: str) -> tuple[int, dict]:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from embedded import embedded_stack, write_sql
+from embedded import assert_sealed_once_and_verified, embedded_stack, write_sql
 from published import NOT_STEPS, PUBLISHED
 
 from battrace.stack.worker import (
@@ -182,7 +182,7 @@ def test_worker_killed_twice_mid_stream_loses_and_duplicates_nothing(stack) -> N
 
     _run_and_kill(stack, committed_anything)
     stack.process()
-    _assert_sealed_once_and_verified(stack, events, published)
+    assert_sealed_once_and_verified(stack, events, published)
 
 
 def _run_and_kill(stack, when: Callable[[int, int], bool]) -> None:
@@ -217,19 +217,6 @@ def test_a_restarted_worker_signs_the_tail_its_crashed_predecessor_sealed_with_n
     assert set(sizes) == {stack.settings.log_id(p) for p in range(stack.settings.partitions)}
 
 
-def _assert_sealed_once_and_verified(stack, events: list, published: int) -> None:
-    """Every valid event sealed, published = sealed + rejected, and `battrace verify --all` passes."""
-    valid_ids = {ev.event_id for ev in events if ev.expected_reason is None}
-    sealed_ids = {r[0] for r in stack.sql(f"SELECT DISTINCT event_id FROM battrace.sealed FINAL WHERE {PUBLISHED}")}
-    rejected = stack.sql(f"SELECT count() FROM battrace.rejects FINAL WHERE {NOT_STEPS}")[0][0]
-    assert sealed_ids == valid_ids
-    assert published == len(sealed_ids) + rejected
-    twice = "SELECT entity_type, entity_id, event_id FROM battrace.sealed FINAL GROUP BY ALL HAVING count() > 1"
-    assert stack.sql(f"SELECT count() FROM ({twice})") == [[0]]  # no chain holds an event twice
-    report = json.loads(_verify_cli(stack.settings.home, "--all", "--json").stdout.strip().splitlines()[-1])
-    assert report["ok"], report["failures"][:5]
-
-
 class _Killed(Exception):
     pass
 
@@ -247,7 +234,7 @@ def test_batches_stored_in_groups_seal_every_event_once_on_unbroken_chains(tmp_p
         events = list(simulate(2500, seed=31, invalid_share=0.03))
         published = stack.publish(events)
         stack.process()
-        _assert_sealed_once_and_verified(stack, events, published)
+        assert_sealed_once_and_verified(stack, events, published)
         # without FINAL, so rows a merge would collapse still count: one chain hash per seq, one seq per event
         links, hashes, items = stack.sql(
             "SELECT uniqExact(entity_type, entity_id, seq), uniqExact(entity_type, entity_id, seq, chain_hash), "
