@@ -8,10 +8,29 @@ elsewhere (tests, tools, the ingest child) leaves all of it alone.
 
 from __future__ import annotations
 
-from battrace.settings import get_settings
+import sys
+
+from battrace.settings import Settings, get_settings
 from processors import broker
+from processors.metrics_server import health_app, serve
 from processors.runtime import faust_patches, tuning
-from processors.worker import build_worker
+from processors.worker import Worker, build_worker
+
+
+def serve_metrics(worker: Worker, settings: Settings) -> None:
+    """The worker's /metrics, /healthz and /readyz on BATTRACE_METRICS_PORT (processors/metrics_server.py); a port
+    that cannot be bound stops the worker before it joins any group, with one line that says what to change."""
+    host, port = settings.metrics_host, settings.metrics_port
+    try:
+        serve(host, port, health_app(worker.metrics, worker.readiness))
+    except OSError as exc:
+        print(
+            f"error: cannot serve metrics on {host}:{port} ({exc.strerror}): set BATTRACE_METRICS_PORT to a free port, "
+            "or 0 to turn metrics off",
+            file=sys.stderr,
+        )
+        sys.exit(2)
+    print(f"metrics on http://{host}:{port}/metrics (health: /healthz, /readyz)", file=sys.stderr)
 
 
 def main() -> None:
@@ -22,7 +41,10 @@ def main() -> None:
     fetch_wait_ms = broker.fetch_max_wait_ms(settings, tansu)
     if fetch_wait_ms is not None:
         faust_patches.set_worker_fetch_max_wait(fetch_wait_ms)
-    build_worker(settings, tansu=tansu).app.main()
+    worker = build_worker(settings, tansu=tansu)
+    if settings.metrics_port:
+        serve_metrics(worker, settings)
+    worker.app.main()
 
 
 if __name__ == "__main__":
