@@ -20,6 +20,7 @@ from battrace.cli.passport import passport_cmd
 from battrace.cli.query import query
 from battrace.cli.report import report
 from battrace.cli.serve import serve
+from battrace.cli.status import status
 from battrace.cli.trace import trace
 from battrace.cli.verify import verify_cmd
 from battrace.cli.witness import witness_group
@@ -37,6 +38,7 @@ COMMANDS = (
     query,
     report,
     serve,
+    status,
     trace,
     verify_cmd,
     witness_group,
