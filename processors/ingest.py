@@ -47,7 +47,7 @@ from schemas.envelope import (
 from schemas.reasons import Reason
 from streams import topics
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("processors.ingest")  # not __name__: run as the child process, that is "__main__"
 PACK_MAX_EVENTS = 500  # events per trace.chain message: keeps a pack well under Kafka's 1 MiB message limit
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024  # producer request limit; a 500-event pack is ~150 kB (LZ4-compressed)
 # A pack is split to stay under the producer limit, with room for the record batch around it (~100 bytes).
