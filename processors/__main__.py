@@ -8,13 +8,26 @@ elsewhere (tests, tools, the ingest child) leaves all of it alone.
 
 from __future__ import annotations
 
+import logging
 import sys
 
+from battrace.log_format import json_formatter
 from battrace.settings import Settings, get_settings
 from processors import broker
 from processors.metrics_server import health_app, serve
 from processors.runtime import faust_patches, tuning
 from processors.worker import Worker, build_worker
+
+
+def say(settings: Settings, level: int, message: str) -> None:
+    """One line on stderr before faust sets up logging: plain, or a JSON record with BATTRACE_LOG_FORMAT=json."""
+    if settings.log_format == "json":
+        record = logging.makeLogRecord(
+            {"name": "processors", "levelno": level, "levelname": logging.getLevelName(level)}
+        )
+        record.msg = message
+        message = json_formatter().format(record)
+    print(message, file=sys.stderr)
 
 
 def serve_metrics(worker: Worker, settings: Settings) -> None:
@@ -24,13 +37,10 @@ def serve_metrics(worker: Worker, settings: Settings) -> None:
     try:
         serve(host, port, health_app(worker.metrics, worker.readiness))
     except OSError as exc:
-        print(
-            f"error: cannot serve metrics on {host}:{port} ({exc.strerror}): set BATTRACE_METRICS_PORT to a free port, "
-            "or 0 to turn metrics off",
-            file=sys.stderr,
-        )
+        why = f"cannot serve metrics on {host}:{port} ({exc.strerror})"
+        say(settings, logging.ERROR, f"{why}: set BATTRACE_METRICS_PORT to a free port, or 0 to turn metrics off")
         sys.exit(2)
-    print(f"metrics on http://{host}:{port}/metrics (health: /healthz, /readyz)", file=sys.stderr)
+    say(settings, logging.INFO, f"metrics on http://{host}:{port}/metrics (health: /healthz, /readyz)")
 
 
 def main() -> None:

@@ -6,9 +6,13 @@ with BATTRACE_LOG_FORMAT=json the worker and its ingest child log one JSON objec
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -120,3 +124,27 @@ def test_json_logs_of_the_worker_and_its_ingest_child(scraped: Scraped) -> None:
     assert all({"time", "level", "logger", "message"} <= set(r) for r in records)
     assert any(r["logger"] == "processors.ingest" and "dedup state" in r["message"] for r in records)
     assert any(r["logger"].startswith("faust") for r in records)
+
+
+def test_a_taken_metrics_port_stops_the_worker_with_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {
+            **os.environ,
+            "BATTRACE_HOME": str(tmp_path),
+            "BATTRACE_KAFKA": "127.0.0.1:9",  # never reached: the port is checked before the worker joins anything
+            "BATTRACE_METRICS_PORT": str(port),
+        }
+        result = subprocess.run(
+            [sys.executable, "-m", "processors", "worker", "--without-web"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode == 2, result.stderr[-2000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"cannot serve metrics on 127.0.0.1:{port}" in lines[0]
+    assert "BATTRACE_METRICS_PORT" in lines[0]
