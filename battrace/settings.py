@@ -116,6 +116,17 @@ class Settings(BaseSettings):
         "message.max.bytes is 1,048,588 bytes, so a default Kafka refuses larger messages anyway)",
     )
 
+    metrics_port: int = Field(
+        0,
+        ge=0,
+        le=65535,
+        description="TCP port of the worker's Prometheus /metrics, /healthz and /readyz (0 = off)",
+    )
+    metrics_host: str = Field("127.0.0.1", description="address the worker's metrics port listens on")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="the worker's and `battrace serve`'s logs: plain text, or one JSON object per line"
+    )
+
     passport_tokens: str = Field(
         "",
         description="comma-separated TIER:SHA256HEX entries: the SHA-256 of each bearer token `GET /passport/{code}` "
@@ -204,6 +215,11 @@ class Settings(BaseSettings):
     def report_group(self) -> str:
         """The report stage's consumer group (plain Kafka group, processors/report_stage.py)."""
         return f"{self.app_id}-reports"
+
+    @property
+    def ingest_metrics_dir(self) -> Path:
+        """Where the ingest child process writes its metrics (prometheus-client's multiprocess files)."""
+        return self.home / "metrics" / "ingest"
 
     def log_id(self, partition: int) -> str:
         """Origin line of the log kept for one trace.chain partition."""

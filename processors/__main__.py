@@ -8,10 +8,39 @@ elsewhere (tests, tools, the ingest child) leaves all of it alone.
 
 from __future__ import annotations
 
-from battrace.settings import get_settings
+import logging
+import sys
+
+from battrace.log_format import json_formatter
+from battrace.settings import Settings, get_settings
 from processors import broker
+from processors.metrics_server import health_app, serve
 from processors.runtime import faust_patches, tuning
-from processors.worker import build_worker
+from processors.worker import Worker, build_worker
+
+
+def say(settings: Settings, level: int, message: str) -> None:
+    """One line on stderr before faust sets up logging: plain, or a JSON record with BATTRACE_LOG_FORMAT=json."""
+    if settings.log_format == "json":
+        record = logging.makeLogRecord(
+            {"name": "processors", "levelno": level, "levelname": logging.getLevelName(level)}
+        )
+        record.msg = message
+        message = json_formatter().format(record)
+    print(message, file=sys.stderr)
+
+
+def serve_metrics(worker: Worker, settings: Settings) -> None:
+    """The worker's /metrics, /healthz and /readyz on BATTRACE_METRICS_PORT (processors/metrics_server.py); a port
+    that cannot be bound stops the worker before it joins any group, with one line that says what to change."""
+    host, port = settings.metrics_host, settings.metrics_port
+    try:
+        serve(host, port, health_app(worker.metrics, worker.readiness))
+    except OSError as exc:
+        why = f"cannot serve metrics on {host}:{port} ({exc.strerror})"
+        say(settings, logging.ERROR, f"{why}: set BATTRACE_METRICS_PORT to a free port, or 0 to turn metrics off")
+        sys.exit(2)
+    say(settings, logging.INFO, f"metrics on http://{host}:{port}/metrics (health: /healthz, /readyz)")
 
 
 def main() -> None:
@@ -22,7 +51,10 @@ def main() -> None:
     fetch_wait_ms = broker.fetch_max_wait_ms(settings, tansu)
     if fetch_wait_ms is not None:
         faust_patches.set_worker_fetch_max_wait(fetch_wait_ms)
-    build_worker(settings, tansu=tansu).app.main()
+    worker = build_worker(settings, tansu=tansu)
+    if settings.metrics_port:
+        serve_metrics(worker, settings)
+    worker.app.main()
 
 
 if __name__ == "__main__":

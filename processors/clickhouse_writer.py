@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
@@ -24,6 +25,7 @@ from battrace.store.logs import LastCheckpoint
 from battrace.store.sink import COLUMNS, Blocks, ChdbInserts, ClickHouseSink, SinkBatch
 from battrace.tlog import consistency_proof, consistency_proof_appended, leaf_hash
 from processors.failures import EXIT_SINK_DOWN
+from processors.metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -33,8 +35,9 @@ REPORT_QUERY_THREADS = 1
 
 
 class ClickHouseWriter:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, metrics: WorkerMetrics | None = None) -> None:
         self._settings = settings
+        self._metrics = metrics
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse")
 
     @cached_property
@@ -72,7 +75,10 @@ class ClickHouseWriter:
             return
         for attempt in range(1, attempts + 1):
             try:
+                started = time.monotonic()
                 await asyncio.get_running_loop().run_in_executor(self._thread, self.sink.write, batch)
+                if self._metrics is not None:
+                    self._metrics.clickhouse_insert_seconds.observe(time.monotonic() - started)
                 return
             except Exception:
                 log.exception("ClickHouse insert failed (attempt %d of %d)", attempt, attempts)

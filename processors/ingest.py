@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import logging.config
 import os
 import time
 from collections import defaultdict
@@ -21,13 +22,16 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import ConsumerRecord
+from prometheus_client import CollectorRegistry
 
 from battrace.domain.chain import event_hash
+from battrace.log_format import log_level, logging_config
 from battrace.settings import Settings, get_settings
 from battrace.store import event_rows
 from processors.dedup import Verdict, decide
 from processors.event_ids import Coordinates, EventIdIndex, encode_changes, replay
 from processors.group_consumer import group_consumer
+from processors.metrics import IngestMetrics
 from processors.sealing import key_partition
 from processors.validate import Accepted, Validator
 from schemas.codec import Decoder
@@ -45,7 +49,7 @@ from schemas.registry import value_subject
 from schemas.writers import catalogue
 from streams import topics
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("processors.ingest")  # not __name__: run as the child process, that is "__main__"
 PACK_MAX_EVENTS = 500  # events per trace.chain message: keeps a pack well under Kafka's 1 MiB message limit
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024  # producer request limit; a 500-event pack is ~150 kB (LZ4-compressed)
 # A pack is split to stay under the producer limit, with room for the record batch around it (~100 bytes).
@@ -168,8 +172,11 @@ class _LoadDedupState(ConsumerRebalanceListener):
 class IngestStage:
     """The consume -> validate -> dedup -> pack -> send -> commit loop; any failure ends the process."""
 
-    def __init__(self, settings: Settings, validator: Validator, index: EventIdIndex) -> None:
+    def __init__(
+        self, settings: Settings, validator: Validator, index: EventIdIndex, metrics: IngestMetrics | None = None
+    ) -> None:
         self.settings = settings
+        self.metrics = metrics
         self.validator = validator
         self.index = index
         self._loaded: set[int] = set()
@@ -246,6 +253,11 @@ class IngestStage:
         for (partition, ids), written in zip(changes.items(), logged, strict=True):
             self.index.logged(partition, ids, written.result().offset)
         await self.consumer.commit({tp: msgs[-1].offset + 1 for tp, msgs in batch.items()})
+        if self.metrics is not None:
+            by_topic: dict[str, int] = defaultdict(int)
+            for tp, msgs in batch.items():  # per partition, not per message
+                by_topic[tp.topic] += len(msgs)
+            self.metrics.batch_read(by_topic)
 
     async def _load(self, assigned: set[TopicPartition]) -> None:
         """Bring the dedup state of newly assigned source partitions up to their changelog's end (once: the
@@ -289,7 +301,7 @@ async def _exit_with_parent(parent: int) -> None:
     os._exit(EXIT_ORPHANED)
 
 
-async def run_stage(settings: Settings) -> None:
+async def run_stage(settings: Settings, metrics: IngestMetrics | None = None) -> None:
     """The stage with its validator and dedup index (on disk next to Faust's tables when those are on disk)."""
     subjects = [value_subject(t.name) for t in topics.SOURCES]  # where producers register (TopicNameStrategy)
     writers = catalogue(settings.schema_dir, settings.schema_registry_url, subjects)
@@ -297,7 +309,7 @@ async def run_stage(settings: Settings) -> None:
     on_disk = settings.table_store.startswith("rocksdb")
     index = EventIdIndex(settings.home / "faust" / "event_ids" if on_disk else None)
     try:
-        await IngestStage(settings, validator, index).run()
+        await IngestStage(settings, validator, index, metrics).run()
     finally:
         index.close()
 
@@ -305,12 +317,17 @@ async def run_stage(settings: Settings) -> None:
 async def _main(parent: int) -> None:
     watch = asyncio.ensure_future(_exit_with_parent(parent))
     try:
-        await run_stage(get_settings())
+        # In the worker's child process: the counters go to PROMETHEUS_MULTIPROC_DIR when the worker set it (its
+        # /metrics reads them there, processors/metrics.py), and nowhere otherwise; this registry is never served.
+        await run_stage(get_settings(), IngestMetrics(CollectorRegistry()))
     finally:
         watch.cancel()
 
 
 if __name__ == "__main__":  # started by the worker (processors/worker.py) when BATTRACE_INGEST_PROCESS is on
-    level = os.environ.get("BATTRACE_WORKER_LOGLEVEL", "warn").upper()
-    logging.basicConfig(level="WARNING" if level == "WARN" else level, format="[%(asctime)s] [ingest] %(message)s")
+    json_logs = logging_config(get_settings().log_format, log_level())
+    if json_logs is not None:
+        logging.config.dictConfig(json_logs)
+    else:
+        logging.basicConfig(level=log_level(), format="[%(asctime)s] [ingest] %(message)s")
     asyncio.run(_main(os.getppid()))

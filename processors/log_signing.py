@@ -23,6 +23,7 @@ from processors.sealing import PartitionLog
 ReadStoredLog = Callable[[str, int], Awaitable[tuple[LastCheckpoint | None, list[bytes], Heads]]]
 WriteRows = Callable[[SinkBatch], Awaitable[None]]
 PublishCheckpoint = Callable[[str, str], Awaitable[None]]  # log id, signed note
+OnSigned = Callable[[str, int, int], None]  # log id, size, created_at ms: a checkpoint was stored (metrics)
 
 
 class LogSigning:
@@ -34,6 +35,7 @@ class LogSigning:
         publish: PublishCheckpoint,
         clock_ms: Callable[[], int] = lambda: round(time.time() * 1000),
         cosigning: Cosigning | None = None,
+        on_signed: OnSigned | None = None,
     ) -> None:
         self.checkpointer = checkpointer
         self._read_stored = read_stored
@@ -42,6 +44,7 @@ class LogSigning:
         self._clock_ms = clock_ms
         self.cosigning = cosigning  # witnesses asked after a checkpoint is stored and published, never before
         self.lock = asyncio.Lock()
+        self._on_signed = on_signed
 
     async def _resume(self, log_id: str, log: PartitionLog) -> None:
         """Bring the checkpointer in step with a log it has not followed (start-up, rebalance)."""
@@ -78,6 +81,8 @@ class LogSigning:
                 signed.append(SignedCheckpoint(row, base, appended))
             await self._write(batch)
             for row in batch.rows["checkpoints"]:
+                if self._on_signed is not None:
+                    self._on_signed(row["log_id"], row["size"], row["created_at"])
                 await self._publish(row["log_id"], row["note"])
             if self.cosigning is not None:
                 for checkpoint in signed:

@@ -9,6 +9,7 @@ and SHA-256 in its row's detail.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 
 from aiokafka.structs import ConsumerRecord
@@ -16,6 +17,7 @@ from aiokafka.structs import ConsumerRecord
 from battrace.settings import Settings
 from battrace.store.sink import SinkBatch
 from processors.group_consumer import Batch, consume_and_commit, group_consumer
+from processors.metrics import WorkerMetrics
 from schemas.envelope import RejectRecord
 from streams import topics
 
@@ -48,13 +50,17 @@ def reject_rows(records: Iterable[ConsumerRecord]) -> SinkBatch:
     return batch
 
 
-async def run_stage(settings: Settings, write: WriteRows) -> None:
-    """Consume -> insert -> commit, until cancelled; a failed insert propagates (nothing of the batch is committed)."""
+async def run_stage(settings: Settings, write: WriteRows, metrics: WorkerMetrics | None = None) -> None:
+    """Consume -> insert -> commit, until cancelled; a failed insert propagates (nothing of the batch is committed).
+    ``metrics`` counts the stored rows by reason (a batch redelivered after a crash counts again)."""
     consumer = group_consumer(
         settings, settings.rejects_group, topics.REJECTS.name, max_poll_records=settings.batch_size
     )
 
     async def store(batch: Batch) -> None:
-        await write(reject_rows(r for tp in sorted(batch) for r in batch[tp]))
+        rows = reject_rows(r for tp in sorted(batch) for r in batch[tp])
+        await write(rows)
+        if metrics is not None:
+            metrics.rejects_stored(Counter(row["reason"] for row in rows.rows["rejects"]))
 
     await consume_and_commit(consumer, store, settings.batch_seconds)

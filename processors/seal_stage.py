@@ -40,6 +40,7 @@ from processors import table_codec
 from processors.failures import EXIT_PROCESSING_FAILED, run_or_exit
 from processors.group_commit import GroupCommit
 from processors.log_signing import LogSigning
+from processors.metrics import WorkerMetrics
 from processors.report_stage import SealBacklog
 from processors.runtime import heap
 from processors.sealing import AlreadyLogged, PartitionLog, group_log_states, log_state_key
@@ -95,6 +96,9 @@ class Sealed:
     logs: dict[int, PartitionLog] = field(default_factory=dict)  # partition -> grown log
     deliveries: list[dict[str, Any]] = field(default_factory=list)  # sealed Delivered events of consignments
     projections: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)  # entity key -> (table, row)
+    started_s: float = 0.0  # monotonic clock when the batch was taken (processors/metrics.py)
+    sealed_events: int = 0  # events sealed into their first entity's chain (their ``events`` rows)
+    sealed_rows: int = 0  # ``sealed`` rows
 
 
 class Unstored:
@@ -241,8 +245,10 @@ class SealStage:
         changelog: ChangelogWriter,
         send_delivery: SendDelivery,
         backlog: SealBacklog | None = None,
+        metrics: WorkerMetrics | None = None,
     ) -> None:
         self.settings = settings
+        self.metrics = metrics
         self.table = table
         self.sink = sink
         self.signing = signing
@@ -272,10 +278,12 @@ class SealStage:
             # take_events acks a batch even when this body raises, and faust would only restart the agent: any
             # failure here must end the process so that no offset of an unfinished batch is committed.
             try:
+                started = time.monotonic()
                 for event in events:
                     event.message.incref()  # take_events' ack only drops this; store acks once the batch is stored
                 self.backlog.batch_sealed(waited_s=time.time() - min(e.message.timestamp for e in events))
                 sealed = await self.compute(events, unstored)
+                sealed.started_s = started
                 unstored.add(sealed)
                 await writer.submit(sealed)
             except Exception:
@@ -289,6 +297,8 @@ class SealStage:
             sealer.add(event)
             await asyncio.sleep(0)
         sealed = sealer.finish()
+        sealed.sealed_events = len(sealed.batch.encoded.get("events", ()))  # counted once a batch, not per event
+        sealed.sealed_rows = len(sealed.batch.rows.get("sealed", ()))
         # Encoded while the batch waits for the writer: a fraction of the memory of row dicts (a million batteries:
         # peak RSS ~70 MB lower as Arrow columns, ~130 MB lower again as MsgPack rows), and the writer's thread only
         # joins.
@@ -344,3 +354,6 @@ class SealStage:
         for sealed in group:
             for event in sealed.events:
                 event.ack()  # the last reference: faust may commit these offsets now
+        if self.metrics is not None:
+            events, rows = sum(s.sealed_events for s in group), sum(s.sealed_rows for s in group)
+            self.metrics.batches_stored(events, rows, [s.started_s for s in group], time.monotonic())

@@ -28,14 +28,18 @@ import httpx
 
 from battrace.domain.sources import REPORT_EVENT
 from battrace.keys import KeyRing
+from battrace.log_format import log_level, logging_config
 from battrace.settings import Settings
 from processors import broker, reject_stage, report_stage, table_codec
 from processors.checkpointer import Checkpointer
 from processors.clickhouse_writer import ClickHouseWriter
+from processors.consumer_lag import LagReader
 from processors.cosigning import Cosigning
 from processors.failures import EXIT_PROCESSING_FAILED, run_or_exit
 from processors.ingest import MAX_MESSAGE_BYTES, run_stage
 from processors.log_signing import LogSigning
+from processors.metrics import MULTIPROC_ENV, IngestMetrics, WorkerMetrics, fresh_multiprocess_dir
+from processors.metrics_server import Readiness
 from processors.reports import ReportIssuer
 from processors.runtime.faust_table import FaustStateTable, changelog_writer
 from processors.seal_stage import SealStage
@@ -70,6 +74,8 @@ class Worker:
     seal_stage: SealStage
     signing: LogSigning
     clickhouse: ClickHouseWriter
+    metrics: WorkerMetrics
+    readiness: Readiness
 
 
 def make_app(settings: Settings, tansu: bool) -> faust.App:
@@ -103,20 +109,25 @@ def make_app(settings: Settings, tansu: bool) -> faust.App:
         # Up to one largest pack per partition and fetch. At faust's default of 1 MiB (about three packs) the stream
         # ran dry between fetches: 7.3k/s with 1 MiB, 8.9k/s with 4 MiB (100k events, a stream buffer of 32 packs).
         consumer_max_fetch_size=MAX_MESSAGE_BYTES,
+        logging_config=logging_config(settings.log_format, log_level()),  # None: faust's own text format
         **broker.faust_options(tansu),
     )
 
 
-async def run_ingest(settings: Settings) -> None:
+async def run_ingest(settings: Settings, metrics: IngestMetrics | None = None) -> None:
     """Validate + dedup on a plain aiokafka consumer (processors/ingest.py says why not a Faust agent).
 
     With ``BATTRACE_INGEST_PROCESS`` (the default) it runs in a child process: a second core for the stage
-    that does not touch ClickHouse, which embedded chDB allows in one process only.
+    that does not touch ClickHouse, which embedded chDB allows in one process only. With a metrics port, the child
+    writes its metrics where the worker's /metrics reads them (processors/metrics.py).
     """
     if not settings.ingest_process:
-        await run_stage(settings)
+        await run_stage(settings, metrics)
         return
-    child = await asyncio.create_subprocess_exec(sys.executable, "-m", "processors.ingest")
+    env = dict(os.environ)
+    if settings.metrics_port:
+        env[MULTIPROC_ENV] = str(fresh_multiprocess_dir(settings.ingest_metrics_dir))
+    child = await asyncio.create_subprocess_exec(sys.executable, "-m", "processors.ingest", env=env)
     try:
         code = await child.wait()
     except asyncio.CancelledError:  # the worker stops: so does its ingest process
@@ -166,7 +177,10 @@ def build_worker(settings: Settings, tansu: bool | None = None) -> Worker:
         options=ROCKSDB_OPTIONS if settings.table_store.startswith("rocksdb") else None,
     )
     table = FaustStateTable(entity_state)
-    clickhouse = ClickHouseWriter(settings)
+    lag = LagReader(settings)
+    metrics = WorkerMetrics(settings.ingest_metrics_dir if settings.ingest_process else None, lag.read)
+    readiness = Readiness(lambda: faust_state(app), lag.read, lambda: metrics.stored_any)
+    clickhouse = ClickHouseWriter(settings, metrics)
 
     async def publish_checkpoint(log_id: str, note: str) -> None:
         await checkpoints_topic.send(key=log_id.encode(), value=note.encode())
@@ -181,10 +195,11 @@ def build_worker(settings: Settings, tansu: bool | None = None) -> Worker:
         clickhouse.write,
         publish_checkpoint,
         cosigning=witness_cosigning(settings, clickhouse, publish_checkpoint),
+        on_signed=metrics.checkpoints.signed,
     )
     backlog = report_stage.SealBacklog()  # reports yield the cores to a seal backlog
     seal_stage = SealStage(
-        settings, table, clickhouse, signing, changelog_writer(app, table), send_delivery, backlog=backlog
+        settings, table, clickhouse, signing, changelog_writer(app, table), send_delivery, backlog, metrics
     )
 
     async def publish_report_step(record: dict[str, Any]) -> None:
@@ -197,7 +212,7 @@ def build_worker(settings: Settings, tansu: bool | None = None) -> Worker:
         await seal_stage.run(stream)
 
     async def ingest() -> None:
-        await run_ingest(settings)
+        await run_ingest(settings, metrics.ingest)
 
     async def report() -> None:
         """Reports on a plain consumer (processors/report_stage.py says why)."""
@@ -232,11 +247,20 @@ def build_worker(settings: Settings, tansu: bool | None = None) -> Worker:
     async def store_rejects() -> None:
         """Rejects on a plain consumer (processors/reject_stage.py says why); ``write`` exits if ClickHouse stays
         down."""
-        await run_or_exit(reject_stage.run_stage(settings, clickhouse.write), "storing rejects")
+        await run_or_exit(reject_stage.run_stage(settings, clickhouse.write, metrics), "storing rejects")
 
     app.task(ingest)
     app.agent(chain_topic, name="processors.worker.seal")(seal)
     app.task(report)
     app.timer(interval=settings.checkpoint_seconds / 2)(checkpoint_idle_logs)
     app.task(store_rejects)
-    return Worker(app, entity_state, seal_stage, signing, clickhouse)
+    return Worker(app, entity_state, seal_stage, signing, clickhouse, metrics, readiness)
+
+
+def faust_state(app: faust.App) -> str | None:
+    """Why the seal stage cannot work right now (its group rebalances, its table recovers), or None."""
+    if app.rebalancing:
+        return "the seal stage's consumer group is rebalancing"
+    if app.in_recovery:
+        return "the seal stage is recovering its table from the changelog"
+    return None

@@ -1,4 +1,5 @@
-"""The FastAPI application: read-only routes over one read-only ClickHouse client, plus the verification page."""
+"""The FastAPI application: read-only routes over one read-only ClickHouse client, plus the verification page and
+the operations endpoints (/metrics, /healthz, /readyz; battrace/api/health.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from battrace.api import batteries, errors, logs, passports, reports, verification
+from battrace.api import batteries, errors, health, logs, passports, reports, verification
 from battrace.api.context import ApiContext
 from battrace.api.store import open_readonly
 from battrace.keys import KeyRing
@@ -78,8 +79,9 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.context = ApiContext(settings, client, verifiers, report_keys)
+    app.state.metrics = health.ApiMetrics()
     errors.install(app)
-    for module in (batteries, passports, verification, logs, reports):
+    for module in (batteries, passports, verification, logs, reports, health):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -95,4 +97,5 @@ def create_app(settings: Settings) -> FastAPI:
             response.headers.update(PAGE_HEADERS)
         return response
 
+    app.add_middleware(health.RequestMetrics, metrics=app.state.metrics)  # outermost: sees every answer's status
     return app

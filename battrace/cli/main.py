@@ -22,6 +22,7 @@ from battrace.cli.query import query
 from battrace.cli.report import report
 from battrace.cli.schemas import schemas_group
 from battrace.cli.serve import serve
+from battrace.cli.status import status
 from battrace.cli.topics import topics_group
 from battrace.cli.trace import trace
 from battrace.cli.verify import verify_cmd
@@ -42,6 +43,7 @@ COMMANDS = (
     report,
     schemas_group,
     serve,
+    status,
     topics_group,
     trace,
     verify_cmd,

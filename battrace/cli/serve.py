@@ -48,6 +48,13 @@ def serve(host: str, port: int) -> None:
     from battrace.api import create_app
     from battrace.api.store import StoreError
     from battrace.keys import KeyConfigError
+    from battrace.log_format import logging_config
+
+    json_logs = logging_config(settings.log_format)
+    if json_logs is not None:  # before the app is built: its start-up warnings are JSON too
+        import logging.config
+
+        logging.config.dictConfig(json_logs)
 
     try:
         app = create_app(settings)
@@ -55,7 +62,10 @@ def serve(host: str, port: int) -> None:
         raise click.ClickException(str(exc)) from None
     store = settings.clickhouse or settings.clickhouse_path
     click.echo(f"serving {store} read-only on http://{host}:{port}/ (API docs: /docs); Ctrl-C stops", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    # uvicorn configures logging again: with JSON logs, a fresh copy of the same (dictConfig consumes the factories),
+    # under which its loggers reach the root's JSON handler.
+    log_config = logging_config(settings.log_format) or uvicorn.config.LOGGING_CONFIG
+    uvicorn.run(app, host=host, port=port, log_level="info", log_config=log_config)
 
 
 if __name__ == "__main__":
