@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
@@ -22,13 +23,15 @@ PASSPORT_TOKENS_FIX = (
 )
 WITNESS_FIX = "write each witness as 'NAME+KEYID+KEY URL' (`battrace witness key` prints the key), comma-separated"
 KAFKA_SASL_PROTOCOLS = ("SASL_PLAINTEXT", "SASL_SSL")
+_URL_FIELDS = frozenset({"clickhouse", "schema_registry_url"})  # may carry user:password@
 KAFKA_SSL_PROTOCOLS = ("SSL", "SASL_SSL")
 
 
 class Settings(BaseSettings):
     """Runtime configuration. Empty ``kafka``/``clickhouse`` mean: use the embedded stack."""
 
-    model_config = SettingsConfigDict(env_prefix="BATTRACE_", extra="ignore")
+    # hide_input_in_errors: a validation error never repeats the value it refused (it may be a password).
+    model_config = SettingsConfigDict(env_prefix="BATTRACE_", extra="ignore", hide_input_in_errors=True)
 
     home: Path = Field(Path(".battrace"), description="Embedded broker logs, chDB store and keys.")
     kafka: str = Field("", description="bootstrap servers of an external Kafka; empty = a broker started here")
@@ -242,6 +245,11 @@ class Settings(BaseSettings):
     @property
     def clickhouse_dsn(self) -> str:
         return self.clickhouse or f"chdb:///{self.clickhouse_path.resolve()}"
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """The repr shows URLs with their passwords masked, as SecretStr fields already are."""
+        for name, value in super().__repr_args__():
+            yield name, shown_url(value) if name in _URL_FIELDS and isinstance(value, str) else value
 
     @property
     def clickhouse_shown(self) -> str:

@@ -48,7 +48,7 @@ def unreachable_clickhouse_message(url: str, why: str) -> str:
 def unreachable_kafka_message(bootstrap: str, why: str) -> str:
     return (
         f"cannot reach Kafka at {bootstrap} ({why}): start the broker or fix BATTRACE_KAFKA "
-        "(empty: the embedded broker)"
+        "(empty: the embedded broker) or BATTRACE_KAFKA_SECURITY_PROTOCOL (what its listener speaks)"
     )
 
 

@@ -37,10 +37,10 @@ class WorkerProcess:
         self.tansu = not settings.kafka if tansu is None else tansu
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> WorkerProcess:
+    def environment(self) -> dict[str, str]:
+        """The worker's environment: this one, then every setting as the variable it is read from (one definition),
+        secrets as their real value, since the environment is the worker's only input. Never to be printed."""
         env = dict(os.environ)
-        # Every setting reaches the worker as the environment variable it is read from (one definition), secrets as
-        # their real value: the environment is the worker's only input, and it is never printed.
         env.update(self.settings.environment())
         env.update(BATTRACE_KAFKA=self.bootstrap, BATTRACE_HOME=str(self.settings.home.resolve()))
         # BATTRACE_KAFKA now names the broker either way: say whether it is Tansu, which decides the worker's Tansu
@@ -48,6 +48,10 @@ class WorkerProcess:
         env.pop(BROKER_ENV, None)
         if self.tansu:
             env[BROKER_ENV] = TANSU
+        return env
+
+    def start(self) -> WorkerProcess:
+        env = self.environment()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
