@@ -97,7 +97,7 @@ def test_wrong_sasl_credentials_are_one_line_naming_the_settings_not_a_hang(
 ) -> None:
     right, _ = topics_show(tmp_path, **sasl_environment(sasl_broker.bootstrap))
     assert right.returncode == 0, right.stderr
-    assert '"topic"' in right.stdout
+    assert '"topic"' in right.stdout and PASSWORD not in right.stdout + right.stderr
 
     wrong, took = topics_show(tmp_path, **sasl_environment(sasl_broker.bootstrap, password="not-the-password"))
     assert wrong.returncode == 2
