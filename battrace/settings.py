@@ -23,8 +23,8 @@ PASSPORT_TOKENS_FIX = (
 )
 WITNESS_FIX = "write each witness as 'NAME+KEYID+KEY URL' (`battrace witness key` prints the key), comma-separated"
 KAFKA_SASL_PROTOCOLS = ("SASL_PLAINTEXT", "SASL_SSL")
-_URL_FIELDS = frozenset({"clickhouse", "schema_registry_url"})  # may carry user:password@
 KAFKA_SSL_PROTOCOLS = ("SSL", "SASL_SSL")
+_URL_FIELDS = frozenset({"clickhouse", "schema_registry_url"})  # may carry user:password@, masked in the repr
 
 
 class Settings(BaseSettings):
