@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # A witness's verifier key (C2SP tlog-cosignature): name+8 hex key id+base64(0x04 || 32-byte Ed25519 key).
@@ -21,12 +22,16 @@ PASSPORT_TOKENS_FIX = (
     "the token in 64 lowercase hex digits (`printf %s TOKEN | sha256sum`), comma-separated"
 )
 WITNESS_FIX = "write each witness as 'NAME+KEYID+KEY URL' (`battrace witness key` prints the key), comma-separated"
+KAFKA_SASL_PROTOCOLS = ("SASL_PLAINTEXT", "SASL_SSL")
+KAFKA_SSL_PROTOCOLS = ("SSL", "SASL_SSL")
+_URL_FIELDS = frozenset({"clickhouse", "schema_registry_url"})  # may carry user:password@, masked in the repr
 
 
 class Settings(BaseSettings):
     """Runtime configuration. Empty ``kafka``/``clickhouse`` mean: use the embedded stack."""
 
-    model_config = SettingsConfigDict(env_prefix="BATTRACE_", extra="ignore")
+    # hide_input_in_errors: a validation error never repeats the value it refused (it may be a password).
+    model_config = SettingsConfigDict(env_prefix="BATTRACE_", extra="ignore", hide_input_in_errors=True)
 
     home: Path = Field(Path(".battrace"), description="Embedded broker logs, chDB store and keys.")
     kafka: str = Field("", description="bootstrap servers of an external Kafka; empty = a broker started here")
@@ -45,6 +50,41 @@ class Settings(BaseSettings):
         "",
         description="Confluent Schema Registry: producers register and frame values with it, ingest reads writer "
         "schemas from it; empty = single-object framing",
+    )
+    schema_registry_user: str = Field(
+        "", description="Schema Registry basic-auth user (confluent-kafka's basic.auth.user.info); empty = no auth"
+    )
+    schema_registry_password: SecretStr = Field(
+        SecretStr(""), description="Schema Registry basic-auth password; never printed", validate_default=True
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="how every Kafka client talks to the brokers (Kafka's security.protocol)"
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        "PLAIN", description="SASL mechanism, with SASL_PLAINTEXT or SASL_SSL"
+    )
+    kafka_sasl_username: str = Field("", description="SASL user, with SASL_PLAINTEXT or SASL_SSL")
+    kafka_sasl_password: SecretStr = Field(
+        SecretStr(""), description="SASL password; never printed", validate_default=True
+    )
+    kafka_ssl_ca_file: Path | None = Field(
+        None, description="PEM file of the CAs that signed the brokers' certificates; empty = the system's CAs"
+    )
+    kafka_ssl_cert_file: Path | None = Field(None, description="PEM client certificate, for mutual TLS")
+    kafka_ssl_key_file: Path | None = Field(None, description="PEM private key of the client certificate")
+    kafka_ssl_key_password: SecretStr = Field(
+        SecretStr(""), description="password of the client key, if encrypted; never printed", validate_default=True
+    )
+    clickhouse_user: str = Field("", description="ClickHouse user; wins over a user in the DSN; empty = the DSN's")
+    clickhouse_password: SecretStr = Field(
+        SecretStr(""), description="ClickHouse password; wins over one in the DSN; never printed"
+    )
+    clickhouse_secure: bool | None = Field(
+        None, description="talk to ClickHouse over TLS (https); empty = as the DSN says (port 8443/443)"
+    )
+    clickhouse_verify: bool = Field(True, description="check the ClickHouse server's TLS certificate")
+    clickhouse_ca_file: Path | None = Field(
+        None, description="PEM file of the CA that signed ClickHouse's certificate; empty = the system's CAs"
     )
     schema_dir: Path | None = Field(
         None,
@@ -133,6 +173,48 @@ class Settings(BaseSettings):
         "accepts and the audience it grants (legitimate_interest or authority); raw tokens are never stored",
     )
 
+    @field_validator("schema_registry_password")
+    @classmethod
+    def _registry_auth_complete(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        """A password without a user (or the reverse) would silently send no credentials."""
+        user = info.data.get("schema_registry_user", "")
+        if bool(user) != bool(value.get_secret_value()):
+            raise ValueError(
+                "BATTRACE_SCHEMA_REGISTRY_USER and BATTRACE_SCHEMA_REGISTRY_PASSWORD go together: set both or neither"
+            )
+        return value
+
+    @field_validator("kafka_sasl_password")
+    @classmethod
+    def _sasl_complete(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        """SASL needs a user and a password, and credentials need a SASL protocol: either mistake would otherwise
+        show up only as a broker that closes the connection, far from the setting that caused it."""
+        protocol = info.data.get("kafka_security_protocol")
+        user = info.data.get("kafka_sasl_username", "")
+        if protocol is None:  # the protocol failed validation: that error is the one to fix first
+            return value
+        has_password = bool(value.get_secret_value())
+        if protocol in KAFKA_SASL_PROTOCOLS and not (user and has_password):
+            raise ValueError(
+                f"BATTRACE_KAFKA_SECURITY_PROTOCOL={protocol} needs BATTRACE_KAFKA_SASL_USERNAME and "
+                "BATTRACE_KAFKA_SASL_PASSWORD: set both"
+            )
+        if protocol not in KAFKA_SASL_PROTOCOLS and (user or has_password):
+            raise ValueError(
+                f"SASL credentials are set but BATTRACE_KAFKA_SECURITY_PROTOCOL is {protocol}: set it to "
+                "SASL_PLAINTEXT or SASL_SSL, or unset BATTRACE_KAFKA_SASL_USERNAME/PASSWORD"
+            )
+        return value
+
+    @field_validator("kafka_ssl_key_password")
+    @classmethod
+    def _client_certificate_complete(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        """Mutual TLS needs the certificate and its key; half of it would be ignored by some clients."""
+        cert, key = info.data.get("kafka_ssl_cert_file"), info.data.get("kafka_ssl_key_file")
+        if (cert is None) != (key is None):
+            raise ValueError("BATTRACE_KAFKA_SSL_CERT_FILE and BATTRACE_KAFKA_SSL_KEY_FILE go together: set both")
+        return value
+
     @field_validator("passport_tokens")
     @classmethod
     def _passport_tokens_parse(cls, value: str) -> str:
@@ -175,14 +257,36 @@ class Settings(BaseSettings):
     def clickhouse_dsn(self) -> str:
         return self.clickhouse or f"chdb:///{self.clickhouse_path.resolve()}"
 
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """The repr shows URLs with their passwords masked, as SecretStr fields already are."""
+        for name, value in super().__repr_args__():
+            yield name, shown_url(value) if name in _URL_FIELDS and isinstance(value, str) else value
+
     @property
     def clickhouse_shown(self) -> str:
         """The DSN as printed and logged: a password in it becomes ``***`` (secrets are never shown)."""
-        parts = urlsplit(self.clickhouse_dsn)
-        if parts.password is None:
-            return self.clickhouse_dsn
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-        return parts._replace(netloc=netloc).geturl()
+        return shown_url(self.clickhouse_dsn)
+
+    @property
+    def kafka_tls(self) -> bool:
+        """Kafka clients talk TLS (SSL or SASL_SSL)."""
+        return self.kafka_security_protocol in KAFKA_SSL_PROTOCOLS
+
+    @property
+    def kafka_sasl(self) -> bool:
+        """Kafka clients authenticate with SASL (SASL_PLAINTEXT or SASL_SSL)."""
+        return self.kafka_security_protocol in KAFKA_SASL_PROTOCOLS
+
+    def environment(self) -> dict[str, str]:
+        """Every set value as the ``BATTRACE_*`` variable it is read from, secrets as their real value: what a child
+        process (a worker) needs to read the same settings. For a child's environment only, never to print."""
+        env = {}
+        for name, value in self:
+            if value is None:
+                continue
+            shown = value.get_secret_value() if isinstance(value, SecretStr) else value
+            env[f"BATTRACE_{name.upper()}"] = str(shown)
+        return env
 
     @property
     def clickhouse_path(self) -> Path:
@@ -224,6 +328,15 @@ class Settings(BaseSettings):
     def log_id(self, partition: int) -> str:
         """Origin line of the log kept for one trace.chain partition."""
         return f"{self.log_origin}/{partition}"
+
+
+def shown_url(url: str) -> str:
+    """A URL as printed and logged: a password in its userinfo becomes ``***`` (secrets are never shown)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
 
 
 def parse_witnesses(value: str) -> list[tuple[str, str]]:

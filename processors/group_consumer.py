@@ -10,6 +10,7 @@ from aiokafka.structs import ConsumerRecord
 
 from battrace.settings import Settings
 from processors.broker import embedded_tansu, group_timeouts
+from streams.kafka_security import aiokafka_options
 
 
 def group_consumer(settings: Settings, group_id: str, *topic_names: str, **options: Any) -> AIOKafkaConsumer:
@@ -25,6 +26,7 @@ def group_consumer(settings: Settings, group_id: str, *topic_names: str, **optio
         rebalance_timeout_ms=int(timeouts.rebalance_s * 1000),
         session_timeout_ms=int(timeouts.session_s * 1000),
         heartbeat_interval_ms=int(timeouts.heartbeat_s * 1000),
+        **aiokafka_options(settings),
         **options,
     )
 

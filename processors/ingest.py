@@ -48,6 +48,7 @@ from schemas.reasons import Reason
 from schemas.registry import value_subject
 from schemas.writers import catalogue
 from streams import topics
+from streams.kafka_security import aiokafka_options
 
 log = logging.getLogger("processors.ingest")  # not __name__: run as the child process, that is "__main__"
 PACK_MAX_EVENTS = 500  # events per trace.chain message: keeps a pack well under Kafka's 1 MiB message limit
@@ -189,7 +190,11 @@ class IngestStage:
             fetch_max_wait_ms=int(settings.batch_seconds * 1000),
         )
         self.producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_request_size=MAX_MESSAGE_BYTES
+            bootstrap_servers=bootstrap,
+            acks="all",
+            linger_ms=5,
+            max_request_size=MAX_MESSAGE_BYTES,
+            **aiokafka_options(settings),
         )
 
     async def run(self) -> None:
@@ -275,7 +280,10 @@ class IngestStage:
         """Read the changelog partition from the index's position until it stays quiet (Tansu's high watermark
         can trail the last batch, so the end is where no more records arrive, not the watermark)."""
         reader = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka or "localhost:9092", group_id=None, enable_auto_commit=False
+            bootstrap_servers=self.settings.kafka or "localhost:9092",
+            group_id=None,
+            enable_auto_commit=False,
+            **aiokafka_options(self.settings),
         )
         await reader.start()
         try:

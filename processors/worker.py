@@ -47,6 +47,7 @@ from processors.sealing import log_state_key
 from processors.witnesses import WitnessClient, WitnessEndpoint
 from schemas.codec import encode
 from streams import topics
+from streams.kafka_security import faust_credentials
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ def make_app(settings: Settings, tansu: bool) -> faust.App:
     return faust.App(
         settings.app_id,
         broker=f"kafka://{settings.kafka or 'localhost:9092'}",
+        broker_credentials=faust_credentials(settings),
         store=settings.table_store,
         topic_partitions=settings.partitions,
         topic_replication_factor=1,

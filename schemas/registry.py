@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+from battrace.settings import Settings, get_settings, shown_url
 
 NOT_FOUND = 404
 
@@ -30,12 +33,28 @@ def value_subject(topic: str) -> str:
     return f"{topic}-value"
 
 
+def registry_config(url: str, settings: Settings | None = None, **options: Any) -> dict[str, Any]:
+    """SchemaRegistryClient configuration: the URL, basic auth from BATTRACE_SCHEMA_REGISTRY_USER/PASSWORD
+    (``settings``, default the environment's), then ``options``.
+
+    The settings win over a ``user:password@`` in the URL: the client refuses both at once, so the URL's are dropped
+    when the settings name a user."""
+    settings = settings or get_settings()
+    config: dict[str, Any] = {"url": url, **options}
+    if settings.schema_registry_user:
+        parts = urlsplit(url)
+        config["url"] = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+        password = settings.schema_registry_password.get_secret_value()
+        config["basic.auth.user.info"] = f"{settings.schema_registry_user}:{password}"
+    return config
+
+
 class Registry:
     """Writer schemas from one registry, parsed from the JSON the registry stores."""
 
-    def __init__(self, url: str, timeout_s: float = 5.0) -> None:
-        self.url = url
-        self.client = SchemaRegistryClient({"url": url, "timeout": timeout_s})
+    def __init__(self, url: str, timeout_s: float = 5.0, settings: Settings | None = None) -> None:
+        self.url = shown_url(url)  # as messages show it: a password in the URL is masked
+        self.client = SchemaRegistryClient(registry_config(url, settings, timeout=timeout_s))
 
     def schema(self, schema_id: int) -> dict[str, Any]:
         """The writer schema registered under a global id."""

@@ -8,13 +8,21 @@ from collections.abc import Iterable
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from battrace.settings import Settings, get_settings
+from streams.kafka_security import confluent_options
 from streams.topics import ALL, TopicSpec
 
 
-def producer_config(bootstrap: str, **overrides: object) -> dict[str, object]:
+def client_config(bootstrap: str, settings: Settings | None = None, **options: object) -> dict[str, object]:
+    """The configuration of any confluent-kafka client: the brokers, the security settings (``settings``, default
+    the environment's; streams/kafka_security.py), then ``options``."""
+    return {"bootstrap.servers": bootstrap, **confluent_options(settings or get_settings()), **options}
+
+
+def producer_config(bootstrap: str, settings: Settings | None = None, **overrides: object) -> dict[str, object]:
     """Idempotent, ordered, batched: the settings every battrace producer uses."""
     config: dict[str, object] = {
-        "bootstrap.servers": bootstrap,
+        **client_config(bootstrap, settings),
         "enable.idempotence": True,
         "acks": "all",
         "linger.ms": 20,
@@ -28,7 +36,7 @@ def producer_config(bootstrap: str, **overrides: object) -> dict[str, object]:
 
 def ensure_topics(bootstrap: str, partitions: int, specs: Iterable[TopicSpec] = ALL, timeout_s: float = 15) -> None:
     """Create missing topics (idempotent)."""
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient(client_config(bootstrap))
     existing = set(admin.list_topics(timeout=timeout_s).topics)
     new = [
         NewTopic(s.name, num_partitions=partitions, replication_factor=1, config=dict(s.config))
@@ -47,15 +55,13 @@ def ensure_topics(bootstrap: str, partitions: int, specs: Iterable[TopicSpec] = 
 
 def topic_partitions(bootstrap: str, timeout_s: float = 15) -> dict[str, int]:
     """Every topic on the broker with its partition count."""
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient(client_config(bootstrap))
     return {name: len(meta.partitions) for name, meta in admin.list_topics(timeout=timeout_s).topics.items()}
 
 
 def end_offsets(bootstrap: str, topic_names: Iterable[str], timeout_s: float = 10) -> dict[tuple[str, int], int]:
     """High watermark of every partition of the given topics."""
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": "battrace-watermarks", "enable.auto.commit": False}
-    )
+    consumer = Consumer(client_config(bootstrap, **{"group.id": "battrace-watermarks", "enable.auto.commit": False}))
     try:
         meta = consumer.list_topics(timeout=timeout_s)
         out: dict[tuple[str, int], int] = {}
@@ -82,7 +88,7 @@ def committed_offsets(bootstrap: str, group: str, tps: Iterable[tuple[str, int]]
     (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS), for instance while a fresh cluster creates __consumer_offsets.
     """
     wanted = [TopicPartition(t, p) for t, p in tps]
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    consumer = Consumer(client_config(bootstrap, **{"group.id": group, "enable.auto.commit": False}))
     deadline = time.monotonic() + timeout_s
     try:
         while True:

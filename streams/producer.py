@@ -20,9 +20,10 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from battrace.settings import get_settings
+from battrace.settings import Settings, get_settings
 from schemas.catalog import Contract, contract
 from schemas.codec import encode_with
+from schemas.registry import registry_config
 from streams.kafka import producer_config
 
 
@@ -34,20 +35,24 @@ class EventProducer:
     """Sends events and counts deliveries; ``flush`` raises if any message could not be delivered.
 
     ``registry_url``: None = BATTRACE_SCHEMA_REGISTRY_URL, "" = no registry (single-object framing).
-    ``writer_schemas``: the schemas this source writes with, by contract name; the shipped contracts otherwise."""
+    ``writer_schemas``: the schemas this source writes with, by contract name; the shipped contracts otherwise.
+    ``settings``: the Kafka security and registry credentials to use; the environment's otherwise."""
 
     def __init__(
         self,
         bootstrap: str,
         registry_url: str | None = None,
         writer_schemas: Mapping[str, Contract] | None = None,
+        *,
+        settings: Settings | None = None,
         **overrides: Any,
     ) -> None:
-        self._producer = Producer(producer_config(bootstrap, **overrides))
+        settings = settings or get_settings()
+        self._producer = Producer(producer_config(bootstrap, settings, **overrides))
         self.delivered = 0
         self.failed: list[str] = []
-        url = get_settings().schema_registry_url if registry_url is None else registry_url
-        self._registry = SchemaRegistryClient({"url": url}) if url else None
+        url = settings.schema_registry_url if registry_url is None else registry_url
+        self._registry = SchemaRegistryClient(registry_config(url, settings)) if url else None
         self._writers = dict(writer_schemas or {})
         self._serializers: dict[str, AvroSerializer] = {}
 

@@ -13,6 +13,7 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from battrace.settings import Settings
+from battrace.store.client import clickhouse_options
 
 READ_ONLY = {"readonly": 1}
 DATABASE = "battrace"
@@ -34,7 +35,7 @@ def open_readonly(settings: Settings) -> Client:
     extra = {} if settings.clickhouse_dsn.startswith("chdb:") else {"autogenerate_session_id": False}
     try:
         client = clickhouse_connect.get_client(
-            dsn=settings.clickhouse_dsn, settings=READ_ONLY, tz_mode="aware", **extra
+            dsn=settings.clickhouse_dsn, settings=READ_ONLY, tz_mode="aware", **clickhouse_options(settings), **extra
         )
         ready = has_table(client, "sealed")
     except ClickHouseError as exc:
@@ -56,12 +57,15 @@ def has_table(client: Client, name: str) -> bool:
 
 
 def _where(settings: Settings) -> str:
-    return settings.clickhouse or str(settings.clickhouse_path)
+    return settings.clickhouse_shown if settings.clickhouse else str(settings.clickhouse_path)
 
 
 def _open_problem(settings: Settings, exc: ClickHouseError) -> str:
     if settings.clickhouse:
-        return f"cannot reach ClickHouse at {settings.clickhouse}: {exc}. Check BATTRACE_CLICKHOUSE and the server"
+        return (
+            f"cannot reach ClickHouse at {settings.clickhouse_shown}: {exc}. Check BATTRACE_CLICKHOUSE, "
+            "BATTRACE_CLICKHOUSE_USER/PASSWORD and the server"
+        )
     return (
         f"cannot open the chDB store at {settings.clickhouse_path}: another process (a running `battrace demo`, "
         "worker or server) probably holds it; chDB allows one process per store. Stop it and retry"

@@ -3,8 +3,8 @@
 Every command runs inside :func:`one_line_errors` (the `battrace` group wraps them, battrace/cli/main.py). The known
 classes are the ones no code change fixes: ClickHouse refusing a statement (its own first line, not the Python
 stack), ClickHouse unreachable (the URL and BATTRACE_CLICKHOUSE), an embedded chDB store held by another process (its
-path, and who probably holds it), Kafka unreachable (BATTRACE_KAFKA). Anything else is a bug and keeps its traceback:
-one line would hide where to fix it.
+path, and who probably holds it), Kafka unreachable (BATTRACE_KAFKA) or refusing the login (the SASL settings).
+Anything else is a bug and keeps its traceback: one line would hide where to fix it.
 """
 
 from __future__ import annotations
@@ -48,8 +48,22 @@ def unreachable_clickhouse_message(url: str, why: str) -> str:
 def unreachable_kafka_message(bootstrap: str, why: str) -> str:
     return (
         f"cannot reach Kafka at {bootstrap} ({why}): start the broker or fix BATTRACE_KAFKA "
-        "(empty: the embedded broker)"
+        "(empty: the embedded broker) or BATTRACE_KAFKA_SECURITY_PROTOCOL (what its listener speaks)"
     )
+
+
+def kafka_authentication_message(bootstrap: str, why: str) -> str:
+    """Kafka answered but refused the client's SASL login (wrong user or password, or a mechanism it does not offer).
+    ``why`` is librdkafka's own reason; it never holds the password."""
+    return (
+        f"Kafka at {bootstrap} refused the login ({_without_broker_prefix(why)}): check BATTRACE_KAFKA_SASL_USERNAME/"
+        "PASSWORD and BATTRACE_KAFKA_SASL_MECHANISM"
+    )
+
+
+def _without_broker_prefix(reason: str) -> str:
+    """librdkafka's reason without the ``sasl_plaintext://host:port/bootstrap: `` it starts with."""
+    return re.sub(r"^\S+://\S+: ", "", reason).strip()
 
 
 def clickhouse_says(exc: BaseException) -> str:
@@ -124,10 +138,13 @@ def _kafka(exc: BaseException) -> str | None:
         return None
     error = exc.args[0]
     name = getattr(error, "name", lambda: "")()
+    settings = _settings()
+    where = settings.kafka if settings and settings.kafka else "BATTRACE_KAFKA"
+    if name == "_AUTHENTICATION":
+        return kafka_authentication_message(where, error.str())
     if name not in _KAFKA_UNREACHABLE:
         return None
-    settings = _settings()
-    return unreachable_kafka_message(settings.kafka if settings and settings.kafka else "BATTRACE_KAFKA", error.str())
+    return unreachable_kafka_message(where, error.str())
 
 
 def explain(exc: BaseException) -> str | None:

@@ -7,13 +7,20 @@ is named, never made.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
-from battrace.cli.known_errors import FixableError, held_store_message, unreachable_kafka_message
+from battrace.cli.known_errors import (
+    FixableError,
+    held_store_message,
+    kafka_authentication_message,
+    unreachable_kafka_message,
+)
 from battrace.cli.store_lock import store_is_held
 from battrace.settings import Settings
 
 KAFKA_PROBE_S = 10.0
+KAFKA_ROUND_S = 1.0  # one metadata request of the probe; error events are read between rounds
 
 
 def missing_home_message(home: Path) -> str:
@@ -32,15 +39,36 @@ def require_free_store(store: Path) -> None:
         raise FixableError(held_store_message(store))
 
 
-def require_kafka(bootstrap: str, timeout_s: float = KAFKA_PROBE_S) -> None:
-    """Refuse an external Kafka that does not answer a metadata request, quietly (librdkafka logs every failed
-    connection attempt to stderr by default)."""
-    from confluent_kafka import KafkaException
+def require_kafka(bootstrap: str, timeout_s: float = KAFKA_PROBE_S, settings: Settings | None = None) -> None:
+    """Refuse an external Kafka that does not answer a metadata request, or refuses the client's credentials, quietly
+    (librdkafka logs every failed connection attempt to stderr by default).
+
+    A broker that refuses SASL credentials only closes the connection, which a metadata request reports as a
+    transport failure after its whole timeout; librdkafka says why in an error event. So the request is made in
+    short rounds, and the error events are read between them: wrong credentials are named within a second or two.
+    """
+    from confluent_kafka import KafkaError, KafkaException
     from confluent_kafka.admin import AdminClient
 
-    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
-    try:
-        admin.list_topics(timeout=timeout_s)
-    except KafkaException as exc:
-        error = exc.args[0] if exc.args else exc
-        raise FixableError(unreachable_kafka_message(bootstrap, getattr(error, "str", lambda: str(error))())) from None
+    from streams.kafka import client_config
+
+    refused: list[str] = []
+
+    def on_error(error: KafkaError) -> None:
+        if error.code() == KafkaError._AUTHENTICATION:
+            refused.append(error.str())
+
+    admin = AdminClient(client_config(bootstrap, settings, log_level=0, error_cb=on_error))
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            admin.list_topics(timeout=min(KAFKA_ROUND_S, max(deadline - time.monotonic(), 0.1)))
+            return
+        except KafkaException as exc:
+            admin.poll(0.1)  # serves the error events
+            if refused:
+                raise FixableError(kafka_authentication_message(bootstrap, refused[0])) from None
+            if time.monotonic() >= deadline:
+                error = exc.args[0] if exc.args else None
+                why = error.str() if isinstance(error, KafkaError) else str(exc)
+                raise FixableError(unreachable_kafka_message(bootstrap, why)) from None

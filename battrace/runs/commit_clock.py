@@ -17,6 +17,7 @@ from confluent_kafka import TopicPartition as ConfluentTP
 from battrace.runs import cpu_budget
 from battrace.runs.bench_error import BenchError
 from battrace.stack.worker import WorkerProcess
+from streams.kafka import client_config
 
 POLL_S = 0.1  # resolution of the commit clock
 
@@ -37,7 +38,7 @@ class CommitClock:
         self.broker_pid: int | None = None
         self.cpu: list[tuple[float, dict[str, float]]] = []  # (time, CPU seconds so far per component)
         self._consumers = {
-            group: Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+            group: Consumer(client_config(bootstrap, **{"group.id": group, "enable.auto.commit": False}))
             for group in groups
         }
         self._stop = threading.Event()

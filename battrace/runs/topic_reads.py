@@ -15,8 +15,11 @@ from confluent_kafka import TopicPartition as ConfluentTP
 from rich.progress import Progress
 
 from battrace.runs.commit_clock import TP
+from battrace.settings import get_settings
 from schemas.envelope import loads_pack
 from streams import topics
+from streams.kafka import client_config
+from streams.kafka_security import aiokafka_options
 
 
 def raw_consume(bootstrap: str, topic_names: list[str], expected: int, progress: Progress, timeout_s: float = 120):
@@ -29,7 +32,7 @@ def raw_consume(bootstrap: str, topic_names: list[str], expected: int, progress:
 
 def first_output_time(bootstrap: str, topic_names: list[str], quiet_s: float = 1.0) -> float | None:
     """Earliest CreateTime (s) of the first message of every partition: when the worker first produced."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "battrace-bench", "enable.auto.commit": False})
+    consumer = Consumer(client_config(bootstrap, **{"group.id": "battrace-bench", "enable.auto.commit": False}))
     try:
         meta = consumer.list_topics(timeout=10)
         consumer.assign([ConfluentTP(t, p, 0) for t in topic_names for p in meta.topics[t].partitions])
@@ -56,7 +59,7 @@ class PackAt(NamedTuple):
 
 def chain_positions(bootstrap: str, quiet_s: float = 1.0) -> dict[str, dict[int, PackAt]]:
     """event id -> {trace.chain partition: the first pack that carries it} (packs decoded)."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "battrace-bench", "enable.auto.commit": False})
+    consumer = Consumer(client_config(bootstrap, **{"group.id": "battrace-bench", "enable.auto.commit": False}))
     positions: dict[str, dict[int, PackAt]] = {}
     try:
         meta = consumer.list_topics(timeout=10)
@@ -80,7 +83,9 @@ def chain_positions(bootstrap: str, quiet_s: float = 1.0) -> dict[str, dict[int,
 async def _raw_consume(
     bootstrap: str, topic_names: list[str], expected: int, on_progress: Callable[[int], None], timeout_s: float
 ) -> tuple[int, float]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, **aiokafka_options(get_settings())
+    )
     await consumer.start()
     try:
         await consumer.topics()  # metadata, so partitions_for_topic answers

@@ -18,7 +18,7 @@ from pathlib import Path
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from battrace.stack.apache_kafka import ApacheKafkaBroker
-from streams.kafka import committed_offsets, ensure_topics, producer_config
+from streams.kafka import client_config, committed_offsets, ensure_topics, producer_config
 from streams.topics import TopicSpec
 
 TOPIC = TopicSpec("probe.out", "what the probe sends")
@@ -28,7 +28,7 @@ GROUP = "probe"
 
 def _idempotent(bootstrap: str, batches: int, size: int, value: bytes) -> float:
     producer = Producer(producer_config(bootstrap))
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": GROUP, "enable.auto.commit": False})
+    consumer = Consumer(client_config(bootstrap, **{"group.id": GROUP, "enable.auto.commit": False}))
     started = time.perf_counter()
     for b in range(batches):
         for _ in range(size):
@@ -42,7 +42,7 @@ def _idempotent(bootstrap: str, batches: int, size: int, value: bytes) -> float:
 
 def _transactional(bootstrap: str, batches: int, size: int, value: bytes) -> float:
     producer = Producer(producer_config(bootstrap, **{"transactional.id": "probe-ingest"}))
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": GROUP, "enable.auto.commit": False})
+    consumer = Consumer(client_config(bootstrap, **{"group.id": GROUP, "enable.auto.commit": False}))
     producer.init_transactions(30)
     started = time.perf_counter()
     for b in range(batches):

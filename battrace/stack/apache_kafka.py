@@ -8,6 +8,10 @@ corrupted download fails instead of running), once, into a cache directory share
 
 The storage directory lives under the broker's own directory and survives ``stop``/``start``: a restarted broker
 keeps its topics and offsets, which is what tests of a broker restart rely on (Tansu keeps everything in memory).
+
+With ``sasl_users`` the client listener is SASL_PLAINTEXT with the PLAIN mechanism and those users (Kafka's own
+JAAS configuration in server.properties), so the clients' SASL settings meet a broker that checks them; without, it
+is PLAINTEXT.
 """
 
 from __future__ import annotations
@@ -20,13 +24,16 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
 from confluent_kafka.admin import AdminClient
 
+from battrace.settings import Settings, get_settings
 from battrace.stack.broker import BrokerError, free_port, wait_listening
 from battrace.stack.process import kill_group, stop_group
+from streams.kafka import client_config
 
 KAFKA_VERSION = "4.1.1"  # Scala 2.13 build; runs on Java 17
 MIN_JAVA = 17
@@ -173,18 +180,46 @@ def cluster_id() -> str:
             return cid
 
 
-def server_properties(port: int, controller_port: int, data_dir: Path) -> str:
+_JAAS_UNSAFE = frozenset('"\\\n\r')  # would need escaping twice: in the JAAS value and in the .properties file
+
+
+def _jaas_quoted(value: str) -> str:
+    """A JAAS option value in double quotes; characters that would need escaping are refused, not escaped."""
+    if _JAAS_UNSAFE & set(value):
+        raise ValueError("a SASL user or password of the test broker may not contain quotes, backslashes or newlines")
+    return f'"{value}"'
+
+
+def plain_jaas_config(users: Mapping[str, str]) -> str:
+    """Kafka's PlainLoginModule line: the broker's own login (the first user, for its inter-broker connections) and
+    one ``user_NAME="PASSWORD"`` per user it accepts."""
+    if not users:
+        raise ValueError("a SASL listener needs at least one user")
+    login, password = next(iter(users.items()))
+    accepted = " ".join(f"user_{name}={_jaas_quoted(secret)}" for name, secret in users.items())
+    return (
+        "org.apache.kafka.common.security.plain.PlainLoginModule required "
+        f"username={_jaas_quoted(login)} password={_jaas_quoted(password)} {accepted};"
+    )
+
+
+def server_properties(
+    port: int, controller_port: int, data_dir: Path, sasl_users: Mapping[str, str] | None = None
+) -> str:
     """A single node that is both broker and controller; replication factors of 1 (one node); the group join
-    delay off, as for any single-node development broker. Everything else is Kafka's default."""
+    delay off, as for any single-node development broker. Everything else is Kafka's default. With ``sasl_users``
+    the client (and inter-broker) listener is SASL_PLAINTEXT/PLAIN accepting those users; the controller's stays
+    PLAINTEXT on loopback."""
+    listener = "SASL_PLAINTEXT" if sasl_users else "PLAINTEXT"
     lines = {
         "process.roles": "broker,controller",
         "node.id": "1",
         "controller.quorum.bootstrap.servers": f"127.0.0.1:{controller_port}",
-        "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
+        "listeners": f"{listener}://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+        "advertised.listeners": f"{listener}://127.0.0.1:{port}",
         "controller.listener.names": "CONTROLLER",
-        "inter.broker.listener.name": "PLAINTEXT",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "inter.broker.listener.name": listener,
+        "listener.security.protocol.map": f"{listener}:{listener},CONTROLLER:PLAINTEXT",
         "log.dirs": str(data_dir),
         "offsets.topic.replication.factor": "1",
         "share.coordinator.state.topic.replication.factor": "1",
@@ -192,6 +227,10 @@ def server_properties(port: int, controller_port: int, data_dir: Path) -> str:
         "transaction.state.log.min.isr": "1",
         "group.initial.rebalance.delay.ms": "0",
     }
+    if sasl_users:
+        lines["sasl.enabled.mechanisms"] = "PLAIN"
+        lines["sasl.mechanism.inter.broker.protocol"] = "PLAIN"
+        lines["listener.name.sasl_plaintext.plain.sasl.jaas.config"] = plain_jaas_config(sasl_users)
     return "".join(f"{k}={v}\n" for k, v in lines.items())
 
 
@@ -200,15 +239,22 @@ class ApacheKafkaBroker:
 
     ``stop`` then ``start`` restarts it on the same ports with the same data; ``kill`` is a SIGKILL, as a crash
     of the broker's machine would be. ``fresh``: the first start drops what an earlier broker left in the
-    directory (a demo or bench starts from empty topics, as on Tansu)."""
+    directory (a demo or bench starts from empty topics, as on Tansu). ``sasl_users``: user -> password accepted on a
+    SASL_PLAINTEXT/PLAIN listener; none: a PLAINTEXT listener."""
 
     tansu = False
 
     def __init__(
-        self, directory: Path, port: int | None = None, cache_dir: Path | None = None, fresh: bool = False
+        self,
+        directory: Path,
+        port: int | None = None,
+        cache_dir: Path | None = None,
+        fresh: bool = False,
+        sasl_users: Mapping[str, str] | None = None,
     ) -> None:
         self.directory = directory
         self.fresh = fresh
+        self.sasl_users = dict(sasl_users or {})
         self.port = port or free_port()
         self.controller_port = free_port()
         self.cache_dir = cache_dir or default_cache_dir()
@@ -217,6 +263,21 @@ class ApacheKafkaBroker:
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    def client_settings(self, settings: Settings) -> Settings:
+        """``settings`` with the Kafka security this broker's listener speaks: SASL_PLAINTEXT/PLAIN as its first user,
+        or PLAINTEXT without credentials."""
+        if not self.sasl_users:
+            update = {"kafka_security_protocol": "PLAINTEXT", "kafka_sasl_username": "", "kafka_sasl_password": ""}
+        else:
+            user, password = next(iter(self.sasl_users.items()))
+            update = {
+                "kafka_security_protocol": "SASL_PLAINTEXT",
+                "kafka_sasl_mechanism": "PLAIN",
+                "kafka_sasl_username": user,
+                "kafka_sasl_password": password,
+            }
+        return Settings.model_validate({**settings.model_dump(), **update})
 
     @property
     def data_dir(self) -> Path:
@@ -230,7 +291,8 @@ class ApacheKafkaBroker:
         self.directory.mkdir(parents=True, exist_ok=True)
         (self.directory / "log4j2.yaml").write_text(_LOG4J2.format(log=self.directory / "kafka.log"))
         props = self.directory / "server.properties"
-        props.write_text(server_properties(self.port, self.controller_port, self.data_dir))
+        props.write_text(server_properties(self.port, self.controller_port, self.data_dir, self.sasl_users))
+        props.chmod(0o600)  # it holds the SASL users' passwords
         if not (self.data_dir / "meta.properties").exists():
             fmt = self._java(
                 jars, "kafka.tools.StorageTool", "format", "--standalone", "-t", cluster_id(), "-c", str(props)
@@ -265,7 +327,7 @@ class ApacheKafkaBroker:
 
     def _wait_ready(self, deadline: float) -> None:
         """Listening is not ready: the broker answers metadata with itself registered once the controller knows it."""
-        admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        admin = AdminClient(client_config(self.bootstrap, self.client_settings(get_settings())))
         while time.monotonic() < deadline:
             assert self.proc is not None
             if self.proc.poll() is not None:

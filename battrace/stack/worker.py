@@ -19,7 +19,7 @@ from battrace.tlog.note import parse_note
 from battrace.verify.witness_quorum import WitnessQuorum
 from processors.broker import BROKER_ENV, TANSU
 from streams import topics
-from streams.kafka import committed_offsets, end_offsets
+from streams.kafka import client_config, committed_offsets, end_offsets
 
 
 class WorkerError(RuntimeError):
@@ -37,17 +37,21 @@ class WorkerProcess:
         self.tansu = not settings.kafka if tansu is None else tansu
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> WorkerProcess:
+    def environment(self) -> dict[str, str]:
+        """The worker's environment: this one, then every setting as the variable it is read from (one definition),
+        secrets as their real value, since the environment is the worker's only input. Never to be printed."""
         env = dict(os.environ)
-        # Every setting reaches the worker as the environment variable it is read from (one definition).
-        settings = self.settings.model_dump()
-        env.update({f"BATTRACE_{name.upper()}": str(value) for name, value in settings.items() if value is not None})
+        env.update(self.settings.environment())
         env.update(BATTRACE_KAFKA=self.bootstrap, BATTRACE_HOME=str(self.settings.home.resolve()))
         # BATTRACE_KAFKA now names the broker either way: say whether it is Tansu, which decides the worker's Tansu
         # workarounds (processors/broker.py).
         env.pop(BROKER_ENV, None)
         if self.tansu:
             env[BROKER_ENV] = TANSU
+        return env
+
+    def start(self) -> WorkerProcess:
+        env = self.environment()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
@@ -101,7 +105,7 @@ def true_end_offsets(
     tail = {tp: high for tp, high in reported.items() if high > 0}
     if not tail:
         return reported
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "battrace-tail", "enable.auto.commit": False})
+    consumer = Consumer(client_config(bootstrap, **{"group.id": "battrace-tail", "enable.auto.commit": False}))
     try:
         consumer.assign([TopicPartition(t, p, high - 1) for (t, p), high in tail.items()])
         true_end = dict(reported)
@@ -185,7 +189,7 @@ def wait_until_caught_up(
 
 def topic_keys(bootstrap: str, topic: str, quiet_s: float = 0.5) -> set[str]:
     """The keys (utf-8) of every message in ``topic``, read from the beginning until it has been quiet a while."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "battrace-keys", "enable.auto.commit": False})
+    consumer = Consumer(client_config(bootstrap, **{"group.id": "battrace-keys", "enable.auto.commit": False}))
     keys: set[str] = set()
     try:
         meta = consumer.list_topics(topic, timeout=10)
@@ -259,9 +263,7 @@ def wait_until_deliveries_reported(
 def checkpointed_sizes(bootstrap: str, quiet_s: float = 0.5, witnesses: WitnessQuorum | None = None) -> dict[str, int]:
     """Largest checkpointed tree size per log, read from trace.checkpoints (no ClickHouse needed); with
     ``witnesses``, only of notes that carry the cosignatures they require (published after the log-signed note)."""
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": "battrace-checkpoints", "enable.auto.commit": False}
-    )
+    consumer = Consumer(client_config(bootstrap, **{"group.id": "battrace-checkpoints", "enable.auto.commit": False}))
     sizes: dict[str, int] = {}
     try:
         meta = consumer.list_topics(topics.CHECKPOINTS.name, timeout=10)

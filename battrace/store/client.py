@@ -20,7 +20,30 @@ def connect(settings: Settings) -> Client:
     """A client on the configured DSN; for chDB the store directory is created first."""
     if not settings.clickhouse:
         settings.clickhouse_path.mkdir(parents=True, exist_ok=True)
-    return clickhouse_connect.get_client(dsn=settings.clickhouse_dsn)
+    return clickhouse_connect.get_client(dsn=settings.clickhouse_dsn, **clickhouse_options(settings))
+
+
+def clickhouse_options(settings: Settings) -> dict[str, object]:
+    """clickhouse-connect's credential and TLS arguments from BATTRACE_CLICKHOUSE_USER, _PASSWORD, _SECURE, _VERIFY
+    and _CA_FILE: every client (the sink, the commands, the API) is opened with them next to the DSN.
+
+    A setting wins over the same part of the DSN (clickhouse-connect takes an argument before the DSN's user, password
+    and port-implied TLS); what is not set is left to the DSN. The embedded chDB store has no users and no network:
+    nothing is passed to it."""
+    if urlparse(settings.clickhouse_dsn).scheme == "chdb":
+        return {}
+    options: dict[str, object] = {}
+    if settings.clickhouse_user:
+        options["username"] = settings.clickhouse_user
+    if settings.clickhouse_password.get_secret_value():
+        options["password"] = settings.clickhouse_password.get_secret_value()
+    if settings.clickhouse_secure is not None:
+        options["secure"] = settings.clickhouse_secure
+    if not settings.clickhouse_verify:
+        options["verify"] = False
+    if settings.clickhouse_ca_file is not None:
+        options["ca_cert"] = str(settings.clickhouse_ca_file)
+    return options
 
 
 def embedded_store(settings: Settings) -> str | None:

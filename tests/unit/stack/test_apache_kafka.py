@@ -67,3 +67,42 @@ def test_asking_for_kafka_where_it_cannot_run_falls_back_to_tansu_and_says_why(
 
 def test_the_default_broker_is_tansu(tmp_path: Path) -> None:
     assert local_broker(Settings(home=tmp_path)).broker.tansu
+
+
+def _props(text: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in text.splitlines())
+
+
+def test_without_users_the_listener_is_plaintext_and_no_sasl_is_configured(tmp_path: Path) -> None:
+    props = _props(apache_kafka.server_properties(9101, 9102, tmp_path))
+    assert props["listener.security.protocol.map"] == "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+    assert props["inter.broker.listener.name"] == "PLAINTEXT"
+    assert not any(key.startswith("sasl.") or "jaas" in key for key in props)
+
+
+def test_with_users_the_client_listener_requires_sasl_plain_with_those_users(tmp_path: Path) -> None:
+    props = _props(apache_kafka.server_properties(9101, 9102, tmp_path, {"ingest": "pw-1", "audit": "pw-2"}))
+    assert props["listeners"] == "SASL_PLAINTEXT://127.0.0.1:9101,CONTROLLER://127.0.0.1:9102"
+    assert props["advertised.listeners"] == "SASL_PLAINTEXT://127.0.0.1:9101"
+    assert props["listener.security.protocol.map"] == "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT"
+    assert props["sasl.enabled.mechanisms"] == "PLAIN" and props["sasl.mechanism.inter.broker.protocol"] == "PLAIN"
+    # Kafka's documented form (docs "Configuring Kafka Brokers", SASL/PLAIN): the broker's own login, then the users
+    assert props["listener.name.sasl_plaintext.plain.sasl.jaas.config"] == (
+        "org.apache.kafka.common.security.plain.PlainLoginModule required "
+        'username="ingest" password="pw-1" user_ingest="pw-1" user_audit="pw-2";'
+    )
+
+
+@pytest.mark.parametrize("password", ['with"quote', "with\\backslash", "with\nnewline"])
+def test_a_password_that_would_need_escaping_is_refused(password: str) -> None:
+    with pytest.raises(ValueError, match="may not contain"):
+        apache_kafka.plain_jaas_config({"ingest": password})
+
+
+def test_clients_of_a_sasl_broker_log_in_as_its_first_user(tmp_path: Path) -> None:
+    broker = apache_kafka.ApacheKafkaBroker(tmp_path, port=9101, sasl_users={"ingest": "pw-1"})
+    settings = broker.client_settings(Settings(home=tmp_path))
+    assert settings.kafka_security_protocol == "SASL_PLAINTEXT" and settings.kafka_sasl_mechanism == "PLAIN"
+    assert settings.kafka_sasl_username == "ingest" and settings.kafka_sasl_password.get_secret_value() == "pw-1"
+    plain = apache_kafka.ApacheKafkaBroker(tmp_path, port=9101).client_settings(settings)
+    assert plain.kafka_security_protocol == "PLAINTEXT" and not plain.kafka_sasl_username
