@@ -24,7 +24,7 @@ from battrace.tlog.note import parse_note
 from processors.consumer_lag import stage_groups, topic_lags
 from processors.metrics import TopicLag
 from streams import topics
-from streams.kafka import committed_offsets
+from streams.kafka import client_config, committed_offsets
 
 
 class BrokerProblem(RuntimeError):
@@ -58,7 +58,7 @@ def check_broker(bootstrap: str, timeout_s: float = 5.0) -> None:
     """Raise BrokerProblem unless the broker answers and holds the pipeline's topics."""
     try:
         # log_level 0: librdkafka's own connection errors (one a retry) would flood stderr; the one line below says it
-        admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+        admin = AdminClient(client_config(bootstrap, log_level=0))
         names = set(admin.list_topics(timeout=timeout_s).topics)
     except KafkaException as exc:
         why = exc.args[0].str() if exc.args and hasattr(exc.args[0], "str") else str(exc)
@@ -75,7 +75,7 @@ def check_broker(bootstrap: str, timeout_s: float = 5.0) -> None:
 
 def newest_checkpoints(bootstrap: str, now_ms: int, quiet_s: float = 0.5) -> list[LogCheckpoint]:
     """Per log, the largest checkpoint on trace.checkpoints (read from the start until quiet for ``quiet_s``)."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "battrace-status", "enable.auto.commit": False})
+    consumer = Consumer(client_config(bootstrap, **{"group.id": "battrace-status", "enable.auto.commit": False}))
     newest: dict[str, tuple[int, int]] = {}  # log -> (size, timestamp ms)
     try:
         parts = consumer.list_topics(topics.CHECKPOINTS.name, timeout=10).topics[topics.CHECKPOINTS.name].partitions
