@@ -41,8 +41,9 @@ Recovery (``--restart``, throughput runs with one worker)
   seal stage's commit covers the batch's packs and ClickHouse holds them. It includes the new worker's start-up,
   its joining the consumer groups (on Tansu the killed member holds its partitions until its session expires),
   both tables' recovery, and ingesting and sealing the batch; the bench's own work between the kill and the spawn
-  (reading two stores, publishing the batch) takes milliseconds. ``recovery_replayed``: the changelog records the
-  new worker reads back to recover its tables, counted from the broker and the stores at the kill
+  (reading two stores and the changelogs' offsets, publishing the batch) takes a fraction of a second.
+  ``recovery_replayed``: the changelog records the new worker reads back to recover its tables, counted from the
+  broker and the stores at the kill
   (battrace/runs/recovery.py says how), split per table in ``recovery_replayed_by`` (``entities``: the seal
   stage's faust table; ``event_ids``: ingest's dedup index). ``memory://`` replays every record; ``rocksdb://``
   only what was written after the offsets the stores persisted. ``published`` includes the batch
