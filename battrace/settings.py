@@ -155,6 +155,12 @@ class Settings(BaseSettings):
         description="largest source message accepted; a larger one is rejected as oversize (Kafka's default "
         "message.max.bytes is 1,048,588 bytes, so a default Kafka refuses larger messages anyway)",
     )
+    fault: Literal["", "ingest_after_send"] = Field(
+        "",
+        description="test only: a crash on purpose, so a test can reach a window no timing can; ingest_after_send = "
+        "the ingest stage exits once the sends of its first batch are acknowledged, before it commits its offsets; "
+        "empty (always, outside tests) = none",
+    )
 
     metrics_port: int = Field(
         0,

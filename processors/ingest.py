@@ -59,6 +59,7 @@ OVERSIZE_KEPT_BYTES = 4096  # what a reject keeps of an oversize message: its fr
 LINGER_S = 0.1  # how long a batch that is not full may wait for more records
 EXIT_FAILED = 70  # EX_SOFTWARE: the batch stays uncommitted and is redelivered
 EXIT_ORPHANED = 75  # EX_TEMPFAIL
+FAULT_AFTER_SEND = "ingest_after_send"  # BATTRACE_FAULT, test only: exit between acknowledged sends and the commit
 
 
 @dataclass
@@ -182,6 +183,7 @@ class IngestStage:
         self.index = index
         self._loaded: set[int] = set()
         self._loading = asyncio.Lock()
+        self._exit_after_send = settings.fault == FAULT_AFTER_SEND  # read once: unset, it costs one test a batch
         bootstrap = settings.kafka or "localhost:9092"
         self.consumer = group_consumer(
             settings,
@@ -257,6 +259,9 @@ class IngestStage:
         await asyncio.gather(*sent, *logged)  # every output acknowledged before the offsets move
         for (partition, ids), written in zip(changes.items(), logged, strict=True):
             self.index.logged(partition, ids, written.result().offset)
+        if self._exit_after_send:
+            log.critical("BATTRACE_FAULT=%s: exiting after the sends, before the commit", FAULT_AFTER_SEND)
+            os._exit(EXIT_FAILED)
         await self.consumer.commit({tp: msgs[-1].offset + 1 for tp, msgs in batch.items()})
         if self.metrics is not None:
             by_topic: dict[str, int] = defaultdict(int)

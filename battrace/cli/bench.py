@@ -45,6 +45,14 @@ from rich.table import Table
     help="record the (first) worker with py-spy from its first commit (with --rate: from the first paced event) "
     "until caught up, into this file: .svg flame graph, .json speedscope, else raw collapsed stacks",
 )
+@click.option(
+    "--restart",
+    is_flag=True,
+    help="after the load is sealed, SIGKILL the worker, publish 200 events about its batteries and start a new "
+    "worker: reports recovery_s (kill -> that batch sealed) and recovery_replayed (changelog records the new worker "
+    "reads back: all of them with memory://, those after the stores' persisted offsets with rocksdb://); "
+    "not with --rate or --workers",
+)
 @click.option("--json", "as_json", is_flag=True, help="print one line of JSON instead of a table")
 @click.option(
     "--broker",
@@ -61,15 +69,21 @@ def bench(
     seed: int,
     workers: int,
     profile: Path | None,
+    restart: bool,
     as_json: bool,
     broker: str | None,
 ) -> None:
-    """Measure pipeline throughput (and with --rate, latency) against a raw consumer, on the embedded stack.
+    """Measure pipeline throughput (and with --rate, latency) against a raw consumer, on the embedded stack; with
+    --restart, also the time a new worker takes to seal again after the first was killed.
 
     Runs under $BATTRACE_HOME/bench with a fresh broker, chDB store and table directory.
     """
     if batteries is not None and ctx.get_parameter_source("events") is not ParameterSource.DEFAULT:
         raise click.UsageError("--events and --batteries exclude each other: --batteries sets the events")
+    if restart and (rate is not None or workers > 1):
+        raise click.UsageError(
+            "--restart times one worker's recovery after a throughput run: drop --rate and --workers"
+        )
     from battrace.cli.common import settings_or_exit
     from battrace.runs.bench import BenchError, bench_settings, iter_rows, run_bench
     from battrace.stack.broker import BrokerError
@@ -83,7 +97,15 @@ def bench(
         console.print("[yellow]BATTRACE_KAFKA is ignored: the bench runs on a fresh embedded broker[/]")
     try:
         result = run_bench(
-            settings, events, seed, console, rate=rate, workers=workers, profile=profile, batteries=batteries
+            settings,
+            events,
+            seed,
+            console,
+            rate=rate,
+            workers=workers,
+            profile=profile,
+            batteries=batteries,
+            restart=restart,
         )
     except (BenchError, BrokerError, WorkerError) as exc:  # their messages say what failed and where its log is
         raise click.ClickException(str(exc)) from None

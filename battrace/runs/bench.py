@@ -30,6 +30,25 @@ Latency (``--rate R``)
   ``events_per_s`` is then N / (first offer -> last commit): the rate the pipeline kept up with.
   ``raw_consume_per_s`` is measured after the worker stopped, on the same source messages.
 
+Recovery (``--restart``, throughput runs with one worker)
+  Once the load is sealed (the catch-up above), the bench SIGKILLs the worker's process group (``WorkerProcess.kill``,
+  as a crash: no commit, no flush), reads where the killed worker's stores left off on disk, publishes
+  ``RESTART_EVENTS`` ``EnergyUsed`` events about batteries the load commissioned (battrace/runs/recovery.py
+  ``follow_ups``: each extends a sealed chain), and starts a new worker on the same home, broker and store.
+  ``recovery_s`` runs from the kill to the first moment, seen by the same poller of committed offsets, at which the
+  new batch is sealed: every source partition committed as far as the batch reached, then every trace.chain
+  partition committed as far as it ended once ingest had taken the batch (the ``sealed_at`` rule below), so the
+  seal stage's commit covers the batch's packs and ClickHouse holds them. It includes the new worker's start-up,
+  its joining the consumer groups (on Tansu the killed member holds its partitions until its session expires),
+  both tables' recovery, and ingesting and sealing the batch; the bench's own work between the kill and the spawn
+  (reading two stores and the changelogs' offsets, publishing the batch) takes a fraction of a second.
+  ``recovery_replayed``: the changelog records the new worker reads back to recover its tables, counted from the
+  broker and the stores at the kill
+  (battrace/runs/recovery.py says how), split per table in ``recovery_replayed_by`` (``entities``: the seal
+  stage's faust table; ``event_ids``: ingest's dedup index). ``memory://`` replays every record; ``rocksdb://``
+  only what was written after the offsets the stores persisted. ``published`` includes the batch
+  (``recovery_events``); ``events``, ``pipeline_s`` and the rates are the load's alone.
+
 ``peak_rss_mb`` is the largest VmHWM (/proc/<pid>/status) of the workers, each summed with its child processes
 (the ingest stage runs in one), read just before they stop;
 ``bench_rss_mb`` is this process's own peak (it opens chDB to collect the results). ``worker_cpu_s`` is the
@@ -60,6 +79,7 @@ from battrace.runs.commit_clock import POLL_S, TP, CommitClock, done_at, first_c
 from battrace.runs.demo import for_simulated_world, progress_bars
 from battrace.runs.latency import latencies_ms, offer_paced, percentile
 from battrace.runs.profiler import Profiler
+from battrace.runs.recovery import changelog_topics, earliest_offsets, follow_ups, replayed, store_starts
 from battrace.runs.topic_reads import PackAt, chain_positions, first_output_time, raw_consume
 from battrace.settings import Settings
 from battrace.stack.apache_kafka import ApacheKafkaBroker
@@ -69,11 +89,12 @@ from battrace.stack.worker import WorkerProcess, committed_by_groups, consumed_t
 from battrace.store.client import connect
 from battrace.store.source_counts import rejected_sources, sealed_sources
 from streams import topics
-from streams.kafka import ensure_topics
+from streams.kafka import end_offsets, ensure_topics
 from streams.producer import EventProducer
 from streams.simulator import SimEvent, commissioning, simulate
 
 WARMUP_EVENTS = 100  # processed before a paced run, so its latencies exclude worker start-up
+RESTART_EVENTS = 200  # published after the kill (--restart): the work that shows the new worker is back
 SOURCE_TOPICS = [t.name for t in topics.SOURCES]
 OUTPUT_TOPICS = [topics.CHAIN.name, topics.REJECTS.name]  # the worker's first sends land here
 PUBLISHED_TOPICS = {t.name for t in topics.SOURCES if t is not topics.REPORTS}  # what the bench publishes to
@@ -110,6 +131,11 @@ class BenchResult:
     cpu_us_per_event: dict[str, float]  # component -> CPU µs per measured event within pipeline_s (cpu_budget)
     cores_busy: float  # every component's CPU within pipeline_s / pipeline_s (this machine has 2 cores)
     clock: str
+    # --restart (else None): kill -> the new batch sealed; changelog records replayed in all and per table; batch size
+    recovery_s: float | None = None
+    recovery_replayed: int | None = None
+    recovery_replayed_by: dict[str, int] | None = None
+    recovery_events: int | None = None
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -234,6 +260,39 @@ class _Run:
     cpu: dict[str, float]  # CPU seconds per component within the pipeline window
     reports_s: float
     positions: dict[str, dict[int, PackAt]]
+    recovered: _Recovered | None
+
+
+@dataclass
+class _Recovered:
+    published: int
+    recovery_s: float
+    replayed: dict[str, int]
+
+
+def _crash_and_restart(
+    settings: Settings,
+    broker: EmbeddedBroker | ApacheKafkaBroker,
+    sim: list[SimEvent],
+    crashed: WorkerProcess,
+    stack: ExitStack,
+    clock: CommitClock,
+    progress: Progress,
+) -> _Recovered:
+    """SIGKILL the caught-up worker, publish a batch about sealed batteries, and time a new worker until that batch
+    is sealed (the module docstring defines ``recovery_s`` and ``recovery_replayed``)."""
+    crashed.kill()
+    killed = time.time()
+    starts = store_starts(settings)  # before the new worker opens the stores
+    earliest = earliest_offsets(broker.bootstrap, changelog_topics(settings))  # an error if a changelog is missing
+    ends = end_offsets(broker.bootstrap, changelog_topics(settings))  # faust reads up to these high watermarks
+    batch = follow_ups(sim, RESTART_EVENTS)
+    published = produce(broker.bootstrap, batch, progress, "after the kill")
+    log = settings.home / "worker-restarted.log"
+    restarted = stack.enter_context(WorkerProcess(settings, broker.bootstrap, log, broker.tansu))
+    final = _caught_up(broker.bootstrap, settings, [restarted], progress, broker.tansu)
+    back = sealed_at(clock, final)
+    return _Recovered(published, back - killed, replayed(settings, ends, earliest, starts))
 
 
 def sealed_at(clock: CommitClock, final: dict[TP, int]) -> float:
@@ -257,6 +316,7 @@ def _run(
     workers: int,
     profile: Path | None,
     progress: Progress,
+    restart: bool = False,
 ) -> _Run:
     bootstrap = broker.bootstrap
     warmup, measured = (sim[:WARMUP_EVENTS], sim[WARMUP_EVENTS:]) if rate else ([], sim)
@@ -284,6 +344,7 @@ def _run(
         if profiler:
             profiler.stop()
         peak = max(peak_rss_mb(p.proc.pid) for p in procs if p.proc)
+        recovered = _crash_and_restart(settings, broker, sim, procs[0], stack, clock, progress) if restart else None
         for p in procs:
             p.stop()
     first_output = first_output_time(bootstrap, OUTPUT_TOPICS)
@@ -306,6 +367,7 @@ def _run(
         clock=clock,
         measured=len(measured),
         cpu=clock.cpu_between(start, done),
+        recovered=recovered,
     )
 
 
@@ -318,13 +380,17 @@ def run_bench(
     workers: int = 1,
     profile: Path | None = None,
     batteries: int | None = None,
+    restart: bool = False,
 ) -> BenchResult:
     """One measured run on a fresh embedded broker; ClickHouse is read only after the workers stopped.
 
     ``batteries``: measure that many distinct batteries entering state (``commissioning``) instead of
     ``events`` events of the full story, which carries only about one battery per four events.
+    ``restart``: then crash the worker and time a new one's recovery (module docstring, "Recovery").
     """
     check_workers(settings, workers)
+    if restart and (rate or workers > 1):
+        raise BenchError("--restart measures one worker's recovery after a throughput run: drop --rate and --workers")
     if profile:
         Profiler.executable()
     _require_empty_server(settings)
@@ -347,11 +413,14 @@ def run_bench(
             workers,
             profile,
             progress,
+            restart,
         )
     collected = _collect(settings, with_rows=bool(rate))
-    if run.published != collected.sealed + collected.rejected:
+    recovered = run.recovered
+    published = run.published + (recovered.published if recovered else 0)
+    if published != collected.sealed + collected.rejected:
         raise BenchError(
-            f"published {run.published} != sealed {collected.sealed} + rejected {collected.rejected}: "
+            f"published {published} != sealed {collected.sealed} + rejected {collected.rejected}: "
             f"the pipeline lost or duplicated events (see {settings.home}/worker-*.log)"
         )
     lat, ingested = latencies_ms(collected.sealed_ids, run.positions, run.offered, run.clock) if rate else ([], [])
@@ -380,7 +449,7 @@ def run_bench(
         broker=chosen.name,
         mode="latency" if rate else "throughput",
         rate=rate,
-        published=run.published,
+        published=published,
         sealed=collected.sealed,
         rejected=collected.rejected,
         warmup_events=WARMUP_EVENTS if rate else 0,
@@ -397,7 +466,12 @@ def run_bench(
             else "wall clock; pipeline = worker's first output (CreateTime on trace.chain/rejects) -> last offset "
             f"committed (after the ClickHouse insert), polled every {POLL_S * 1000:.0f} ms; "
             "startup = spawn -> first output"
+            + ("; recovery = SIGKILL -> the batch published after it sealed and committed" if recovered else "")
         ),
+        recovery_s=round(recovered.recovery_s, 3) if recovered else None,
+        recovery_replayed=sum(recovered.replayed.values()) if recovered else None,
+        recovery_replayed_by=recovered.replayed if recovered else None,
+        recovery_events=recovered.published if recovered else None,
     )
 
 
