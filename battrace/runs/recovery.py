@@ -34,6 +34,7 @@ from processors.event_ids import EventIdIndex
 from processors.worker import make_app
 from schemas.codec import Decoder, encode
 from streams import topics
+from streams.kafka import client_config
 from streams.simulator import SimEvent
 
 ENTITIES_TABLE = "entities"  # the seal stage's faust table (processors/worker.py build_worker)
@@ -99,7 +100,7 @@ def _index_positions(settings: Settings) -> dict[int, int | None]:
 
 def earliest_offsets(bootstrap: str, topic_names: Iterable[str], timeout_s: float = 10) -> dict[tuple[str, int], int]:
     """Low watermark of every partition of the given topics; a topic the broker does not have is an error."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "battrace-earliest", "enable.auto.commit": False})
+    consumer = Consumer(client_config(bootstrap, **{"group.id": "battrace-earliest", "enable.auto.commit": False}))
     try:
         meta = consumer.list_topics(timeout=timeout_s)
         out: dict[tuple[str, int], int] = {}
