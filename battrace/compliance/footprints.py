@@ -5,8 +5,10 @@ A battery's raw-material and production lines are its own plus those of every ba
 consignment that carried the battery or a battery it was assembled into, split over the consignment's
 batteries by mass (ISO 14083); a component's part of a carried pack is the pack's share times the
 component's mass over the pack's. Consignments of material lots are inbound logistics, not distribution,
-and are not allocated here. A stage without any ledger line stays missing (end of life, until recycling
-data exists), never zero.
+and are not allocated here. A consignment's lines are one per leg and one per hub (battrace/domain/transport.py),
+each allocated on its own. A stage without its ledger lines stays missing (NULL), never zero, and
+``missing_reasons`` says why: the end of life until the pack is collected, dismantled and recycled
+(battrace/domain/footprint.py states the rule for ``complete``).
 
 E_total = energy_kwh x cycles per year of the vehicle category (the battery's, else the pack's it is in;
 M1 when unknown, recorded as an assumption) x service years (BATTRACE_SERVICE_YEARS).
@@ -152,6 +154,7 @@ def footprint_rows(
                 "total_per_kwh": fp.total_per_kwh,
                 "complete": fp.complete,
                 "missing_stages": list(fp.missing_stages),
+                "missing_reasons": list(fp.missing_reasons),
                 "assumptions": [
                     *notes,
                     f"service life {service_years:g} years (BATTRACE_SERVICE_YEARS)",
@@ -179,6 +182,7 @@ COLUMNS = (
     "total_per_kwh",
     "complete",
     "missing_stages",
+    "missing_reasons",
     "assumptions",
     "factor_ids",
 )
@@ -197,12 +201,13 @@ def load_batteries(client: Client) -> dict[str, BatteryInfo]:
 
 
 def load_battery_lines(client: Client) -> dict[str, list[Line]]:
-    """battery -> its own ledger lines, summed per stage and factor (sums are all a footprint needs)."""
+    """battery -> its own ledger lines, summed per stage, source and factor (all a footprint needs)."""
     found = rows(
         client,
-        "SELECT entity_id, stage, factor_id, factor_version, sum(kg_co2e) AS kg_co2e FROM battrace.carbon FINAL "
-        "WHERE entity_type = 'battery' GROUP BY entity_id, stage, factor_id, factor_version "
-        "ORDER BY entity_id, stage, factor_id, factor_version",
+        "SELECT entity_id, stage, source, factor_id, factor_version, sum(kg_co2e) AS kg_co2e "
+        "FROM battrace.carbon FINAL WHERE entity_type = 'battery' "
+        "GROUP BY entity_id, stage, source, factor_id, factor_version "
+        "ORDER BY entity_id, stage, source, factor_id, factor_version",
     )
     out: dict[str, list[Line]] = {}
     for r in found:
