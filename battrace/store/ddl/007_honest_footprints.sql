@@ -45,3 +45,6 @@ SELECT
     if(complete_batteries > 0, maxIf(total_per_kwh, complete), NULL) AS max_total_per_kwh
 FROM battrace.footprints FINAL
 GROUP BY model, site_id, product_type;
+
+ALTER TABLE battrace.carbon
+    COMMENT COLUMN source 'transport (a leg) | hub | refining | energy | collection | dismantling | recycling';
