@@ -82,13 +82,17 @@ def test_a_multimodal_consignments_legs_cover_its_track_and_each_has_its_mode(au
 def test_a_pack_whose_life_is_over_has_a_complete_footprint(audited: Path) -> None:
     complete = run_sql(
         audited,
-        "SELECT battery_id, raw_material_kg, production_kg, distribution_kg, end_of_life_kg, total_kg, missing_reasons "
-        "FROM battrace.footprints FINAL WHERE complete",
+        "SELECT battery_id, product_type, raw_material_kg, production_kg, distribution_kg, end_of_life_kg, total_kg, "
+        "missing_reasons FROM battrace.footprints FINAL WHERE complete",
     )
-    assert complete, "a pack collected, dismantled and recycled in the run has a complete footprint"
-    for battery, *stages, total, reasons in complete:
+    packs = [r for r in complete if r[1] == "pack"]
+    assert packs, "a pack collected, dismantled and recycled in the run has a complete footprint"
+    assert {r[1] for r in complete} == {"pack", "module", "cell"}  # its modules and cells share its end of life
+    for battery, product, *stages, total, reasons in complete:
         assert all(kg is not None and kg > 0 for kg in stages) and reasons == []
         assert total == pytest.approx(sum(stages), rel=1e-12)
+        if product != "pack":
+            continue
         sources = run_sql(
             audited,
             "SELECT groupUniqArray(source) FROM battrace.carbon FINAL WHERE entity_type = 'battery' "
