@@ -4,9 +4,13 @@ A battery's raw-material and production lines are its own plus those of every ba
 (a pack carries its modules' and cells' refining and electricity). Distribution is the transport of every
 consignment that carried the battery or a battery it was assembled into, split over the consignment's
 batteries by mass (ISO 14083); a component's part of a carried pack is the pack's share times the
-component's mass over the pack's. Consignments of material lots are inbound logistics, not distribution,
-and are not allocated here. A stage without any ledger line stays missing (end of life, until recycling
-data exists), never zero.
+component's mass over the pack's. A consignment's lines are one per leg and one per hub
+(battrace/domain/transport.py), each allocated on its own. Consignments of material lots are inbound
+logistics, not distribution, and are not allocated here. A pack's end-of-life lines (collection,
+dismantling, recycling) are shared with its components the same way, since a pack ends its life whole.
+A stage without its ledger lines stays missing (NULL), never zero, and ``missing_reasons`` says why: the
+end of life until the pack is collected, dismantled and recycled (battrace/domain/footprint.py states the
+rule for ``complete``).
 
 E_total = energy_kwh x cycles per year of the vehicle category (the battery's, else the pack's it is in;
 M1 when unknown, recorded as an assumption) x service years (BATTRACE_SERVICE_YEARS).
@@ -91,6 +95,29 @@ def distribution_lines(
     return lines, notes
 
 
+def end_of_life_parts(
+    own_lines: Mapping[str, Sequence[Line]], batteries: Mapping[str, BatteryInfo], children: Mapping[str, Sequence[str]]
+) -> tuple[dict[str, list[Line]], dict[str, list[str]]]:
+    """(component -> its part of the end-of-life lines of the pack it was assembled into, component -> notes).
+
+    A pack is collected, dismantled and recycled whole, so each of its modules and cells takes the pack's lines
+    times its mass over the pack's, as it takes its part of the pack's transport."""
+    lines: dict[str, list[Line]] = {}
+    notes: dict[str, list[str]] = {}
+    for pack in sorted(own_lines):
+        eol = [line for line in own_lines[pack] if line["stage"] == "end_of_life"]
+        if not eol:
+            continue
+        whole = batteries[pack].mass_kg if pack in batteries else None
+        for b in subtree(children, pack)[1:]:
+            m = batteries[b].mass_kg if b in batteries else None
+            if not m or not whole:
+                notes.setdefault(b, []).append(f"end_of_life: no mass to take its part of {pack}")
+                continue
+            lines.setdefault(b, []).extend({**line, "kg_co2e": line["kg_co2e"] * m / whole} for line in eol)
+    return lines, notes
+
+
 def vehicle_category(battery_id: str, batteries: Mapping[str, BatteryInfo], parents: Mapping[str, str]) -> str:
     """The battery's own UNECE category, else that of the nearest battery it was assembled into; '' if none."""
     node, seen = battery_id, set()
@@ -126,13 +153,18 @@ def footprint_rows(
     """One ``footprints`` row per battery with energy, in battery id order."""
     parents = parents_of(children)
     transport, transport_notes = distribution_lines(consignments, batteries, children)
+    recycled, recycled_notes = end_of_life_parts(own_lines, batteries, children)
     out = []
     for b in sorted(batteries):
         info = batteries[b]
         if not info.energy_kwh or info.energy_kwh <= 0:
             continue
         category, cycles, notes = _cycles(vehicle_category(b, batteries, parents), cycles_overrides)
-        lines = [line for part in subtree(children, b) for line in own_lines.get(part, ())] + transport.get(b, [])
+        lines = [
+            *(line for part in subtree(children, b) for line in own_lines.get(part, ())),
+            *transport.get(b, []),
+            *recycled.get(b, []),
+        ]
         fp = Footprint.from_ledger(b, lines, functional_unit_kwh(info.energy_kwh, cycles, service_years))
         per_kwh = fp.per_kwh
         out.append(
@@ -152,10 +184,12 @@ def footprint_rows(
                 "total_per_kwh": fp.total_per_kwh,
                 "complete": fp.complete,
                 "missing_stages": list(fp.missing_stages),
+                "missing_reasons": list(fp.missing_reasons),
                 "assumptions": [
                     *notes,
                     f"service life {service_years:g} years (BATTRACE_SERVICE_YEARS)",
                     *dict.fromkeys(transport_notes.get(b, [])),
+                    *dict.fromkeys(recycled_notes.get(b, [])),
                 ],
                 "factor_ids": [f"{fid}@{version}" for fid, version in fp.factors_used],
             }
@@ -179,6 +213,7 @@ COLUMNS = (
     "total_per_kwh",
     "complete",
     "missing_stages",
+    "missing_reasons",
     "assumptions",
     "factor_ids",
 )
@@ -197,12 +232,13 @@ def load_batteries(client: Client) -> dict[str, BatteryInfo]:
 
 
 def load_battery_lines(client: Client) -> dict[str, list[Line]]:
-    """battery -> its own ledger lines, summed per stage and factor (sums are all a footprint needs)."""
+    """battery -> its own ledger lines, summed per stage, source and factor (all a footprint needs)."""
     found = rows(
         client,
-        "SELECT entity_id, stage, factor_id, factor_version, sum(kg_co2e) AS kg_co2e FROM battrace.carbon FINAL "
-        "WHERE entity_type = 'battery' GROUP BY entity_id, stage, factor_id, factor_version "
-        "ORDER BY entity_id, stage, factor_id, factor_version",
+        "SELECT entity_id, stage, source, factor_id, factor_version, sum(kg_co2e) AS kg_co2e "
+        "FROM battrace.carbon FINAL WHERE entity_type = 'battery' "
+        "GROUP BY entity_id, stage, source, factor_id, factor_version "
+        "ORDER BY entity_id, stage, source, factor_id, factor_version",
     )
     out: dict[str, list[Line]] = {}
     for r in found:

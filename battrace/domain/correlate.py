@@ -10,11 +10,13 @@ from typing import Any, Protocol
 
 from battrace.domain import lifecycle
 from battrace.domain.battery_code import product_type
-from battrace.domain.carbon import haversine_km, refining_kg_co2e, transport_factor, transport_kg_co2e
+from battrace.domain.carbon import refining_kg_co2e
 from battrace.domain.chain import GENESIS, chain_step
+from battrace.domain.end_of_life import COLLECTION, DISMANTLING, RECYCLING, charge
 from battrace.domain.entities import BATTERY, LOT, SHIPMENT, body_of, split_key
 from battrace.domain.recycled import check_mass_balance
 from battrace.domain.report_events import REPORT_KINDS
+from battrace.domain.transport import follow_fix, planned_legs, transport_chain
 
 MASS_BALANCE = "outputs_exceed_inputs"
 GENEALOGY = "genealogy"  # flag category: the material-flow graph itself is impossible
@@ -159,15 +161,31 @@ def _battery(state: dict[str, Any], item: ChainItem, b: dict[str, Any], out: Out
         state["vin"] = b["vin"]
         state["vehicle_model"] = b.get("vehicle_model", "")
         state["vehicle_category"] = b.get("vehicle_category", "")
-    elif (
-        kind == "Dismantled"
-        and b.get("battery_id") == me
-        and state.get("mass_kg")
-        and check_mass_balance(state["mass_kg"], b["output_mass_kg"]).exceeds_inputs
-    ):
-        detail = f"black mass {b['output_mass_kg']:g} kg > pack {state['mass_kg']:g} kg"
-        out.flag(state, item, "mass_balance", MASS_BALANCE, detail)
+    elif kind == "EndOfLifeCollected" and b.get("battery_id") == me and state.get("mass_kg"):
+        _end_of_life_line(out, item, item.entity, COLLECTION, state["mass_kg"])
+    elif kind == "Dismantled" and b.get("battery_id") == me and state.get("mass_kg"):
+        _end_of_life_line(out, item, item.entity, DISMANTLING, state["mass_kg"])
+        if check_mass_balance(state["mass_kg"], b["output_mass_kg"]).exceeds_inputs:
+            detail = f"black mass {b['output_mass_kg']:g} kg > pack {state['mass_kg']:g} kg"
+            out.flag(state, item, "mass_balance", MASS_BALANCE, detail)
     state["last_event"] = kind
+
+
+def _end_of_life_line(out: Output, item: ChainItem, battery: str, process: str, kg: float, suffix: str = "") -> None:
+    """An end-of-life ledger line of ``battery``: ``kg`` handled by ``process`` (battrace/domain/end_of_life.py)."""
+    c = charge(process, kg)
+    _ledger(out, item, battery, "end_of_life", process, kg, "kg", c.kg_co2e, c.factor.id, c.factor.version, suffix)
+
+
+def _recycled_input(state: dict[str, Any], item: ChainItem, out: Output, kg: float) -> None:
+    """A black-mass lot fed into recycling: its recycling line goes to the pack it was dismantled from, or waits
+    for the lot's Dismantled event when that has not been applied yet (the two travel under different keys)."""
+    parents = state.get("parent_batteries")
+    if not parents:
+        state.setdefault("pending_recycling", []).append([kg, item.envelope.event_id])
+        return
+    for pack in parents:
+        _end_of_life_line(out, item, f"{BATTERY}:{pack}", RECYCLING, kg)
 
 
 def _lot(state: dict[str, Any], item: ChainItem, record: dict[str, Any], out: Output) -> None:
@@ -207,6 +225,9 @@ def _lot(state: dict[str, Any], item: ChainItem, record: dict[str, Any], out: Ou
         state["product"] = state.get("product") or "black mass"
         state["mass_kg"] = b["output_mass_kg"]
         state["parent_batteries"] = [b["battery_id"]]
+        pending, state["pending_recycling"] = state.get("pending_recycling", []), []
+        for kg, source_event in pending:
+            _end_of_life_line(out, item, f"{BATTERY}:{b['battery_id']}", RECYCLING, kg, suffix=f":{source_event}")
     elif kind == "Recycled":
         if any(o["lot_id"] == me for o in b["outputs"]):
             if any(i["lot_id"] == me for i in b["inputs"]):  # a lot cannot be its own ancestor: sealed, and flagged
@@ -222,9 +243,10 @@ def _lot(state: dict[str, Any], item: ChainItem, record: dict[str, Any], out: Ou
                     detail = f"outputs {balance.output_kg:g} kg > inputs {balance.input_kg:g} kg"
                     out.flag(state, item, "mass_balance", MASS_BALANCE, detail)
         else:
-            state["consumed_kg"] = state.get("consumed_kg", 0.0) + sum(
-                i["mass_kg"] for i in b["inputs"] if i["lot_id"] == me
-            )
+            fed = sum(i["mass_kg"] for i in b["inputs"] if i["lot_id"] == me)
+            state["consumed_kg"] = state.get("consumed_kg", 0.0) + fed
+            if fed > 0 and not state.get("recovered"):  # black mass of a pack, not a recovered lot refined again
+                _recycled_input(state, item, out, fed)
     state["last_event"] = kind
 
 
@@ -262,25 +284,36 @@ def _shipment(state: dict[str, Any], item: ChainItem, b: dict[str, Any], out: Ou
             "destination_site",
         ):
             state[f] = b[f]
+        state["legs"] = planned_legs(b)
         state["status"] = "created"
         return
     if "lat" in b:
-        last = state.get("last_pos")
-        if last is not None:
-            state["distance_km"] = state.get("distance_km", 0.0) + haversine_km(last[0], last[1], b["lat"], b["lon"])
-        state["last_pos"] = [b["lat"], b["lon"]]
+        follow_fix(state, b["lat"], b["lon"], b.get("geofence"), b.get("geofence_id"))
         state["positions"] = state.get("positions", 0) + 1
     state["status"] = {"Departed": "in_transit", "Arrived": "arrived", "Delivered": "delivered"}.get(
         kind, state.get("status", "in_transit")
     )
-    if kind == "Delivered" and (factor := transport_factor(state.get("mode"))) is not None:
-        distance = state.get("distance_km", 0.0)
-        kg = transport_kg_co2e(state["gross_mass_kg"], distance, state["mode"])
-        state["transport_kgco2e"] = kg
-        tkm = state["gross_mass_kg"] / 1000.0 * distance
-        _ledger(out, item, item.entity, "distribution", "transport", tkm, "t.km", kg, factor.id, factor.version)
-        # Allocation to the batteries carried is by mass, from their projections (battrace/compliance/footprints.py):
-        # a consignment does not declare per-item masses, and the batteries' states live elsewhere.
+    if kind == "Delivered" and "gross_mass_kg" in state:
+        legs = state.get("legs") or [[state.get("mode"), state.get("destination_site"), None]]
+        chain = transport_chain(state["gross_mass_kg"], legs, state.get("leg_km") or [state.get("distance_km", 0.0)])
+        if chain:
+            state["transport_kgco2e"] = sum(e.kg_co2e for e in chain)
+        for e in chain:  # allocated to the batteries carried by mass in battrace/compliance/footprints.py
+            source = "transport" if e.kind == "leg" else "hub"
+            f = e.factor
+            _ledger(
+                out,
+                item,
+                item.entity,
+                "distribution",
+                source,
+                e.quantity,
+                e.unit,
+                e.kg_co2e,
+                f.id,
+                f.version,
+                f":{e.kind}{e.index}",
+            )
 
 
 def apply(state: dict[str, Any], item: ChainItem, log_id: str, log_index: int, sealed_at_ms: int) -> Output:

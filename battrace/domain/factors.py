@@ -17,7 +17,8 @@ from importlib import resources
 from pathlib import Path
 
 COLUMNS = ("factor_id", "version", "kind", "mode_or_material", "value", "unit", "scope", "source", "year")
-TRANSPORT, REFINING, GRID, CYCLES = "transport", "refining", "grid", "cycles"
+TRANSPORT, HUB, REFINING, GRID, CYCLES = "transport", "hub", "refining", "grid", "cycles"
+END_OF_LIFE = "end_of_life"
 SUPPLIER = "supplier"
 
 
@@ -106,6 +107,14 @@ class FactorTable:
     def transport(self, mode: str) -> Factor:
         """Intensity in g CO2e per t.km for a transport mode (the logistics schema's TransportMode)."""
         return self._keyed(TRANSPORT, mode)
+
+    def hub(self, hub_kind: str) -> Factor:
+        """Hub operation intensity in kg CO2e per tonne handled, for a kind of hub (battrace/domain/transport.py)."""
+        return self._keyed(HUB, hub_kind)
+
+    def end_of_life(self, process: str) -> Factor:
+        """End-of-life intensity of one process (collection, dismantling, recycling), kg CO2e per kg handled."""
+        return self._keyed(END_OF_LIFE, process)
 
     def refining(self, material: str, supplier_value: float | None = None, *, ref: str | None = None) -> Factor:
         """The supplier's intensity when there is one (kg CO2e/kg product), else the secondary default.

@@ -3,6 +3,11 @@
 kg CO2e per kWh of the energy the battery delivers over its service life, per life-cycle stage. A stage
 with no ledger line is reported as missing, not as zero: an empty end-of-life stage would otherwise
 understate the declaration without anyone noticing.
+
+The rule for ``complete``: every one of the four stages has data, and a stage made of several processes has a
+line for each of them. The end-of-life stage needs collection, dismantling and recycling lines
+(battrace/domain/end_of_life.py): a pack collected and dismantled but not yet recycled has not finished its life,
+so its end-of-life stage is missing (None, with the reason), not a partial sum that would pass for the whole.
 """
 
 from __future__ import annotations
@@ -12,10 +17,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from battrace.domain.end_of_life import PROCESSES
 from battrace.domain.factors import FactorTable, shipped_table
 
 STAGES = ("raw_material", "production", "distribution", "end_of_life")
 """The four declared stages, spelled as in the ClickHouse ``carbon`` table (use stage excluded)."""
+
+PARTS: Mapping[str, tuple[str, ...]] = {"end_of_life": PROCESSES}
+"""Stages made of several processes: each needs a ledger line of every ``source`` listed before it counts."""
 
 
 def _positive(name: str, x: float) -> float:
@@ -49,6 +58,8 @@ class Footprint:
     stage_kg: Mapping[str, float | None]
     factors_used: tuple[tuple[str, str], ...] = field(default=())
     """(factor_id, factor_version) of every ledger line that went in, sorted."""
+    reasons: Mapping[str, str] = field(default_factory=dict)
+    """Why each missing stage is missing (stage -> reason)."""
 
     def __post_init__(self) -> None:
         _positive("e_total_kwh", self.e_total_kwh)
@@ -57,20 +68,38 @@ class Footprint:
 
     @classmethod
     def from_ledger(cls, battery_id: str, lines: Iterable[Mapping[str, Any]], e_total_kwh: float) -> Footprint:
-        """Sum carbon ledger lines (dicts with stage, kg_co2e, factor_id, factor_version) per stage."""
+        """Sum carbon ledger lines (dicts with stage, source, kg_co2e, factor_id, factor_version) per stage.
+
+        A stage of :data:`PARTS` lacking a line of one of its processes is left missing, with the reason."""
         kg: dict[str, float | None] = dict.fromkeys(STAGES)
-        used: set[tuple[str, str]] = set()
+        sources: dict[str, set[str]] = {s: set() for s in STAGES}
+        used: dict[str, set[tuple[str, str]]] = {s: set() for s in STAGES}
         for line in lines:
             stage = line["stage"]
             if stage not in kg:
                 raise ValueError(f"unknown stage {stage!r}; declared stages are {STAGES}")
             kg[stage] = (kg[stage] or 0.0) + float(line["kg_co2e"])
-            used.add((str(line.get("factor_id", "")), str(line.get("factor_version", ""))))
-        return cls(battery_id, e_total_kwh, kg, tuple(sorted(used)))
+            sources[stage].add(str(line.get("source", "")))
+            used[stage].add((str(line.get("factor_id", "")), str(line.get("factor_version", ""))))
+        reasons: dict[str, str] = {}
+        for stage in STAGES:
+            if kg[stage] is None:
+                reasons[stage] = "no ledger line"
+            elif lacking := [p for p in PARTS.get(stage, ()) if p not in sources[stage]]:
+                present = ", ".join(p for p in PARTS[stage] if p in sources[stage]) or "none of its processes"
+                reasons[stage] = f"no {', '.join(lacking)} line yet (has {present})"
+                kg[stage] = None
+        factors = {f for stage in STAGES if kg[stage] is not None for f in used[stage]}
+        return cls(battery_id, e_total_kwh, kg, tuple(sorted(factors)), reasons)
 
     @property
     def missing_stages(self) -> tuple[str, ...]:
         return tuple(s for s in STAGES if self.stage_kg[s] is None)
+
+    @property
+    def missing_reasons(self) -> tuple[str, ...]:
+        """One ``"stage: why"`` per missing stage, in stage order."""
+        return tuple(f"{s}: {self.reasons.get(s, 'no ledger line')}" for s in self.missing_stages)
 
     @property
     def complete(self) -> bool:

@@ -47,22 +47,22 @@ CARBON_PER_KWH = Panel(
     id="carbon_per_kwh",
     title="Carbon footprint per kWh by pack model and plant",
     description=(
-        "Mean kg CO2e per kWh of lifetime energy over the packs of each model and plant (EU 2023/1542 Art. 7), by "
-        "life-cycle stage. A stage without ledger lines counts as 0 in the mean, so the stages add up to the total; "
-        "`without_distribution` packs have not shipped yet and the end-of-life stage has no lines yet."
+        "Mean kg CO2e per kWh of lifetime energy of the packs of each model and plant (EU 2023/1542 Art. 7), by "
+        "life-cycle stage, each stage over the packs that have data for it (view footprint_by_model_plant). The total "
+        "is the sum of the four stage means, empty while a stage has no data in the group (never counted as 0); "
+        "`complete` counts the packs collected, dismantled and recycled with every stage known."
     ),
     sql="""SELECT
     concat(model, ' @ ', site_id) AS model_plant,
-    count() AS batteries,
-    countIf(distribution_kg IS NULL) AS without_distribution,
-    round(avg(ifNull(raw_material_per_kwh, 0)), 6) AS raw_material,
-    round(avg(ifNull(production_per_kwh, 0)), 6) AS production,
-    round(avg(ifNull(distribution_per_kwh, 0)), 6) AS distribution,
-    round(avg(ifNull(end_of_life_per_kwh, 0)), 6) AS end_of_life,
-    round(avg(total_per_kwh), 6) AS total
-FROM battrace.footprints FINAL
+    batteries,
+    complete_batteries AS complete,
+    round(avg_raw_material_per_kwh, 6) AS raw_material,
+    round(avg_production_per_kwh, 6) AS production,
+    round(avg_distribution_per_kwh, 6) AS distribution,
+    round(avg_end_of_life_per_kwh, 6) AS end_of_life,
+    round(avg_total_per_kwh, 6) AS total
+FROM battrace.footprint_by_model_plant
 WHERE product_type = 'pack'
-GROUP BY model_plant
 ORDER BY model_plant""",
     chart="stacked_bar",
     x="model_plant",

@@ -791,7 +791,8 @@ class Story:
         on_delivery: Callable[[], None],
         carrier: Party | None = None,
     ) -> Process:
-        """A consignment end to end: created, departed, GPS fixes per leg, hub geofences, arrived, delivered.
+        """A consignment end to end: created (declaring its legs), departed, GPS fixes per leg, hub geofences,
+        arrived, delivered.
 
         ``carrier`` overrides the usual transporter for the mode; one on no registry is flagged ``unlisted``."""
         rng, r = self.rng, route(*stops)
@@ -811,6 +812,10 @@ class Story:
                 "transporter_licence": carrier.licence,
                 "origin_site": origin.site_id,
                 "destination_site": dest.site_id,
+                "legs": [
+                    {"mode": leg.mode, "to_site": leg.end.site_id, "to_geofence_id": leg.end.geofence_id}
+                    for leg in r.legs
+                ],
             },
         )
         yield created._replace(flags=() if carrier.entity_id in PARTIES else ("unlisted",))

@@ -122,15 +122,19 @@ def test_every_panel_query_returns_rows_and_the_report_shows_them(drawn: Drawn, 
 
 def test_carbon_and_recycled_tables_match_the_analyst_views(drawn: Drawn) -> None:
     shown = tables(drawn.html)
-    totals = {r[0]: float(r[-1]) for r in shown["carbon_per_kwh"][1:]}
+    totals = {r[0]: r[-1] for r in shown["carbon_per_kwh"][1:]}
     view = run_sql(
         drawn.home,
         "SELECT concat(model, ' @ ', site_id), batteries, avg_total_per_kwh FROM battrace.footprint_by_model_plant "
         "WHERE product_type = 'pack'",
     )
     assert totals and set(totals) == {r[0] for r in view}
-    for model_plant, _, total in view:
-        assert totals[model_plant] == pytest.approx(total, abs=5e-7)
+    for model_plant, _, total in view:  # no total while a stage has no data in the group, never a mean with zeros
+        assert (
+            same(totals[model_plant], None)
+            if total is None
+            else float(totals[model_plant]) == pytest.approx(total, abs=5e-7)
+        )
     header, *recycled = shown["recycled_content"]
     col = {name: header.index(name) for name in ("declaration", "recycled_pct", "min_2031_pct", "meets_2031")}
     declared = run_sql(

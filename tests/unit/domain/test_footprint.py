@@ -9,8 +9,14 @@ import pytest
 from battrace.domain.footprint import STAGES, Footprint, allocate_by_mass, cycles_for, functional_unit_kwh
 
 
-def _line(stage: str, kg: float, factor: str = "f", version: str = "1") -> dict[str, object]:
-    return {"stage": stage, "kg_co2e": kg, "factor_id": factor, "factor_version": version}
+def _line(stage: str, kg: float, factor: str = "f", version: str = "1", source: str = "") -> dict[str, object]:
+    return {"stage": stage, "source": source, "kg_co2e": kg, "factor_id": factor, "factor_version": version}
+
+
+def _end_of_life(*processes: str) -> list[dict[str, object]]:
+    """Collection 24 kg, dismantling 40 kg, recycling 80 kg (144 kg for the three)."""
+    kg = {"collection": 24.0, "dismantling": 40.0, "recycling": 80.0}
+    return [_line("end_of_life", kg[p], f"eol.{p}", "1", p) for p in processes]
 
 
 def test_functional_unit() -> None:
@@ -38,7 +44,7 @@ def test_footprint_per_stage_and_total() -> None:
     raw_material: 2,700 + 900 = 3,600 kg -> 3,600 / 36,000 = 0.1 kg/kWh
     production:   3,000 kWh x 0.6 kg/kWh = 1,800 kg -> 0.05 kg/kWh
     distribution: 36 kg -> 0.001 kg/kWh
-    end_of_life:  144 kg -> 0.004 kg/kWh
+    end_of_life:  24 + 40 + 80 = 144 kg (collection, dismantling, recycling) -> 0.004 kg/kWh
     total: 5,580 kg -> 0.155 kg CO2e/kWh
     """
     lines = [
@@ -46,7 +52,7 @@ def test_footprint_per_stage_and_total() -> None:
         _line("raw_material", 900, "assay:L2:e2", "supplier"),
         _line("production", 3000 * 0.6, "grid:S1:0.6", "supplier"),
         _line("distribution", 36, "defra.hgv.average", "2024"),
-        _line("end_of_life", 144, "eol", "1"),
+        *_end_of_life("collection", "dismantling", "recycling"),
     ]
     fp = Footprint.from_ledger("B1", lines, functional_unit_kwh(75, cycles_for("M1"), 8))
     assert fp.e_total_kwh == 36_000
@@ -56,7 +62,7 @@ def test_footprint_per_stage_and_total() -> None:
         {"raw_material": 0.1, "production": 0.05, "distribution": 0.001, "end_of_life": 0.004}
     )
     assert fp.total_kg == pytest.approx(5580) and fp.total_per_kwh == pytest.approx(0.155)
-    assert ("defra.hgv.average", "2024") in fp.factors_used and len(fp.factors_used) == 5
+    assert ("defra.hgv.average", "2024") in fp.factors_used and len(fp.factors_used) == 7
     assert tuple(fp.per_kwh) == STAGES
 
 
@@ -69,6 +75,21 @@ def test_a_stage_without_data_is_missing_not_zero() -> None:
     assert fp.total_kg == pytest.approx(5436) and fp.total_per_kwh == pytest.approx(0.151)
     with pytest.raises(ValueError, match="unknown stage"):
         Footprint.from_ledger("B1", [_line("use", 1)], 36_000)
+
+
+def test_an_end_of_life_without_recycling_is_missing_with_its_reason() -> None:
+    """Collected and dismantled (24 + 40 kg) but not recycled: the stage is None, not 64 kg passing for the whole,
+    and its lines' factors are not among those used; with the recycling line it is 144 kg and complete."""
+    others = [_line("raw_material", 3600), _line("production", 1800), _line("distribution", 36)]
+    fp = Footprint.from_ledger("B1", [*others, *_end_of_life("collection", "dismantling")], 36_000)
+    assert fp.stage_kg["end_of_life"] is None and not fp.complete and fp.missing_stages == ("end_of_life",)
+    assert fp.missing_reasons == ("end_of_life: no recycling line yet (has collection, dismantling)",)
+    assert not any(f.startswith("eol.") for f, _ in fp.factors_used)
+    assert fp.total_kg == pytest.approx(5436)
+    whole = Footprint.from_ledger("B1", [*others, *_end_of_life("recycling", "collection", "dismantling")], 36_000)
+    assert whole.complete and whole.stage_kg["end_of_life"] == pytest.approx(144) and whole.missing_reasons == ()
+    bare = Footprint.from_ledger("B1", others, 36_000)
+    assert bare.missing_reasons == ("end_of_life: no ledger line",)
 
 
 def test_allocate_by_mass() -> None:

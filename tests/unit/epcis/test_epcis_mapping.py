@@ -118,6 +118,7 @@ def test_fields_epcis_has_no_place_for_travel_in_the_extension() -> None:
         "mode",
         "transporter_id",
         "transporter_licence",
+        "legs",
     }
     licence = _map("Licence")[SEALED]["fields"]
     assert licence["valid_from"].endswith("Z") and "name" in licence and "role" in licence
