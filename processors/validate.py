@@ -308,8 +308,8 @@ class Validator:
         verdicts: list[tuple[int, bytes, Accepted | Rejected]] = []
         for outcome in read_message(value):
             if outcome.mapped is None:
-                assert outcome.reason is not None
-                verdict: Accepted | Rejected = Rejected(outcome.reason, outcome.detail, outcome.event_id)
+                reason = outcome.reason or Reason.EPCIS_UNMAPPABLE
+                verdict: Accepted | Rejected = Rejected(reason, outcome.detail, outcome.event_id)
             else:
                 verdict = self.validate(outcome.mapped.topic, outcome.mapped.value, timestamp_ms, now_ms)
             verdicts.append((outcome.index, outcome.original, verdict))

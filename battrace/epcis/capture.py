@@ -45,7 +45,6 @@ _CBV_FORMS = re.compile(
     r"^(?:https://ref\.gs1\.org/cbv/[A-Za-z]+-|urn:epcglobal:cbv:[a-z]+:|gs1:|cbv:|https://gs1\.org/voc/)"
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-STEP_OF_ACTION = SERVICE_STEPS  # Serviced: action -> bizStep
 DEFAULT_ACTION = {"inspecting": "INSPECTED", "repairing": "REPAIRED", "replacing": "REPLACED"}
 FREIGHT_STEPS = {"departing": "Departed", "arriving": "Arrived", "receiving": "Delivered"}
 KIND_OF_DISPOSITION = {None: "ReportDrafted", **{v: k for k, v in REVIEW_DISPOSITIONS.items()}}
@@ -207,7 +206,7 @@ def number(value: Any, what: str) -> float:
     return value
 
 
-def _kilograms(e: _Event, element: Any, what: str) -> tuple[str, float]:
+def _kilograms(element: Any, what: str) -> tuple[str, float]:
     if not isinstance(element, Mapping):
         raise unmappable(f"{what} entry {element!r} is not a quantity element")
     if element.get("uom") != KGM:
@@ -216,7 +215,7 @@ def _kilograms(e: _Event, element: Any, what: str) -> tuple[str, float]:
 
 
 def _lots(e: _Event, name: str) -> list[dict[str, Any]]:
-    return [dict(zip(("lot_id", "mass_kg"), _kilograms(e, q, name), strict=True)) for q in e.items(name)]
+    return [dict(zip(("lot_id", "mass_kg"), _kilograms(q, name), strict=True)) for q in e.items(name)]
 
 
 # ---- event kind: what the export writes for each kind, read backwards --------------------------------------------
@@ -313,7 +312,7 @@ def _serviced(e: _Event) -> dict[str, Any]:
     if len(epcs) not in (1, 2):
         raise unmappable(f"epcList has {len(epcs)} entries; a service names the pack and maybe its replacement")
     action = e.fields.get("action", DEFAULT_ACTION[e.biz_step or ""])
-    if not isinstance(action, str) or STEP_OF_ACTION.get(action) != e.biz_step:
+    if not isinstance(action, str) or SERVICE_STEPS.get(action) != e.biz_step:
         raise unmappable(f"service action {action!r} is not bizStep {e.biz_step}")
     return {
         "battery_id": e.battery(epcs[0]),
@@ -331,7 +330,7 @@ def _collected(e: _Event) -> dict[str, Any]:
 
 
 def _dismantled(e: _Event) -> dict[str, Any]:
-    lot, mass = _kilograms(e, e.single("outputQuantityList"), "outputQuantityList")
+    lot, mass = _kilograms(e.single("outputQuantityList"), "outputQuantityList")
     return {"battery_id": e.battery(e.single("inputEPCList")), "output_lot_id": lot, "output_mass_kg": mass}
 
 
@@ -363,7 +362,7 @@ def _freight(e: _Event) -> dict[str, Any]:
 
 
 def _assay(e: _Event) -> dict[str, Any]:
-    lot, mass = _kilograms(e, e.single("quantityList"), "quantityList")
+    lot, mass = _kilograms(e.single("quantityList"), "quantityList")
     elements = [x for x in e.items("sensorElementList") if isinstance(x, Mapping)]
     metadata = elements[0].get("sensorMetadata") if len(elements) == 1 else None
     if not isinstance(metadata, Mapping):

@@ -18,7 +18,9 @@ coordinates) need, and they grow in source order as a native partition's do. A m
 all is one reject, at ``o * EVENTS_PER_MESSAGE``.
 
 What a reject keeps as the original bytes of an event is a document of that event alone (the message's
-``@context`` and header around it), so it can be fixed and captured again as it is.
+``@context`` and header around it), so it can be fixed and captured again as it is; the event alone when the header is
+larger than the event, so that the originals of a message's events never add up to more than twice the message
+(thousands of tiny events under one large header would otherwise multiply it).
 """
 
 from __future__ import annotations
@@ -111,8 +113,18 @@ def _verdict(event: Any, names: Names, computed: str | EventHashError | None) ->
     return event_id, capture_event(event, names, event_id)
 
 
+def _originals(document: Mapping[str, Any], events: list[Any]) -> list[bytes]:
+    """What a reject keeps of each event: a document of it alone, or the event when the header outweighs it."""
+    header = len(_dumps(_with(document, [])))
+    kept = []
+    for event in events:
+        raw = _dumps(event)
+        kept.append(_dumps(_with(document, [event])) if header <= len(raw) else raw)
+    return kept
+
+
 def _judge(document: Mapping[str, Any], names: Names, events: list[Any]) -> Iterator[Outcome]:
-    originals = [_dumps(_with(document, [event])) for event in events]
+    originals = _originals(document, events)
     problems = [event_problem(event) for event in events]
     wanted = {i: e for i, e in enumerate(events) if problems[i] is None and _needs_hash(e, names)}
     hashes = _hashes(document, wanted)

@@ -7,6 +7,7 @@ import copy
 import json
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from simulated_events import first_of, sealed_sample
@@ -17,7 +18,7 @@ from battrace.epcis.document import EPCIS_CONTEXT, epcis_document
 from battrace.epcis.event_hash import event_hashes
 from battrace.epcis.events import NAMESPACE, SEALED, epcis_event
 from battrace.epcis.sealed_event import SealedEvent
-from schemas.codec import canonical_bytes
+from schemas.codec import Decoder, canonical_bytes
 from schemas.reasons import Reason
 from streams import topics
 
@@ -194,3 +195,27 @@ def test_capture_does_not_change_the_event_it_reads() -> None:
     before = copy.deepcopy(event)
     _capture(event)
     assert event == before
+
+
+def test_many_tiny_events_under_a_large_header_keep_only_themselves() -> None:
+    """A reject keeps a document of its event alone, unless the header outweighs the event: the originals of a
+    message never multiply its size."""
+    header = {"@context": [EPCIS_CONTEXT, {f"n{i}": f"https://example.com/{i}/" for i in range(2000)}]}
+    document = {**header, "type": "EPCISDocument", "epcisBody": {"eventList": [{"type": "ObjectEvent"}] * 5000}}
+    value = json.dumps(document).encode()
+    outcomes = read_message(value)
+    assert len(outcomes) == 5000 and {o.reason for o in outcomes} == {Reason.EPCIS_INVALID}
+    assert sum(len(o.original) for o in outcomes) < 2 * len(value)
+    assert outcomes[0].original == b'{"type":"ObjectEvent"}'
+
+
+def test_the_readme_s_partner_example_captures_as_an_assembly() -> None:
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    example = readme.split("Cells assembled into a module, for example:\n\n```json\n", 1)[1].split("```", 1)[0]
+    [outcome] = read_message(example.encode())
+    assert outcome.reason is None, outcome.detail
+    assert outcome.mapped is not None and outcome.mapped.kind == "Assembled"
+    assert outcome.event_id == "urn:uuid:4f0c2a52-3c1e-4a8e-9d49-2b7e1c0d9a11"
+    record = Decoder().decode(outcome.mapped.value).record
+    assert record["site_id"] == "CN-AH-HEFEI-CELL" and record["line_id"] == "MOD-L2"
+    assert record["body"][1]["child_ids"] == ["CH2CBL12000001T150000001", "CH2CBL12000001T150000002"]
