@@ -25,6 +25,7 @@ from aiokafka.structs import ConsumerRecord
 from prometheus_client import CollectorRegistry
 
 from battrace.domain.chain import event_hash
+from battrace.epcis.capture_message import EVENTS_PER_MESSAGE
 from battrace.log_format import log_level, logging_config
 from battrace.settings import Settings, get_settings
 from battrace.store import event_rows
@@ -33,7 +34,7 @@ from processors.event_ids import Coordinates, EventIdIndex, encode_changes, repl
 from processors.group_consumer import group_consumer
 from processors.metrics import IngestMetrics
 from processors.sealing import key_partition
-from processors.validate import Accepted, Validator
+from processors.validate import Accepted, Rejected, Validator
 from schemas.codec import Decoder
 from schemas.envelope import (
     Envelope,
@@ -91,6 +92,28 @@ def _oversize(source: tuple[str, int, int, int], value: bytes, limit: int) -> Re
     return RejectRecord.of(source, Reason.OVERSIZE.value, detail, "", value, OVERSIZE_KEPT_BYTES)
 
 
+Source = tuple[str, int, int, int]  # topic, partition, offset, Kafka timestamp ms
+
+
+def _verdicts(
+    validator: Validator, records: list[ConsumerRecord], max_event_bytes: int, now_ms: int | None
+) -> Iterator[tuple[Source, bytes, Accepted | Rejected | RejectRecord]]:
+    """(source, bytes, verdict) of each source event, in order: one per native message, one per event of an
+    ``epcis.capture`` document, each at a source offset of its own (battrace/epcis/capture_message.py)."""
+    for msg in records:
+        value = msg.value or b""
+        epcis = msg.topic == topics.EPCIS_CAPTURE.name
+        offset = msg.offset * EVENTS_PER_MESSAGE if epcis else msg.offset
+        source = (msg.topic, msg.partition, offset, msg.timestamp)
+        if len(value) > max_event_bytes:  # before decoding: the bytes are in hand, their length is free
+            yield source, value, _oversize(source, value, max_event_bytes)
+        elif epcis:
+            for index, original, verdict in validator.validate_epcis(value, msg.timestamp, now_ms):
+                yield (msg.topic, msg.partition, offset + index, msg.timestamp), original, verdict
+        else:
+            yield source, value, validator.validate(msg.topic, value, msg.timestamp, now_ms)
+
+
 def ingest_batch(
     validator: Validator,
     index: EventIdIndex,
@@ -107,13 +130,10 @@ def ingest_batch(
     ``max_pack_bytes``, is rejected as oversize: no single message can stop the stage."""
     result = Ingested()
     accepted: dict[str, Coordinates] = {}  # this batch's first acceptances, any partition
-    for msg in records:
-        source = (msg.topic, msg.partition, msg.offset, msg.timestamp)
-        value = msg.value or b""
-        if len(value) > max_event_bytes:  # before decoding: the bytes are in hand, their length is free
-            result.rejects.append(_oversize(source, value, max_event_bytes))
+    for source, value, verdict in _verdicts(validator, records, max_event_bytes, now_ms):
+        if isinstance(verdict, RejectRecord):
+            result.rejects.append(verdict)
             continue
-        verdict = validator.validate(msg.topic, value, msg.timestamp, now_ms)
         if not isinstance(verdict, Accepted):
             reason, detail = verdict.reason.value, verdict.detail
             result.rejects.append(RejectRecord(source, reason, detail, verdict.event_id, value))
@@ -149,7 +169,7 @@ def ingest_batch(
             )
             continue
         if decision is Verdict.NEW:
-            accepted[verdict.event_id] = result.first_seen[msg.partition][verdict.event_id] = source[:3]
+            accepted[verdict.event_id] = result.first_seen[source[1]][verdict.event_id] = source[:3]
         for partition, entry in entries:
             result.packs[partition].append(entry)
     return result
@@ -242,9 +262,11 @@ class IngestStage:
         records = [r for tp in sorted(batch) for r in batch[tp]]  # order within a source partition is kept
         settings = self.settings
         now_ms = int(time.time() * 1000)  # once a batch: the clock that caps Kafka timestamps (processors/validate.py)
-        ingested = ingest_batch(
-            self.validator, self.index, records, settings.partitions, settings.max_event_bytes, now_ms
-        )
+        args = (self.validator, self.index, records, settings.partitions, settings.max_event_bytes, now_ms)
+        if any(tp.topic == topics.EPCIS_CAPTURE.name for tp in batch):  # EPCIS costs ms an event: off the loop, so
+            ingested = await asyncio.to_thread(ingest_batch, *args)  # the group's heartbeats go on meanwhile
+        else:
+            ingested = ingest_batch(*args)
         sent: list[asyncio.Future[Any]] = []
         for partition, pack in ingested.messages():
             sent.append(await self.producer.send(topics.CHAIN.name, pack, partition=partition))

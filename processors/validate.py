@@ -29,6 +29,7 @@ from typing import Any
 from battrace.domain.battery_code import code_error
 from battrace.domain.entities import battery_ids, body_of, entities_of, kind_of
 from battrace.domain.report_events import REPORT_DRAFTED, REPORT_REFUSED, REVIEW_KINDS
+from battrace.epcis.capture_message import read_message
 from battrace.report.canonical import CanonicalizationError, report_hash
 from battrace.report.model import parse_rfc3339_ms
 from schemas.catalog import ASSAY_RESULT, LICENSED_ENTITY, LOGISTICS_EVENT, MES_EVENT, REPORT_EVENT
@@ -297,3 +298,19 @@ class Validator:
             canonical=canonical_bytes(decoded.schema, record),
             entities=entities_of(decoded.schema, record),
         )
+
+    def validate_epcis(
+        self, value: bytes, timestamp_ms: int, now_ms: int | None = None
+    ) -> list[tuple[int, bytes, Accepted | Rejected]]:
+        """(index in the document, original bytes, verdict) of each event of an ``epcis.capture`` message
+        (battrace/epcis/capture_message.py): an event that maps to a battrace event is judged as the native message
+        it maps to, so it meets every rule a native event meets."""
+        verdicts: list[tuple[int, bytes, Accepted | Rejected]] = []
+        for outcome in read_message(value):
+            if outcome.mapped is None:
+                reason = outcome.reason or Reason.EPCIS_UNMAPPABLE
+                verdict: Accepted | Rejected = Rejected(reason, outcome.detail, outcome.event_id)
+            else:
+                verdict = self.validate(outcome.mapped.topic, outcome.mapped.value, timestamp_ms, now_ms)
+            verdicts.append((outcome.index, outcome.original, verdict))
+        return verdicts

@@ -19,3 +19,5 @@ class Reason(StrEnum):
     DUPLICATE = "duplicate"  # an event id that was already accepted from another offset
     MALFORMED_REPORT = "malformed_report"  # a report step whose hash, document or review does not agree with itself
     OVERSIZE = "oversize"  # a message over BATTRACE_MAX_EVENT_BYTES, or an event too big for a trace.chain pack
+    EPCIS_INVALID = "epcis_invalid"  # epcis.capture: not an EPCIS 2.0 JSON document, or an event that breaks its schema
+    EPCIS_UNMAPPABLE = "epcis_unmappable"  # a valid EPCIS event that is no battrace event (battrace/epcis/capture.py)

@@ -32,6 +32,12 @@ REPORTS = TopicSpec(
     "traceability reports drafted, co-signed or refused, keyed by consignment (Avro ReportEvent)",
     config={**APPEND_TIME},
 )
+EPCIS_CAPTURE = TopicSpec(
+    "epcis.capture",
+    "partners' GS1 EPCIS 2.0 documents (JSON), each event mapped to a native event and sealed like one "
+    "(battrace/epcis/capture_message.py)",
+    config={**APPEND_TIME},
+)
 CHAIN = TopicSpec("trace.chain", "accepted events packed per entity partition (MessagePack): the per-entity sequencer")
 # The dedup state's changelog is replayed from its start by every ingest that takes a partition: a record that
 # retention deleted would be an event id forgotten, and its re-sent event sealed twice. Kafka deletes records
@@ -46,6 +52,6 @@ REJECTS = TopicSpec("trace.rejects", "invalid events with the original bytes and
 CHECKPOINTS = TopicSpec("trace.checkpoints", "signed checkpoints of the per-partition logs")
 DELIVERIES = TopicSpec("trace.deliveries", "sealed consignment deliveries: each triggers a traceability report")
 
-SOURCES: tuple[TopicSpec, ...] = (MES, LOGISTICS, ASSAY, REGISTRY, REPORTS)
+SOURCES: tuple[TopicSpec, ...] = (MES, LOGISTICS, ASSAY, REGISTRY, REPORTS, EPCIS_CAPTURE)
 INTERNAL: tuple[TopicSpec, ...] = (CHAIN, EVENT_IDS, REJECTS, CHECKPOINTS, DELIVERIES)
 ALL: tuple[TopicSpec, ...] = SOURCES + INTERNAL

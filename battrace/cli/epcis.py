@@ -1,7 +1,9 @@
-"""`battrace epcis`: sealed events out as a GS1 EPCIS 2.0 document, and the GS1 event hash of any EPCIS document.
+"""`battrace epcis`: sealed events out as a GS1 EPCIS 2.0 document, partners' EPCIS documents in to be sealed, and
+the GS1 event hash of any EPCIS document.
 
-Mistakes a user can fix (a malformed id, an id with no sealed events, no store, a file that is not EPCIS JSON-LD)
-exit 2 with one line; a store whose bytes no longer match their seals exits 1, naming the event.
+Mistakes a user can fix (a malformed id, an id with no sealed events, no store, a file that is not EPCIS JSON-LD, no
+Kafka named or reachable) exit 2 with one line; a store whose bytes no longer match their seals exits 1, naming the
+event.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import click
 from battrace.cli.common import open_store, settings_or_exit
 
 EXIT_USER = 2
+CAPTURE_KEY = b"epcis"  # every captured document on one partition of epcis.capture: events are sealed in sent order
 
 
 class UserError(click.ClickException):
@@ -27,7 +30,7 @@ class UserError(click.ClickException):
 
 @click.group(name="epcis", context_settings={"help_option_names": ["-h", "--help"]})
 def epcis_group() -> None:
-    """GS1 EPCIS 2.0: export sealed events for partners, compute GS1 event hashes."""
+    """GS1 EPCIS 2.0: export sealed events for partners, capture partners' events, compute GS1 event hashes."""
 
 
 def _subject(battery_id: str | None, lot_id: str | None, shipment_id: str | None) -> tuple[str, str] | None:
@@ -99,18 +102,61 @@ def export_epcis(
     click.echo(f"wrote {out}: {sum(types.values())} EPCIS 2.0 events ({summary}), valid against the EPCIS JSON schema")
 
 
+def _read_json(file: Path) -> Any:
+    try:
+        return json.loads(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UserError(f"cannot read {file}: {exc.strerror}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"{file} is not JSON ({exc}); give an EPCIS 2.0 JSON or JSON-LD document") from None
+
+
+@epcis_group.command(name="capture")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def capture(file: Path) -> None:
+    """Send an EPCIS 2.0 document (JSON or JSON-LD) to epcis.capture on BATTRACE_KAFKA: the worker seals each event
+    like a native one, or rejects it with a reason (the rejects table)."""
+    from battrace.cli.preflight import require_kafka
+    from battrace.epcis.capture_message import messages
+    from streams.producer import EventProducer, ProduceError
+    from streams.topics import EPCIS_CAPTURE
+
+    document = _read_json(file)
+    body = document.get("epcisBody") if isinstance(document, dict) else None
+    events = body.get("eventList") if isinstance(body, dict) else None
+    if not isinstance(events, list) or not events or document.get("type") != "EPCISDocument":
+        raise UserError(f"{file} is not an EPCISDocument with events in epcisBody.eventList; give an EPCIS 2.0 one")
+    settings = settings_or_exit()
+    if not settings.kafka:
+        raise UserError("BATTRACE_KAFKA is empty: set it to the bootstrap servers of the Kafka the worker reads")
+    limit = settings.max_event_bytes
+    values = list(messages(document, limit))
+    too_big = next((v for v in values if len(v) > limit), None)
+    if too_big is not None:  # only an event alone can be: the worker would reject it as oversize
+        raise UserError(f"{file} holds an event of {len(too_big)} bytes, more than BATTRACE_MAX_EVENT_BYTES={limit}")
+    require_kafka(settings.kafka)
+    quiet = {"message.timeout.ms": 30_000, "log_level": 0}  # an unreachable broker is one line, below
+    producer = EventProducer(settings.kafka, registry_url="", **quiet)
+    for value in values:
+        producer.send_raw(EPCIS_CAPTURE.name, CAPTURE_KEY, value)  # one key: one partition, sealed in sent order
+    try:
+        producer.flush(35)
+    except ProduceError as exc:
+        detail = f"could not send to {EPCIS_CAPTURE.name} at {settings.kafka} ({exc}): check BATTRACE_KAFKA"
+        raise UserError(detail) from None
+    click.echo(
+        f"sent {len(events)} EPCIS events of {file} in {len(values)} messages to {EPCIS_CAPTURE.name}; each is "
+        "sealed, or rejected with its reason (battrace.rejects, source_topic 'epcis.capture')"
+    )
+
+
 @epcis_group.command(name="hash")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def hash_cmd(file: Path) -> None:
     """Print the GS1 event hash (ni:///sha-256;...?ver=CBV2.0) of each event of an EPCIS 2.0 JSON(-LD) document."""
     from battrace.epcis.event_hash import EventHashError, event_hashes
 
-    try:
-        document = json.loads(file.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UserError(f"cannot read {file}: {exc.strerror}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserError(f"{file} is not JSON ({exc}); give an EPCIS 2.0 JSON or JSON-LD document") from None
+    document = _read_json(file)
     try:
         hashes = event_hashes(document)
     except EventHashError as exc:

@@ -310,6 +310,8 @@ def epcis_event(sealed: SealedEvent, aliases: Mapping[str, str]) -> dict[str, An
         raise ValueError(f"no EPCIS mapping for event kind {sealed.kind!r}")
     r = sealed.record
     b = body_of(r)
+    if sealed.kind == "Commissioned" and b.get("sgtin"):  # it names its battery by the alias it gives, whatever else
+        aliases = {**aliases, b["battery_id"]: b["sgtin"]}  # is known: capture reads the sgtin back from it
     fields, mapped = mapper(r, b, aliases)
     event: dict[str, Any] = {
         "type": fields.pop("type"),

@@ -32,3 +32,20 @@ def problems(document: Any, limit: int = MAX_PROBLEMS) -> list[str]:
         if len(found) >= limit:
             break
     return found
+
+
+@cache
+def _event_validator() -> Any:
+    from jsonschema import Draft7Validator
+
+    schema = {"$ref": "#/definitions/EPCIS-Document-Event", "definitions": epcis_schema()["definitions"]}
+    return Draft7Validator(schema, format_checker=Draft7Validator.FORMAT_CHECKER)
+
+
+def event_problem(event: Any) -> str | None:
+    """The first place where one event breaks the schema's EPCIS event definition, or None: capture checks each event
+    of a document on its own, so one bad event is rejected and the others are not."""
+    for error in _event_validator().iter_errors(event):
+        where = "/".join(map(str, error.absolute_path)) or "(event)"
+        return f"{where}: {error.message[:300]}"
+    return None

@@ -15,6 +15,7 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 
 from battrace.domain.entities import battery_ids, body_of, entity_key, kind_of
+from battrace.epcis.chain_order import chain_order
 from battrace.epcis.sealed_event import Seal, SealedEvent
 from schemas.codec import CodecError, Decoder
 
@@ -53,8 +54,8 @@ def _decode(decoder: Decoder, event_id: str, canonical: bytes, event_hash: str) 
 
 
 def sealed_events(client: Client, subject: tuple[str, str] | None) -> list[SealedEvent]:
-    """Every sealed event of ``subject`` ((entity type, id)) in its chain order, or of the whole store (``None``)
-    by event time; each with all its seals, in every chain it extends."""
+    """Every sealed event of ``subject`` ((entity type, id)) in its chain order, or of the whole store (``None``) in
+    an order that keeps every chain's (battrace/epcis/chain_order.py); each with all its seals, in every chain."""
     if subject is None:
         where, params = "", {}
     else:
@@ -83,7 +84,7 @@ def sealed_events(client: Client, subject: tuple[str, str] | None) -> list[Seale
         schema, record = _decode(decoder, event_id, canonical[event_id], hashes[event_id])
         events.append(SealedEvent(schema, kind_of(record), record, hashes[event_id], tuple(event_seals)))
     if subject is None:
-        events.sort(key=lambda e: (e.record["event_time"], e.record["event_id"]))
+        events = chain_order(events)
     else:
         key = entity_key(*subject)
         events.sort(key=lambda e: next(s.seq for s in e.seals if s.entity == key))
