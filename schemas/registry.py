@@ -12,16 +12,22 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
-from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from battrace.settings import Settings, get_settings, shown_url
 
 NOT_FOUND = 404
+CONFLICT = 409  # incompatible with the subject's versions
+UNPROCESSABLE = 422  # not a valid schema
 
 
 class SchemaNotFound(LookupError):
     """The registry answered: it has no such schema id or subject."""
+
+
+class SchemaRefused(ValueError):
+    """The registry answered: the schema is incompatible with what the subject holds (HTTP 409) or invalid (422)."""
 
 
 class RegistryUnavailable(RuntimeError):
@@ -72,9 +78,26 @@ class Registry:
         registered = self._call(lambda: self.client.get_version(subject, version), f"{subject} version {version}")
         return registered.schema_id, json.loads(registered.schema.schema_str)
 
+    def register(self, subject: str, schema: dict[str, Any]) -> int:
+        """Register an Avro schema under a subject (the registry checks it against the subject's compatibility
+        level); the global id, the same for a schema it already holds."""
+        text = json.dumps(schema, separators=(",", ":"))
+
+        def register() -> int:
+            try:
+                return self.client.register_schema(subject, Schema(text, "AVRO"))
+            except SchemaRegistryError as exc:
+                if exc.http_status_code in (CONFLICT, UNPROCESSABLE):
+                    raise SchemaRefused(f"the registry refused it: {exc.error_message}") from exc
+                raise
+
+        return self._call(register, f"subject {subject}")
+
     def _call(self, fn: Any, what: str) -> Any:
         try:
             return fn()
+        except SchemaRefused:
+            raise
         except SchemaRegistryError as exc:
             if exc.http_status_code == NOT_FOUND:
                 raise SchemaNotFound(f"the registry at {self.url} has no {what}") from exc

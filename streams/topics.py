@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from battrace.domain.sources import ASSAY_RESULT, LICENSED_ENTITY, LOGISTICS_EVENT, MES_EVENT, REPORT_EVENT
+
 
 @dataclass(frozen=True)
 class TopicSpec:
@@ -11,26 +13,36 @@ class TopicSpec:
     doc: str
     compacted: bool = False
     config: dict[str, str] = field(default_factory=dict)
+    value_schema: str | None = None  # the Avro contract of a source topic's values (registered as <topic>-value)
 
 
 # Source messages carry the broker's append time, not the producer's: ingest checks event times against it
 # (processors/validate.py; the embedded Tansu broker keeps the producer's timestamp whatever this says).
 APPEND_TIME = {"message.timestamp.type": "LogAppendTime"}
-MES = TopicSpec("mes.events", "MES production and lifecycle events (Avro MesEvent)", config={**APPEND_TIME})
-LOGISTICS = TopicSpec(
-    "logistics.events", "freight consignments, legs and GPS positions (Avro LogisticsEvent)", config={**APPEND_TIME}
+MES = TopicSpec(
+    "mes.events", "MES production and lifecycle events (Avro MesEvent)", config={**APPEND_TIME}, value_schema=MES_EVENT
 )
-ASSAY = TopicSpec("assay.results", "lab assays of material lots (Avro AssayResult)", config={**APPEND_TIME})
+LOGISTICS = TopicSpec(
+    "logistics.events",
+    "freight consignments, legs and GPS positions (Avro LogisticsEvent)",
+    config={**APPEND_TIME},
+    value_schema=LOGISTICS_EVENT,
+)
+ASSAY = TopicSpec(
+    "assay.results", "lab assays of material lots (Avro AssayResult)", config={**APPEND_TIME}, value_schema=ASSAY_RESULT
+)
 REGISTRY = TopicSpec(
     "registry.entities",
     "licensed dismantlers, transporters, smelters, recyclers and labs (Avro LicensedEntity)",
     compacted=True,
     config={"cleanup.policy": "compact", **APPEND_TIME},
+    value_schema=LICENSED_ENTITY,
 )
 REPORTS = TopicSpec(
     "reports.events",
     "traceability reports drafted, co-signed or refused, keyed by consignment (Avro ReportEvent)",
     config={**APPEND_TIME},
+    value_schema=REPORT_EVENT,
 )
 EPCIS_CAPTURE = TopicSpec(
     "epcis.capture",

@@ -63,7 +63,7 @@ def released_text(path: Path, against: str) -> str | None:
 
 @click.group(name="schemas")
 def schemas_group() -> None:
-    """The Avro event contracts: check a change before releasing it."""
+    """The Avro event contracts: check a change before releasing it; register them in a Schema Registry."""
 
 
 @schemas_group.command(name="check")
@@ -96,3 +96,38 @@ def schemas_check(against: str, files: tuple[Path, ...]) -> None:
         click.echo(line)
     if found:
         sys.exit(EXIT_INCOMPATIBLE)
+
+
+@schemas_group.command(name="register")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON line: subject -> schema id")
+def schemas_register(as_json: bool) -> None:
+    """Register each source topic's contract under <topic>-value in BATTRACE_SCHEMA_REGISTRY_URL.
+
+    Producers using the registry framing then find the contracts there (the compose file's `schemas` job runs this).
+    Registering again is harmless: the registry answers with the ids it gave. Exit 1 when the registry refuses a
+    contract (incompatible with what the subject holds), 2 when it cannot be reached or is not configured."""
+    from battrace.cli.common import settings_or_exit
+    from schemas.catalog import contracts
+    from schemas.registry import Registry, RegistryUnavailable, SchemaNotFound, SchemaRefused, value_subject
+    from streams.topics import SOURCES
+
+    settings = settings_or_exit()
+    if not settings.schema_registry_url:
+        raise FixableError("no Schema Registry named: set BATTRACE_SCHEMA_REGISTRY_URL to its URL")
+    registry = Registry(settings.schema_registry_url, settings=settings)
+    shipped = contracts()
+    ids: dict[str, int] = {}
+    for spec in SOURCES:
+        if spec.value_schema is None:
+            continue
+        subject = value_subject(spec.name)
+        try:
+            ids[subject] = registry.register(subject, shipped[spec.value_schema].raw)
+        except RegistryUnavailable as exc:
+            raise FixableError(f"{exc}: start the registry or fix BATTRACE_SCHEMA_REGISTRY_URL") from None
+        except (SchemaRefused, SchemaNotFound) as exc:  # the registry answered: no to this contract
+            raise click.ClickException(f"{subject}: {exc}") from None
+        if not as_json:
+            click.echo(f"{subject}: {spec.value_schema} registered as id {ids[subject]}")
+    if as_json:
+        click.echo(json.dumps(ids, separators=(",", ":")))

@@ -20,7 +20,7 @@ from battrace.settings import Settings
 ROOT = Path(__file__).resolve().parents[3]
 COMPOSE = ROOT / "docker-compose.yml"
 SPEC = ROOT / "tests" / "support" / "data" / "compose-spec.json"
-ONE_SHOT = {"topics"}  # jobs that run once and exit
+ONE_SHOT = {"topics", "schemas"}  # jobs that run once and exit
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +73,16 @@ def test_a_one_shot_job_creates_the_topics_before_any_worker_starts(compose: dic
     partitions = _default(_env(services["topics"])["BATTRACE_PARTITIONS"])
     assert int(partitions) == Settings().partitions
     assert _env(services["topics"])["BATTRACE_PARTITIONS"] == _env(services["processors"])["BATTRACE_PARTITIONS"]
+
+
+def test_a_one_shot_job_registers_the_contracts_before_any_worker_starts(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert services["schemas"]["command"] == ["battrace", "schemas", "register"]
+    assert services["schemas"]["depends_on"]["schema-registry"]["condition"] == "service_healthy"
+    assert services["processors"]["depends_on"]["schemas"]["condition"] == "service_completed_successfully"
+    registry = _env(services["processors"])["BATTRACE_SCHEMA_REGISTRY_URL"]
+    assert registry == "http://schema-registry:8081"
+    assert _env(services["schemas"])["BATTRACE_SCHEMA_REGISTRY_URL"] == registry
 
 
 def test_every_battrace_variable_is_a_setting(compose: dict[str, Any]) -> None:
