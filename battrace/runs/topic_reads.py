@@ -18,7 +18,7 @@ from battrace.runs.commit_clock import TP
 from battrace.settings import get_settings
 from schemas.envelope import loads_pack
 from streams import topics
-from streams.kafka import client_config
+from streams.kafka import client_config, topic_partitions
 from streams.kafka_security import aiokafka_options
 
 
@@ -80,17 +80,14 @@ def chain_positions(bootstrap: str, quiet_s: float = 1.0) -> dict[str, dict[int,
         consumer.close()
 
 
-async def _partitions(
-    consumer: AIOKafkaConsumer, topic_names: list[str], timeout_s: float = 30
-) -> list[TopicPartition]:
-    """Every partition of the topics, once the metadata knows them all (a Kafka cluster that has just created a
-    topic may answer a metadata request before its partitions have leaders)."""
+async def _partitions(bootstrap: str, topic_names: list[str], timeout_s: float = 30) -> list[TopicPartition]:
+    """Every partition of the topics, read with the admin client: aiokafka's consumer keeps the partitions only of
+    topics it subscribed to, and Apache Kafka (unlike Tansu) answers its metadata request for those alone."""
     deadline = time.monotonic() + timeout_s
     while True:
-        await consumer.topics()  # a fresh metadata request
-        known = {t: sorted(consumer.partitions_for_topic(t) or ()) for t in topic_names}
-        if all(known.values()) or time.monotonic() > deadline:
-            return [TopicPartition(t, p) for t, ps in known.items() for p in ps]
+        counts = topic_partitions(bootstrap)
+        if all(counts.get(t) for t in topic_names) or time.monotonic() > deadline:
+            return [TopicPartition(t, p) for t in topic_names for p in range(counts.get(t, 0))]
         await asyncio.sleep(0.2)
 
 
@@ -102,7 +99,7 @@ async def _raw_consume(
     )
     await consumer.start()
     try:
-        parts = await _partitions(consumer, topic_names)
+        parts = await _partitions(bootstrap, topic_names)
         consumer.assign(parts)
         await consumer.seek_to_beginning(*parts)
         count, started = 0, time.perf_counter()
