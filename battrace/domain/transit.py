@@ -6,7 +6,8 @@ frozen for the trip (battrace/domain/zones.py); fixes sealed before the trip's z
 run when they arrive, so the rows do not depend on which of the two topics reached the chain first.
 
 - **Fix quality.** A fix at (0, 0) is ``filtered``, one not after the last accepted fix ``late`` (rules run on fix
-  time, and a late fix never rewrites the past), one implying more than ``MAX_SPEED_KMH`` a ``spike``. Those are
+  time, and a late fix never rewrites the past), one more than ``SPIKE_MIN_M`` away at an implied speed above
+  ``MAX_SPEED_KMH`` a ``spike``. Those are
   recorded (a ``fix_<grade>`` row) and change no state.
 - **Entry / exit with hysteresis.** ``CONFIRM_FIXES`` consecutive fixes the zone covers confirm an entry (at the
   first of them); as many beyond the zone plus a margin of max(``MIN_MARGIN_M``, 2 × reported accuracy) confirm
@@ -67,6 +68,7 @@ DEVIATION_FIXES = 3  # >= 3 fixes off route ...
 DEVIATION_S = 120  # ... over > 2 min (vendor default: 500 m for 2 min)
 MAX_SPEED_KMH = {"AIR": 1000.0}  # implied speeds beyond this are spikes
 ROAD_MAX_SPEED_KMH = 200.0  # every other mode: no truck, train or ship does more
+SPIKE_MIN_M = 1000.0  # a jump shorter than this is GPS scatter over seconds between fixes, not a teleport
 GAP_S = 18 * 3600  # no fix for this long is a gap (3 x the 6 h reporting interval at sea)
 HANDOVER_TOLERANCE_S = 900  # +-15 min around a handover: sparse parked reporting, no roadside transfers
 PENDING_MAX = 1000  # fixes kept while a trip's zones have not arrived (bounds the state); later ones skip the rules
@@ -191,8 +193,9 @@ def _grade(ts: dict[str, Any], fix: Fix, max_speed_kmh: float) -> str:
         return "accepted"
     if fix.t <= last[0]:
         return "late"
-    speed = haversine_m(last[1], last[2], fix.lon, fix.lat) / ((fix.t - last[0]) / 1000.0) * 3.6
-    return "spike" if speed > max_speed_kmh else "accepted"
+    metres = haversine_m(last[1], last[2], fix.lon, fix.lat)
+    speed = metres / ((fix.t - last[0]) / 1000.0) * 3.6
+    return "spike" if speed > max_speed_kmh and metres > SPIKE_MIN_M else "accepted"
 
 
 def _process(ts: dict[str, Any], fix: Fix, out: Results) -> None:
