@@ -1,14 +1,13 @@
 """Transit rules of one consignment, from its own GPS fixes: zone visits and dwell, stops, route deviation, handovers.
 
-The rules of domain/geofencing.md, run per shipment in chain order over the fixes of its logistics events (every
-Position, and the position each Departed, Arrived and Delivered carries). Zones come from the registry records
-frozen for the trip (battrace/domain/zones.py); fixes sealed before the trip's zones are kept in the state and
-run when they arrive, so the rows do not depend on which of the two topics reached the chain first.
+Geofencing rules for freight forwarders' GPS data, run per shipment in chain order over the fixes of its logistics
+events (every Position, and the position each Departed, Arrived and Delivered carries). Zones come from the
+registry records frozen for the trip (battrace/domain/zones.py); fixes sealed before the trip's zones are kept in the
+state and run when they arrive, so the rows do not depend on which of the two topics reached the chain first.
 
 - **Fix quality.** A fix at (0, 0) is ``filtered``, one not after the last accepted fix ``late`` (rules run on fix
   time, and a late fix never rewrites the past), one more than ``SPIKE_MIN_M`` away at an implied speed above
-  ``MAX_SPEED_KMH`` a ``spike``. Those are
-  recorded (a ``fix_<grade>`` row) and change no state.
+  ``MAX_SPEED_KMH`` a ``spike``. Those are recorded (a ``fix_<grade>`` row) and change no state.
 - **Entry / exit with hysteresis.** ``CONFIRM_FIXES`` consecutive fixes the zone covers confirm an entry (at the
   first of them); as many beyond the zone plus a margin of max(``MIN_MARGIN_M``, 2 × reported accuracy) confirm
   the exit (at the first of them; at the last inside fix when a gap of ``GAP_S`` came first, ``closed_by = gap``).
@@ -27,10 +26,11 @@ run when they arrive, so the rows do not depend on which of the two topics reach
 - **The source's own geofence flags** are compared, not trusted: an ENTER at a fix beyond the zone's exit margin,
   an EXIT at a fix the zone covers, or a zone the trip does not know flags ``geofence_flag_disagrees``.
 
-Thresholds are the defaults of domain/geofencing.md (its sources: Traccar, vendor route-compliance guides, EU
-Reg. 561/2006 breaks) and constants here, not settings: ``battrace verify`` must recompute the same rows anywhere.
-``GAP_S`` is 3 × the slowest reporting interval of the simulated telematics (6 h at sea), not the 60 min the
-domain page suggests for trucks reporting every few minutes.
+Thresholds are common defaults: Traccar's (traccar/traccar ``Keys.java``: 300 s parking, 3,600 s without data),
+vendors' route compliance (500 m for 2 min: navixy, trackgpsfleet) and the EU driving breaks (Reg. (EC) 561/2006:
+45 min after 4.5 h, so a stop is alerted only beyond an hour). They are constants, not settings: ``battrace verify``
+must recompute the same rows anywhere. ``GAP_S`` is 3 × the slowest reporting interval of the telematics simulated
+here (6 h at sea), not the hour that suits trucks reporting every few minutes.
 """
 
 from __future__ import annotations

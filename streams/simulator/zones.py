@@ -1,10 +1,10 @@
 """The geofence zones a forwarder freezes for a trip when it plans it: the sites at both ends, the hubs on the way,
-a rest area before a road delivery, and the planned corridor (domain/geofencing.md, "Zone model").
+a rest area before a road delivery, and the planned corridor.
 
 The simulator's points are (lat, lon); every zone record is GeoJSON, (lon, lat): the conversion happens here, once.
-Sizes follow the domain page's defaults: facility circles of 300 m, rail terminals 1 km, port terminals drawn as
-4 x 2 km outlines, rest areas 250 m, and a corridor half-width of 500 m (general long haul; the simulated fixes
-scatter about 100 m around the track, so 300 m would put a fix in twenty outside).
+Sizes are common geofencing defaults: facility circles of 300 m (sites use 100-500 m), rail terminals 1 km, port
+terminals drawn as 4 x 2 km outlines, rest areas 250 m, and a corridor half-width of 500 m (general long haul: the
+simulated fixes scatter about 100 m around the track, so 300 m would put a fix in twenty outside).
 """
 
 from __future__ import annotations

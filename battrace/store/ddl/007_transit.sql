@@ -6,17 +6,18 @@ CREATE TABLE IF NOT EXISTS battrace.transit_events
 (
     shipment_id  String,
     kind         LowCardinality(String) COMMENT 'visit | stop | deviation | handover | source_check | fix_late | fix_spike | fix_filtered',
-    zone_id      String COMMENT 'zone visited, stopped in, deviated from or handed over in; empty: none',
+    zone_id      String COMMENT 'zone visited, stopped in, deviated from or handed over in, empty: none',
     zone_version UInt32,
-    start_time   DateTime64(3, 'UTC') COMMENT 'visit entry, stop start, first fix off route; the event time otherwise',
+    start_time   DateTime64(3, 'UTC') COMMENT 'visit entry, stop start, first fix off route, else the event time',
     end_time     DateTime64(3, 'UTC') COMMENT 'visit exit, last stopped fix, first fix back on route',
-    duration_s   Float64 COMMENT 'end_time - start_time: a visit''s dwell, a stop''s or a deviation''s length',
-    distance_m   Float64 COMMENT 'a deviation''s largest distance beyond the corridor; how far outside for a source check',
-    code         LowCardinality(String) COMMENT 'flag code of a broken rule; empty: none',
-    closed_by    LowCardinality(String) COMMENT 'exit | gap | delivered | moved | back_on_route; empty for point events',
+    duration_s   Float64 COMMENT 'end_time - start_time: the dwell of a visit, the length of a stop or deviation',
+    distance_m   Float64 COMMENT 'the largest distance of a deviation beyond the corridor, or how far outside for a source check',
+    code         LowCardinality(String) COMMENT 'flag code of a broken rule, empty: none',
+    closed_by    LowCardinality(String) COMMENT 'exit | gap | delivered | moved | back_on_route, empty for point events',
     detail       String,
     event_id     String COMMENT 'the event whose fix decided the row',
     seq          UInt64 COMMENT 'its seq in the shipment chain'
 )
 ENGINE = ReplacingMergeTree
-ORDER BY (shipment_id, kind, zone_id, start_time, event_id);
+ORDER BY (shipment_id, kind, zone_id, start_time, event_id)
+SETTINGS non_replicated_deduplication_window = 1000, vertical_merge_algorithm_min_columns_to_activate = 1;
