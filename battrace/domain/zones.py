@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 import shapely
-from shapely.geometry import LineString, Point, Polygon, shape
+from shapely.geometry import Point, Polygon, shape
 
 EARTH_RADIUS_M = 6_371_008.8  # IUGG mean radius (also the PyPI haversine package's)
 CORRIDOR_STEP_KM = 5.0  # densification of corridor centre lines: chords this short stay within ~1 m of the arc
@@ -137,7 +137,16 @@ class _Corridor:
         scale = EARTH_RADIUS_M * math.pi / 180.0
         dlon = (self.lons - lon + 180.0) % 360.0 - 180.0  # across the antimeridian too
         xs, ys = dlon * scale * math.cos(math.radians(lat)), (self.lats - lat) * scale
-        distance = float(LineString(np.column_stack([xs, ys])).distance(Point(0.0, 0.0)))
+        # Only segments with an end within (nearest vertex + longest segment) can hold the nearest point: measure
+        # those (a long sea corridor has thousands of vertices, a fix is near a handful).
+        reach = np.hypot(xs, ys)
+        near = reach <= reach.min() + CORRIDOR_STEP_KM * 1000.0 + 1.0
+        ends = np.flatnonzero(near[:-1] | near[1:]) if len(xs) > 1 else np.array([], dtype=int)
+        if len(ends) == 0:
+            return max(0.0, float(reach.min()) - self.half_width_m)
+        segments = shapely.linestrings(np.stack([np.column_stack([xs[ends], ys[ends]]),
+                                                 np.column_stack([xs[ends + 1], ys[ends + 1]])], axis=1))  # fmt: skip
+        distance = float(shapely.distance(segments, Point(0.0, 0.0)).min())
         return max(0.0, distance - self.half_width_m)
 
 

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 import math
+import random
+from typing import Any
 
 import pytest
+from shapely.geometry import LineString, Point
 
-from battrace.domain.zones import Zone, ZoneError, haversine_m
+from battrace.domain.zones import Zone, ZoneError, _compiled, haversine_m
 
 LYON, PARIS = (4.8422, 45.7597), (2.3508, 48.8567)  # (lon, lat); the README gives them as (lat, lon)
 RFC7946_POLYGON = {
@@ -22,6 +25,11 @@ RFC7946_POLYGON = {
 
 def zone(geometry: dict, kind: str = "FACILITY", **extra: object) -> Zone:
     return Zone.of({"zone_id": "Z", "kind": kind, "geometry": json.dumps(geometry), "valid_from": 0, **extra})
+
+
+def corridor_shape(z: Zone) -> Any:
+    """The compiled corridor, to compare with the whole line."""
+    return _compiled(z.geometry, z.kind, z.radius_m, z.half_width_m)
 
 
 def test_haversine_matches_the_published_lyon_paris_distance() -> None:
@@ -78,3 +86,18 @@ def test_unusable_zones_are_refused_with_the_reason(geometry: dict, extra: dict,
 def test_validity_is_half_open_on_fix_time() -> None:
     z = zone({"type": "Point", "coordinates": [4.0, 51.0]}, radius_m=100.0, valid_from=1_000, valid_to=2_000)
     assert [z.valid_at(t) for t in (999, 1_000, 1_999, 2_000)] == [False, True, True, False]
+
+
+def test_a_long_corridor_measures_only_nearby_segments_and_agrees_with_the_whole_line() -> None:
+    """Shanghai -> Singapore -> Suez: the distance over the near segments equals the distance to the whole line."""
+    coords = [[122.07, 30.62], [119.6, 24.5], [110.5, 12.0], [103.6, 1.2], [80.5, 5.6], [43.35, 12.55], [32.32, 30.6]]
+    corridor = zone({"type": "LineString", "coordinates": coords}, kind="CORRIDOR", half_width_m=500.0)
+    compiled = corridor_shape(corridor)
+    rng = random.Random(3)
+    for _ in range(200):
+        i = rng.randrange(len(compiled.lons))
+        lon, lat = compiled.lons[i] + rng.uniform(-0.3, 0.3), compiled.lats[i] + rng.uniform(-0.3, 0.3)
+        scale = 6_371_008.8 * math.pi / 180.0
+        xs = (compiled.lons - lon) * scale * math.cos(math.radians(lat))
+        whole = LineString(list(zip(xs, (compiled.lats - lat) * scale, strict=True))).distance(Point(0, 0))
+        assert corridor.excess_m(lon, lat) == pytest.approx(max(0.0, whole - 500.0), abs=1e-6)
