@@ -1,4 +1,4 @@
-"""Apply one chain item to its entity's state: chain step, projection update, carbon ledger lines.
+"""Apply one chain item to its entity's state: chain step, projection update, carbon ledger lines, transit rows.
 
 A pure function of (state, item), so a replay in the same order yields byte-identical output.
 State is a JSON-able dict, which is what the Faust table stores and its changelog carries.
