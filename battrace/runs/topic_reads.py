@@ -80,6 +80,20 @@ def chain_positions(bootstrap: str, quiet_s: float = 1.0) -> dict[str, dict[int,
         consumer.close()
 
 
+async def _partitions(
+    consumer: AIOKafkaConsumer, topic_names: list[str], timeout_s: float = 30
+) -> list[TopicPartition]:
+    """Every partition of the topics, once the metadata knows them all (a Kafka cluster that has just created a
+    topic may answer a metadata request before its partitions have leaders)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        await consumer.topics()  # a fresh metadata request
+        known = {t: sorted(consumer.partitions_for_topic(t) or ()) for t in topic_names}
+        if all(known.values()) or time.monotonic() > deadline:
+            return [TopicPartition(t, p) for t, ps in known.items() for p in ps]
+        await asyncio.sleep(0.2)
+
+
 async def _raw_consume(
     bootstrap: str, topic_names: list[str], expected: int, on_progress: Callable[[int], None], timeout_s: float
 ) -> tuple[int, float]:
@@ -88,8 +102,7 @@ async def _raw_consume(
     )
     await consumer.start()
     try:
-        await consumer.topics()  # metadata, so partitions_for_topic answers
-        parts = [TopicPartition(t, p) for t in topic_names for p in sorted(consumer.partitions_for_topic(t) or ())]
+        parts = await _partitions(consumer, topic_names)
         consumer.assign(parts)
         await consumer.seek_to_beginning(*parts)
         count, started = 0, time.perf_counter()
