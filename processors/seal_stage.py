@@ -200,6 +200,8 @@ class BatchSealer:
                     batch.add("carbon", line)
                 for flag in out.flags:
                     batch.add("flags", flag)
+                for row in out.transit:
+                    batch.add("transit_events", row)
 
     def finish(self) -> Sealed:
         """The batch with its log entries and the projections of every entity it touched (kept apart: a group

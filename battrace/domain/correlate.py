@@ -1,4 +1,4 @@
-"""Apply one chain item to its entity's state: chain step, projection update, carbon ledger lines.
+"""Apply one chain item to its entity's state: chain step, projection update, carbon ledger lines, transit rows.
 
 A pure function of (state, item), so a replay in the same order yields byte-identical output.
 State is a JSON-able dict, which is what the Faust table stores and its changelog carries.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from battrace.domain import lifecycle
+from battrace.domain import lifecycle, transit
 from battrace.domain.battery_code import product_type
 from battrace.domain.carbon import refining_kg_co2e
 from battrace.domain.chain import GENESIS, chain_step
@@ -54,12 +54,13 @@ class Output:
 
     A slotted class, not a dataclass with default factories: one is made per item."""
 
-    __slots__ = ("carbon", "flags", "sealed", "skipped")
+    __slots__ = ("carbon", "flags", "sealed", "skipped", "transit")
 
     def __init__(self, skipped: bool = False) -> None:
         self.sealed: dict[str, Any] | None = None
         self.carbon: list[dict[str, Any]] = []
         self.flags: list[dict[str, Any]] = []
+        self.transit: list[dict[str, Any]] = []  # transit_events rows (battrace/domain/transit.py)
         self.skipped = skipped
 
     def flag(self, state: dict[str, Any], item: ChainItem, category: str, code: str, detail: str) -> None:
@@ -272,6 +273,9 @@ def _shipment(state: dict[str, Any], item: ChainItem, b: dict[str, Any], out: Ou
     kind = item.envelope.kind
     if kind in REPORT_KINDS:  # the report's own steps: sealed into the chain, the consignment is unchanged
         return
+    if kind == "Licence":  # a forwarder's registry record carrying zones frozen for this trip
+        _transit(state, item, out, zones=[z for z in b.get("zones") or () if state["id"] in z["consignment_ids"]])
+        return
     if kind == "ConsignmentCreated":
         for f in (
             "battery_ids",
@@ -290,6 +294,7 @@ def _shipment(state: dict[str, Any], item: ChainItem, b: dict[str, Any], out: Ou
     if "lat" in b:
         follow_fix(state, b["lat"], b["lon"], b.get("geofence"), b.get("geofence_id"))
         state["positions"] = state.get("positions", 0) + 1
+        _transit(state, item, out, fix=b)
     state["status"] = {"Departed": "in_transit", "Arrived": "arrived", "Delivered": "delivered"}.get(
         kind, state.get("status", "in_transit")
     )
@@ -314,6 +319,39 @@ def _shipment(state: dict[str, Any], item: ChainItem, b: dict[str, Any], out: Ou
                 f.version,
                 f":{e.kind}{e.index}",
             )
+
+
+def _transit(
+    state: dict[str, Any],
+    item: ChainItem,
+    out: Output,
+    zones: list[dict[str, Any]] | None = None,
+    fix: dict[str, Any] | None = None,
+) -> None:
+    """Run the consignment's transit rules on a fix or on zones frozen for the trip (battrace/domain/transit.py)."""
+    ev = item.envelope
+    ts = state.setdefault("transit", {})
+    ts["mode"] = state.get("mode")
+    results = transit.Results(state["id"])
+    if fix is not None:
+        point = transit.Fix(
+            t=ev.event_time_ms,
+            lon=fix["lon"],
+            lat=fix["lat"],
+            accuracy_m=fix.get("accuracy_m"),
+            event_id=ev.event_id,
+            seq=state["seq"],
+            kind=ev.kind,
+            transition=fix.get("geofence") or "NONE",
+            zone_id=fix.get("geofence_id"),
+            site_id=fix.get("site_id"),
+        )
+        transit.observe(ts, point, results)
+    elif zones:
+        registry = transit.Fix(ev.event_time_ms, 0.0, 0.0, None, ev.event_id, state["seq"], ev.kind)
+        transit.plan(ts, zones, registry, results)
+    out.transit.extend(results.rows)
+    out.flags.extend(results.flags)
 
 
 def apply(state: dict[str, Any], item: ChainItem, log_id: str, log_index: int, sealed_at_ms: int) -> Output:

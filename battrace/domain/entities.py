@@ -81,8 +81,9 @@ def entities_of(schema: str, record: dict[str, Any]) -> list[str]:
         return _dedup(keys)
     if schema == ASSAY_RESULT:
         return [entity_key(LOT, record["lot_id"])]
-    if schema == LICENSED_ENTITY:
-        return [entity_key(PARTY, record["entity_id"])]
+    if schema == LICENSED_ENTITY:  # the party, then the trips its zones are frozen for (battrace/domain/transit.py)
+        trips = [entity_key(SHIPMENT, c) for z in record.get("zones") or () for c in z.get("consignment_ids") or ()]
+        return _dedup([entity_key(PARTY, record["entity_id"]), *trips])
     if schema == REPORT_EVENT:
         return [entity_key(SHIPMENT, record["shipment_id"])]
     raise ValueError(f"no entity rule for {schema}")

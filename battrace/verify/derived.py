@@ -3,9 +3,10 @@
 Sealing proves the canonical bytes of every event; everything users read is derived from them. The worker's rows
 are a pure function of each entity's sealed events in chain order: each event's ``events`` row and ``genealogy``
 edges come from its canonical bytes (battrace/store/event_rows.py), and replaying an entity's events through
-battrace/domain/correlate.py from genesis gives its carbon lines, its lifecycle and mass-balance flags and its
-projection (battrace/domain/projections.py). So a stored row that differs from the recomputation, a row the
-recomputation does not produce (forged) and a row it produces but the store lacks (deleted) are all tampering.
+battrace/domain/correlate.py from genesis gives its carbon lines, its lifecycle, mass-balance and transit flags, a
+consignment's ``transit_events`` and its projection (battrace/domain/projections.py). So a stored row that differs
+from the recomputation, a row the recomputation does not produce (forged) and a row it produces but the store lacks
+(deleted) are all tampering.
 
 Not compared, because the sealed log does not fix them: the Kafka coordinates of an event's source message
 (``events.source_topic``, ``source_partition``, ``source_offset``) and wall-clock times (``sealed.sealed_at``,
@@ -38,13 +39,24 @@ KEYS: dict[str, tuple[str, ...]] = {
     "genealogy": ("to_type", "to_id", "from_type", "from_id", "relation", "event_id"),
     "carbon": ("entity_type", "entity_id", "line_id"),
     "flags": ("entity_type", "entity_id", "category", "code", "event_id"),
+    "transit_events": ("shipment_id", "kind", "zone_id", "start_time", "event_id"),
     "reports": ("event_id",),
     "report_reviews": ("event_id",),
     **{table: (key,) for table, key in PROJECTION_KEYS.items()},
 }
 REPORT_TABLES = ("reports", "report_reviews")
 TIME_COLUMNS = frozenset(
-    {"event_time", "updated_at", "assayed_at", "produced_at", "drafted_at", "delivered_at", "reviewed_at"}
+    {
+        "event_time",
+        "updated_at",
+        "assayed_at",
+        "produced_at",
+        "drafted_at",
+        "delivered_at",
+        "reviewed_at",
+        "start_time",
+        "end_time",
+    }
 )  # compared as UTC milliseconds
 _decoder = Decoder()
 
@@ -104,6 +116,8 @@ def replay(entity: str, chain: Sequence[Envelope], into: Derived) -> None:
             into.add("carbon", line)
         for flag in out.flags:
             into.add("flags", flag)
+        for row in out.transit:
+            into.add("transit_events", row)
     projected = projection(state)
     if projected is not None:
         into.add(*projected)
@@ -162,6 +176,11 @@ def compare(
 def row_entity(row: Mapping[str, Any]) -> list[str]:
     """A carbon line's or flag's entity."""
     return [entity_key(row["entity_type"], row["entity_id"])]
+
+
+def shipment_entity(row: Mapping[str, Any]) -> list[str]:
+    """A transit row's consignment."""
+    return [entity_key("shipment", row["shipment_id"])]
 
 
 def projection_entity(table: str) -> Callable[[Mapping[str, Any]], list[str]]:

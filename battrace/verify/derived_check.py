@@ -1,8 +1,8 @@
 """Read the sealed chains and the derived rows from ClickHouse and compare them (battrace/verify/derived.py says how).
 
-Rows the worker writes once per content (events, genealogy, carbon, stream flags) are read without FINAL, so a
-forged replacing row is seen next to the row it would replace; projections are read with FINAL, because a store
-legitimately holds older versions until ReplacingMergeTree merges them, and every reader asks for the newest.
+Rows the worker writes once per content (events, genealogy, carbon, stream flags, transit events) are read without
+FINAL, so a forged replacing row is seen next to the row it would replace; projections are read with FINAL, because a
+store legitimately holds older versions until ReplacingMergeTree merges them, and every reader asks for the newest.
 
 For one battery: its events (decoded columns and genealogy edges), its projection, its carbon lines (its own
 chain's and the refining lines that the chains of the lots it consumed allocate to it) and its stream flags.
@@ -32,6 +32,7 @@ from battrace.verify.derived import (
     projection_entity,
     replay,
     row_entity,
+    shipment_entity,
     stored_event_hash_ok,
 )
 from schemas.envelope import Envelope
@@ -127,6 +128,8 @@ def check_all(client: Client) -> list[Difference]:
     stream_flags = "WHERE category NOT IN {audit:Array(String)}"
     flags = _rows(client, select("flags", COLUMNS["flags"], final=False, where=stream_flags), audit=_audit_categories())
     out += compare("flags", done.expected.of("flags"), flags, row_entity)
+    transit = _rows(client, select("transit_events", COLUMNS["transit_events"], final=False))
+    out += compare("transit_events", done.expected.of("transit_events"), transit, shipment_entity)
     for table in PROJECTION_KEYS:
         stored = _rows(client, select(table, COLUMNS[table], final=True))
         out += compare(table, done.expected.of(table), stored, projection_entity(table))

@@ -41,6 +41,8 @@ class SimEvent:
     # Compliance flags the checks must raise for this valid event: lifecycle violation codes
     # (battrace.domain.lifecycle), custody flag codes (battrace.domain.custody) or "outputs_exceed_inputs".
     expected_flags: tuple[str, ...] = ()
+    # Transit flags the consignment's geofence rules must raise at this event (battrace.domain.transit codes).
+    expected_transit: tuple[str, ...] = ()
 
 
 def simulate(events: int, seed: int = 7, invalid_share: float = 0.02, violations: bool = True) -> Iterator[SimEvent]:
@@ -67,7 +69,8 @@ def _run(events: int, seed: int, invalid_share: float, violations: bool) -> Iter
         if kind is None:
             d = next(drafts)
             value = encode(d.schema, d.record)
-            ev = SimEvent(d.topic, d.key.encode(), value, d.timestamp_ms, None, d.record["event_id"], d.flags)
+            event_id = d.record["event_id"]
+            ev = SimEvent(d.topic, d.key.encode(), value, d.timestamp_ms, None, event_id, d.flags, d.transit)
             recent.append(ev)
         else:
             f = forger.forge(kind, last_ts, recent)

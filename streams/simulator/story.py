@@ -14,6 +14,9 @@ With ``violations=True`` the world also breaks the rules now and then, in valid 
 checks must flag (each such draft names the flags it should raise): an unregistered haulier, a pack
 installed twice, end-of-line rejects dismantled without collection or by a dismantler whose licence lapsed,
 a scrapped code that turns up at a service bay, and a toll batch whose outputs exceed its declared inputs.
+In transit (streams/simulator/transit_incidents.py), a few consignments take a detour, stop on the road, overstay
+at a hub or are handed over at a rest area instead of the receiver's site; the drafts that must raise the transit
+flags name them (``Draft.transit``).
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from typing import Any, NamedTuple
 
 from schemas.catalog import ASSAY_RESULT, LICENSED_ENTITY, LOGISTICS_EVENT, MES_EVENT
 from streams import topics
-from streams.simulator.geo import SITES, SPEED_KMH, Site, nautical_offset, route, site_offset
+from streams.simulator import transit_incidents, zones
+from streams.simulator.geo import FIX_EVERY_H, SITES, SPEED_KMH, Site, nautical_offset, route, site_offset
 
 START_MS = int(datetime(2026, 1, 5, tzinfo=UTC).timestamp() * 1000)
 HOUR_S, DAY_S = 3600.0, 86400.0
@@ -47,6 +51,7 @@ class Draft(NamedTuple):
     record: dict[str, Any]
     timestamp_ms: int  # Kafka timestamp: event time plus the producer's delay
     flags: tuple[str, ...] = ()  # compliance flags the checkers must raise for this (valid) event
+    transit: tuple[str, ...] = ()  # transit flags (battrace/domain/transit.py) the consignment's rules must raise here
 
 
 Process = Generator["Draft | float", None, Any]
@@ -468,6 +473,10 @@ class Story:
     def __init__(self, seed: int, violations: bool = False) -> None:
         """``violations`` adds the compliance incidents; without them no compliance check should fire."""
         self.rng = random.Random(seed)
+        # Trip plans, parked fixes and transit incidents draw from their own stream: the rest of the story stays
+        # the same draw for draw.
+        self.transit_rng = random.Random(f"battrace-transit:{seed}")
+        self._licences: dict[str, dict[str, Any]] = {}  # party id -> its latest licence record
         self.violations = violations
         self._pack_consignments = itertools.count()
         self.now = START_MS
@@ -510,11 +519,13 @@ class Story:
 
     # --- records -----------------------------------------------------------------------------------
 
-    def _event_id(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+    def _event_id(self, rng: random.Random | None = None) -> str:
+        return str(uuid.UUID(int=(rng or self.rng).getrandbits(128), version=4))
 
-    def _draft(self, topic: str, key: str, schema: str, record: dict[str, Any]) -> Draft:
-        return Draft(topic, key, schema, record, self.now + self.rng.randint(20, 2500))
+    def _draft(
+        self, topic: str, key: str, schema: str, record: dict[str, Any], rng: random.Random | None = None
+    ) -> Draft:
+        return Draft(topic, key, schema, record, self.now + (rng or self.rng).randint(20, 2500))
 
     def _mes(self, site: Site, line_id: str, kind: str, key: str, body: dict[str, Any]) -> Draft:
         record = {
@@ -527,15 +538,17 @@ class Story:
         }
         return self._draft(topics.MES.name, key, MES_EVENT, record)
 
-    def _logistics(self, consignment_id: str, tz: str, kind: str, body: dict[str, Any]) -> Draft:
+    def _logistics(
+        self, consignment_id: str, tz: str, kind: str, body: dict[str, Any], rng: random.Random | None = None
+    ) -> Draft:
         record = {
-            "event_id": self._event_id(),
+            "event_id": self._event_id(rng),
             "event_time": self.now,
             "tz_offset": tz,
             "consignment_id": consignment_id,
             "body": (f"battrace.logistics.{kind}", body),
         }
-        return self._draft(topics.LOGISTICS.name, consignment_id, LOGISTICS_EVENT, record)
+        return self._draft(topics.LOGISTICS.name, consignment_id, LOGISTICS_EVENT, record, rng)
 
     def _assay(
         self,
@@ -631,7 +644,23 @@ class Story:
             "region": party.region,
             "revoked": False,
         }
+        self._licences[party.entity_id] = record
         return self._draft(topics.REGISTRY.name, party.entity_id, LICENSED_ENTITY, record)
+
+    def _trip_plan(self, carrier: Party, cid: str, stops: tuple[str, ...]) -> Draft:
+        """The carrier's registry record republished with the zones it froze for the trip (corridor, sites, hubs)."""
+        sites: dict[str, tuple[str, int, int]] = {}
+        for party in PARTIES.values():  # a site's licence is its operator's (a transporter's only where none else)
+            held = self._licences.get(party.entity_id)
+            if held and (party.site_id not in sites or party.role != "TRANSPORTER"):
+                sites[party.site_id] = (held["licence_number"], held["valid_from"], held["valid_to"])
+        record = {
+            **self._licences[carrier.entity_id],
+            "event_id": self._event_id(self.transit_rng),
+            "event_time": self.now,
+            "zones": zones.trip_zones(cid, route(*stops), sites, START_MS - int(DAY_S * 1000)),
+        }
+        return self._draft(topics.REGISTRY.name, carrier.entity_id, LICENSED_ENTITY, record, self.transit_rng)
 
     def _line(self, line: LineState) -> Process:
         """One cell-to-pack line: cells from lots, modules from cells, packs from modules, then shipping."""
@@ -797,8 +826,13 @@ class Story:
         ``carrier`` overrides the usual transporter for the mode; one on no registry is flagged ``unlisted``."""
         rng, r = self.rng, route(*stops)
         origin, dest = r.origin, r.destination
-        cid = f"CONS-{next(self._consignments):06d}"
+        number = next(self._consignments)
+        cid = f"CONS-{number:06d}"
         carrier = carrier or transporter(origin.site_id[:2], r.main_mode)
+        listed = carrier.entity_id in PARTIES
+        incident = transit_incidents.choose(number, r) if self.violations and listed else None
+        if listed:  # a haulier on no registry publishes no trip plan: its trips have no zones to check
+            yield self._trip_plan(carrier, cid, stops)
         created = self._logistics(
             cid,
             site_offset(origin, self.now),
@@ -818,32 +852,74 @@ class Story:
                 ],
             },
         )
-        yield created._replace(flags=() if carrier.entity_id in PARTIES else ("unlisted",))
+        yield created._replace(flags=() if listed else ("unlisted",))
         yield self._hours(1, 8)
         yield self._logistics(cid, site_offset(origin, self.now), "Departed", _at(origin))
         for i, leg in enumerate(r.legs):
             speed = SPEED_KMH[leg.mode] * rng.uniform(0.85, 1.1)
             fixes = leg.fixes(speed)
-            for dt_h, (lat, lon) in fixes:
+            track = transit_incidents.Track(incident, i, leg, fixes)
+            for j, (dt_h, point) in enumerate(fixes):
                 yield dt_h * HOUR_S
-                yield self._position(cid, lat + rng.gauss(0, 0.001), lon + rng.gauss(0, 0.001))
+                lat, lon = track.position(j, (point[0] + rng.gauss(0, 0.001), point[1] + rng.gauss(0, 0.001)))
+                yield self._position(cid, lat, lon)._replace(transit=track.flags_at(j))
+                yield from self._stopped(cid, lat, lon, track.stop_after(j), FIX_EVERY_H[leg.mode])
             covered = sum(dt for dt, _ in fixes) * speed
             yield max(0.0, leg.length_km - covered) / speed * HOUR_S
             if leg.end is not dest:
                 hub = leg.end
                 yield self._position(cid, hub.lat, hub.lon, "ENTER", hub)
                 transshipment = r.legs[i + 1].mode != leg.mode
-                yield self._hours(24, 72) if transshipment else self._hours(6, 20)
-                yield self._position(cid, hub.lat, hub.lon, "EXIT", hub)
-        yield self._logistics(cid, site_offset(dest, self.now), "Arrived", _at(dest))
+                stay_s = self._hours(24, 72) if transshipment else self._hours(6, 20)
+                yield from self._parked(cid, hub, stay_s + track.extra_stay_s(), track.dwell_limit_s())
+                exit_lat, exit_lon = zones.hub_exit(r.legs[i + 1])
+                yield self._position(cid, exit_lat, exit_lon, "EXIT", hub)
+        handed_over = transit_incidents.handover_point(incident, r)
+        at_dest = _at(dest) if handed_over is None else {"site_id": dest.site_id, "lat": handed_over[0],
+                                                         "lon": handed_over[1]}  # fmt: skip
+        yield self._logistics(cid, site_offset(dest, self.now), "Arrived", at_dest)
         yield self._hours(0.5, 6)
         receiver = next(p for p in PARTIES.values() if p.site_id == dest.site_id and p.role == "MANUFACTURER")
-        yield self._logistics(
-            cid, site_offset(dest, self.now), "Delivered", {**_at(dest), "receiver_id": receiver.entity_id}
+        delivered = self._logistics(
+            cid, site_offset(dest, self.now), "Delivered", {**at_dest, "receiver_id": receiver.entity_id}
         )
+        yield delivered._replace(transit=() if handed_over is None else (transit_incidents.HANDOVER,))
         on_delivery()
 
-    def _position(self, cid: str, lat: float, lon: float, transition: str = "NONE", hub: Site | None = None) -> Draft:
+    def _stopped(self, cid: str, lat: float, lon: float, hours: float, every_h: float) -> Process:
+        """A vehicle standing still for ``hours``, reporting where it stands; the first fix an hour or more after
+        it stopped must raise ``unplanned_stop`` (transit_incidents.STOP)."""
+        waited, flagged = 0.0, False
+        while waited + every_h <= hours + 1e-9:
+            yield every_h * HOUR_S
+            waited += every_h
+            due = not flagged and waited * HOUR_S >= transit_incidents.STOP_ALERT_S
+            flagged = flagged or due
+            fix = self._position(cid, lat, lon, rng=self.transit_rng)
+            yield fix._replace(transit=(transit_incidents.STOP,) if due else ())
+
+    def _parked(self, cid: str, hub: Site, stay_s: float, dwell_limit_s: float | None) -> Process:
+        """A stay at a hub, with the tracker's parked reports every ``PARKED_EVERY_H`` at most; with a dwell limit,
+        the first report beyond it must raise ``dwell_exceeded``."""
+        n = max(1, int(stay_s // (transit_incidents.PARKED_EVERY_H * HOUR_S)))
+        step, flagged = stay_s / (n + 1), False
+        for k in range(1, n + 1):
+            yield step
+            due = dwell_limit_s is not None and not flagged and k * step > dwell_limit_s
+            flagged = flagged or due
+            fix = self._position(cid, hub.lat, hub.lon, hub=hub, rng=self.transit_rng)
+            yield fix._replace(transit=(transit_incidents.DWELL,) if due else ())
+        yield step
+
+    def _position(
+        self,
+        cid: str,
+        lat: float,
+        lon: float,
+        transition: str = "NONE",
+        hub: Site | None = None,
+        rng: random.Random | None = None,
+    ) -> Draft:
         tz = site_offset(hub, self.now) if hub else nautical_offset(lon)
         return self._logistics(
             cid,
@@ -853,8 +929,9 @@ class Story:
                 "lat": round(lat, 5),
                 "lon": round(lon, 5),
                 "geofence": transition,
-                "geofence_id": hub.geofence_id if hub else None,
+                "geofence_id": hub.geofence_id if hub and transition != "NONE" else None,
             },
+            rng,
         )
 
     def _receive_packs(self, plant: VehiclePlant, packs: list[Unit], mis_scan: bool = False) -> None:

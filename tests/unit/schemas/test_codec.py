@@ -32,6 +32,7 @@ LICENCE = {
     "valid_to": 1_900_000_000_000,
     "region": "CN-FJ",
     "revoked": False,
+    "zones": [],  # the contract's default: a round trip gives it back
 }
 
 
