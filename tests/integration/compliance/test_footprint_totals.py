@@ -1,7 +1,7 @@
 """Footprints on a processed, audited simulator store: legs and hubs, whole lives complete, honest analyst totals.
 
-The README's analyst queries are read from the README itself and run as written, so a query whose total stops
-being the sum of its parts, or a README that drifts from the views, fails here.
+The analysts' queries are read from docs/analysts.md itself and run as written, so a query whose total stops
+being the sum of its parts, or a page that drifts from the views, fails here.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from embedded import embedded_stack, run_sql
 
 from streams.simulator import simulate
 
-README = Path(__file__).resolve().parents[3] / "README.md"
+ANALYSTS = Path(__file__).resolve().parents[3] / "docs" / "analysts.md"
 STAGES = ("raw_material", "production", "distribution", "end_of_life")
 
 
@@ -44,9 +44,8 @@ def audited(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def analyst_queries() -> list[str]:
-    """The SQL of every `battrace query` in the README's analyst section, as written there."""
-    text = README.read_text(encoding="utf-8")
-    section = text.split("## An analyst's first queries", 1)[1].split("\n## ", 1)[0]
+    """The SQL of every `battrace query` in the analysts' page (docs/analysts.md), as written there."""
+    section = ANALYSTS.read_text(encoding="utf-8")
     found = re.findall(r'battrace query --table "(.*?)"\n```', section, flags=re.S)
     return [" ".join(line.strip() for line in sql.splitlines()) for sql in found]
 

@@ -209,8 +209,8 @@ def test_many_tiny_events_under_a_large_header_keep_only_themselves() -> None:
     assert outcomes[0].original == b'{"type":"ObjectEvent"}'
 
 
-def test_the_readme_s_partner_example_captures_as_an_assembly() -> None:
-    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+def test_the_documented_partner_example_captures_as_an_assembly() -> None:
+    readme = (Path(__file__).resolve().parents[3] / "docs" / "epcis.md").read_text(encoding="utf-8")
     example = readme.split("Cells assembled into a module, for example:\n\n```json\n", 1)[1].split("```", 1)[0]
     [outcome] = read_message(example.encode())
     assert outcome.reason is None, outcome.detail
