@@ -337,8 +337,11 @@ def _deviation(ts: dict[str, Any], fix: Fix, zones: list[Zone], speed_kmh: float
     corridors = [z for z in zones if z.kind == CORRIDOR and z.valid_at(fix.t)]
     if not corridors:
         return
-    excess, _, nearest = min((z.excess_m(fix.lon, fix.lat), z.zone_id, z) for z in corridors)
-    on_route = excess == 0.0 or _known_zone(zones, fix.t, fix.lon, fix.lat, 0.0) is not None
+    # On the route is the common case: a cheap look near the fix settles it without measuring every corridor.
+    on_route = any(z.surely_covers(fix.lon, fix.lat) for z in corridors)
+    if not on_route:
+        excess, _, nearest = min((z.excess_m(fix.lon, fix.lat), z.zone_id, z) for z in corridors)
+        on_route = excess == 0.0 or _known_zone(zones, fix.t, fix.lon, fix.lat, 0.0) is not None
     dev = ts.setdefault("deviation", {"out": None, "open": None, "back": None})
     if not on_route:
         dev["back"] = None

@@ -29,6 +29,7 @@ from shapely.geometry import Point, Polygon, shape
 
 EARTH_RADIUS_M = 6_371_008.8  # IUGG mean radius (also the PyPI haversine package's)
 CORRIDOR_STEP_KM = 5.0  # densification of corridor centre lines: chords this short stay within ~1 m of the arc
+CORRIDOR_CELL_DEG = 0.25  # grid of the index that finds the corridor segments near a fix
 CORRIDOR = "corridor"
 # Zones where a vehicle may stand still or hand over goods: a stop inside one is planned.
 STOP_KINDS = frozenset({"facility", "gate", "hub", "port", "border", "rest_area"})
@@ -97,6 +98,11 @@ class Zone:
         For a corridor: metres beyond its half-width from the centre line."""
         return _compiled(self.geometry, self.kind, self.radius_m, self.half_width_m).excess_m(lon, lat)
 
+    def surely_covers(self, lon: float, lat: float) -> bool:
+        """True only when ``excess_m`` is 0, found cheaply; False means "measure it" (corridors only)."""
+        compiled = _compiled(self.geometry, self.kind, self.radius_m, self.half_width_m)
+        return isinstance(compiled, _Corridor) and compiled.surely_covers(lon, lat)
+
 
 class _Circle:
     def __init__(self, lon: float, lat: float, radius_m: float) -> None:
@@ -132,6 +138,35 @@ class _Corridor:
     def __init__(self, coords: list[tuple[float, float]], half_width_m: float) -> None:
         lons, lats = _densified(coords)
         self.lons, self.lats, self.half_width_m = np.asarray(lons), np.asarray(lats), half_width_m
+        self._segments = list(pairwise(zip(lons, lats, strict=True)))
+        self._cells = _segment_cells(self._segments, half_width_m)
+
+    def lons_lats(self) -> tuple[list[float], list[float]]:
+        """The densified centre line's vertices."""
+        return self.lons.tolist(), self.lats.tolist()
+
+    def surely_covers(self, lon: float, lat: float) -> bool:
+        """Whether a segment listed in the fix's grid cell lies within the half-width, in ``excess_m``'s frame.
+
+        A vehicle on its route is covered by the segment it is on: a dictionary lookup and a few segments in plain
+        Python, instead of ``excess_m``'s pass over every vertex of a corridor thousands of vertices long."""
+        segments = self._cells.get(_cell(lon, lat))
+        if not segments:
+            return False
+        scale = EARTH_RADIUS_M * math.pi / 180.0
+        kx = scale * math.cos(math.radians(lat))
+        limit = self.half_width_m**2
+        for i in segments:
+            (lon1, lat1), (lon2, lat2) = self._segments[i]
+            x1, y1 = ((lon1 - lon + 180.0) % 360.0 - 180.0) * kx, (lat1 - lat) * scale
+            x2, y2 = ((lon2 - lon + 180.0) % 360.0 - 180.0) * kx, (lat2 - lat) * scale
+            dx, dy = x2 - x1, y2 - y1
+            length2 = dx * dx + dy * dy
+            f = 0.0 if length2 == 0.0 else min(1.0, max(0.0, -(x1 * dx + y1 * dy) / length2))
+            px, py = x1 + f * dx, y1 + f * dy
+            if px * px + py * py <= limit:
+                return True
+        return False
 
     def excess_m(self, lon: float, lat: float) -> float:
         scale = EARTH_RADIUS_M * math.pi / 180.0
@@ -148,6 +183,29 @@ class _Corridor:
                                                  np.column_stack([xs[ends + 1], ys[ends + 1]])], axis=1))  # fmt: skip
         distance = float(shapely.distance(segments, Point(0.0, 0.0)).min())
         return max(0.0, distance - self.half_width_m)
+
+
+def _cell(lon: float, lat: float) -> tuple[int, int]:
+    return math.floor(lon / CORRIDOR_CELL_DEG), math.floor(lat / CORRIDOR_CELL_DEG)
+
+
+def _segment_cells(segments: list[tuple[tuple[float, float], tuple[float, float]]], half_width_m: float) -> dict:
+    """Grid cell -> the segments whose box, widened by the half-width, reaches into it. Segments across the
+    antimeridian or near a pole are left out: a fix near them is measured in full."""
+    cells: dict[tuple[int, int], list[int]] = {}
+    pad_lat = half_width_m / (EARTH_RADIUS_M * math.pi / 180.0) * 1.01
+    for i, ((lon1, lat1), (lon2, lat2)) in enumerate(segments):
+        top = max(abs(lat1), abs(lat2)) + pad_lat
+        if abs(lon2 - lon1) > 180.0 or top > 80.0:
+            continue
+        pad_lon = pad_lat / math.cos(math.radians(top))
+        (x0, y0), (x1, y1) = _cell(min(lon1, lon2) - pad_lon, min(lat1, lat2) - pad_lat), _cell(
+            max(lon1, lon2) + pad_lon, max(lat1, lat2) + pad_lat
+        )
+        for x in range(x0, x1 + 1):
+            for y in range(y0, y1 + 1):
+                cells.setdefault((x, y), []).append(i)
+    return cells
 
 
 def _along(a: tuple[float, float], b: tuple[float, float], f: float) -> tuple[float, float]:

@@ -101,3 +101,23 @@ def test_a_long_corridor_measures_only_nearby_segments_and_agrees_with_the_whole
         xs = (compiled.lons - lon) * scale * math.cos(math.radians(lat))
         whole = LineString(list(zip(xs, (compiled.lats - lat) * scale, strict=True))).distance(Point(0, 0))
         assert corridor.excess_m(lon, lat) == pytest.approx(max(0.0, whole - 500.0), abs=1e-6)
+
+
+def test_the_quick_look_near_a_fix_agrees_with_measuring_the_whole_corridor() -> None:
+    """Ningbo -> Rotterdam by sea, about 4,000 vertices: ``surely_covers`` may only say True where ``excess_m``
+    is 0, and on the centre line it must say True."""
+    line = {
+        "type": "LineString",
+        "coordinates": [[121.9, 29.9], [114.2, 22.2], [103.8, 1.2], [80.1, 5.8], [43.4, 12.6], [32.5, 30.0],
+                        [11.0, 37.5], [-9.5, 38.7], [-5.6, 36.0], [-1.0, 50.0], [4.0, 51.9]],
+    }  # fmt: skip
+    corridor = zone(line, kind="CORRIDOR", half_width_m=5_000.0)
+    vertices = list(zip(*_compiled(corridor.geometry, "corridor", None, 5_000.0).lons_lats(), strict=True))
+    rng = random.Random(11)
+    near = [(lon + rng.uniform(-0.08, 0.08), lat + rng.uniform(-0.08, 0.08)) for lon, lat in rng.sample(vertices, 400)]
+    anywhere = [(rng.uniform(-20.0, 130.0), rng.uniform(-40.0, 60.0)) for _ in range(100)]
+    quick = [corridor.surely_covers(lon, lat) for lon, lat in near + anywhere]
+    full = [corridor.excess_m(lon, lat) == 0.0 for lon, lat in near + anywhere]
+    assert all(f for q, f in zip(quick, full, strict=True) if q)  # never claims a cover that is not there
+    assert sum(quick) == sum(full) and 50 < sum(full) < 400  # and misses none here, with both kinds present
+    assert all(corridor.surely_covers(lon, lat) for lon, lat in vertices[::50])
