@@ -199,8 +199,9 @@ def _segment_cells(segments: list[tuple[tuple[float, float], tuple[float, float]
         if abs(lon2 - lon1) > 180.0 or top > 80.0:
             continue
         pad_lon = pad_lat / math.cos(math.radians(top))
-        (x0, y0), (x1, y1) = _cell(min(lon1, lon2) - pad_lon, min(lat1, lat2) - pad_lat), _cell(
-            max(lon1, lon2) + pad_lon, max(lat1, lat2) + pad_lat
+        (x0, y0), (x1, y1) = (
+            _cell(min(lon1, lon2) - pad_lon, min(lat1, lat2) - pad_lat),
+            _cell(max(lon1, lon2) + pad_lon, max(lat1, lat2) + pad_lat),
         )
         for x in range(x0, x1 + 1):
             for y in range(y0, y1 + 1):
