@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from battrace.domain.correlate import apply, new_state
@@ -58,7 +59,12 @@ TIME_COLUMNS = frozenset(
         "end_time",
     }
 )  # compared as UTC milliseconds
-_decoder = Decoder()
+
+
+@lru_cache(maxsize=1)
+def _decoder() -> Decoder:
+    """Built on first use: it reads every shipped contract, which importing this module must not do."""
+    return Decoder()
 
 
 class UndecodableEvent(ValueError):
@@ -71,7 +77,7 @@ def envelope_of(canonical: bytes) -> Envelope:
     The source coordinates are not sealed; they are set so that every item of a chain counts as new (a sealed row
     is an item the worker applied, never one it skipped as a redelivery)."""
     try:
-        decoded = _decoder.decode(canonical)
+        decoded = _decoder().decode(canonical)
     except CodecError as exc:
         raise UndecodableEvent(f"{exc.reason}: {exc.detail}") from None
     record = decoded.record
