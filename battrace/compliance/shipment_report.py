@@ -9,6 +9,7 @@ defaulted here. Only the seal reference looks at the latest checkpoint, as the p
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
@@ -22,6 +23,7 @@ from battrace.compliance.steps import load_steps
 from battrace.compliance.tables import IN_CHAINS_OF, rows
 from battrace.domain.entities import BATTERY, LOT, SHIPMENT, entity_key
 from battrace.domain.factors import UnknownFactorError, shipped_table
+from battrace.domain.transport import ChainElement
 from battrace.report.build import LotFacts, ShipmentFacts, build_report, transport_emissions
 from battrace.report.model import CustodyParty, TraceabilityReport, TransportEmissions, VerificationEvent, rfc3339_ms
 
@@ -62,16 +64,48 @@ def _masses(client: Client, table: str, key: str, ids: Sequence[str]) -> dict[st
 
 
 def _transport(
-    ship: Mapping[str, Any], items: Sequence[str], masses: Mapping[str, float | None]
+    client: Client,
+    ship: Mapping[str, Any],
+    delivery_event_id: str,
+    items: Sequence[str],
+    masses: Mapping[str, float | None],
 ) -> TransportEmissions | None:
-    """The consignment's leg by GPS track, split over what it carried by mass; None without a track or mode."""
+    """The consignment's legs and hubs as its ledger lines recorded them at delivery, split over what it carried by
+    mass; None without a track or a chain. The ledger is the one source: the report and the footprints agree."""
     if not items or ship.get("positions", 0) < 2 or not ship.get("distance_km"):
         return None
-    try:
-        factor = shipped_table().transport(ship["mode"])
-    except UnknownFactorError:
-        return None
-    return transport_emissions(ship["gross_mass_kg"], ship["distance_km"], factor, masses, items)
+    chain = _chain(client, ship["shipment_id"], delivery_event_id, ship.get("gross_mass_kg") or 0.0)
+    return transport_emissions(chain, masses, items) if chain else None
+
+
+def _chain(client: Client, shipment_id: str, delivery_event_id: str, gross_mass_kg: float) -> list[ChainElement]:
+    """The transport chain from the shipment's distribution ledger lines (battrace/domain/correlate.py writes them
+    at delivery, line ids ending ``:leg<n>`` or ``:hub<n>``)."""
+    found = rows(
+        client,
+        "SELECT line_id, quantity, unit, kg_co2e, factor_id, factor_version FROM battrace.carbon FINAL "
+        "WHERE entity_type = {t:String} AND entity_id = {s:String} AND stage = 'distribution' "
+        "AND event_id = {e:String}",
+        t=SHIPMENT,
+        s=shipment_id,
+        e=delivery_event_id,
+    )
+    table, tonnes = shipped_table(), gross_mass_kg / 1000.0
+    chain = []
+    for r in found:
+        element = r["line_id"].rsplit(":", 1)[-1]
+        kind, index = element.rstrip("0123456789"), element[len(element.rstrip("0123456789")) :]
+        if kind not in ("leg", "hub") or not index:
+            continue
+        try:
+            factor = replace(table.lookup(r["factor_id"]), version=r["factor_version"])
+        except UnknownFactorError:
+            return []  # a factor this build does not know: the field is missing rather than half a chain
+        km = float(r["quantity"]) / tonnes if kind == "leg" and tonnes else 0.0
+        chain.append(
+            ChainElement(kind, int(index), factor.key, float(r["quantity"]), r["unit"], float(r["kg_co2e"]), factor, km)
+        )
+    return sorted(chain, key=lambda e: (e.index, e.kind != "leg"))
 
 
 def lot_facts(lot_id: str, consumed_kg: float | None, assay: Mapping[str, Any] | None, recovered: bool) -> LotFacts:
@@ -168,7 +202,7 @@ def shipment_facts(
         shipment_id=shipment_id,
         delivered_at_ms=as_of,
         battery_ids=battery_ids,
-        transport=_transport(ship, items, masses),
+        transport=_transport(client, ship, delivery["event_id"], items, masses),
         custody=_custody(checked, shipment_id),
         verifications=_verifications(upstream_rows, assays),
         seal=seal_reference(client, SHIPMENT, shipment_id, delivery["event_id"]),

@@ -11,9 +11,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from battrace.domain.factors import Factor
 from battrace.domain.footprint import allocate_by_mass
 from battrace.domain.recycled import ELEMENTS, LotInput, recycled_content
+from battrace.domain.transport import ChainElement
 from battrace.report.model import (
     COUNTRY_PATTERN,
     CustodyParty,
@@ -25,6 +25,7 @@ from battrace.report.model import (
     RefiningIntensity,
     SealReference,
     TraceabilityReport,
+    TransportElement,
     TransportEmissions,
     VerificationEvent,
     is_smelter_id,
@@ -70,28 +71,36 @@ class ShipmentFacts:
 
 
 def transport_emissions(
-    gross_mass_kg: float,
-    distance_km: float,
-    factor: Factor,
+    chain: Sequence[ChainElement],
     masses: Mapping[str, float | None],
     battery_ids: Iterable[str],
     distance_basis: str = "gps_haversine",
 ) -> TransportEmissions:
-    """One leg (ISO 14083): t x km x g/t.km, split over the batteries by mass (equal shares if masses are missing)."""
-    t_km = gross_mass_kg / 1000.0 * distance_km
-    kg = t_km * factor.value / 1000.0
+    """The consignment's chain of legs and hubs (ISO 14083), each at its own factor, summed and split over the
+    batteries by mass (equal shares if masses are missing)."""
+    if not chain:
+        raise ValueError("a transport chain has at least one element")
+    scopes = {e.factor.scope for e in chain}
+    if len(scopes) != 1:
+        raise ValueError(f"a transport chain mixes scopes: {sorted(scopes)}")
+    legs = [e for e in chain if e.kind == "leg"]
+    kg = sum(e.kg_co2e for e in chain)
     split = allocate_by_mass(kg, masses, battery_ids)
     return TransportEmissions(
         kg_co2e=kg,
-        t_km=t_km,
-        distance_km=distance_km,
+        t_km=sum(e.quantity for e in legs),
+        distance_km=sum(e.distance_km for e in legs),
         distance_basis=distance_basis,
-        mode=factor.key,
-        factor_id=factor.id,
-        factor_version=factor.version,
-        scope=factor.scope,
+        modes=tuple(e.what for e in legs),
+        scope=scopes.pop(),
         allocation_method="equal_shares" if split.equal_shares else "mass",
         allocation_kg=dict(split),
+        chain=tuple(
+            TransportElement(
+                e.kind, e.index, e.what, e.quantity, e.unit, e.distance_km, e.kg_co2e, e.factor.id, e.factor.version
+            )
+            for e in chain
+        ),
     )
 
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 REPORT_TYPE = "battrace.traceability_report"
-REPORT_VERSION = 1
+REPORT_VERSION = 2
 
 FIELDS = (
     "cathode_material_origin",  # 1 origin of cathode materials
@@ -128,24 +128,51 @@ class RecycledShare:
 
 
 @dataclass(frozen=True)
+class TransportElement:
+    """One transport chain element (ISO 14083): a leg at its own mode (t.km), or a hub operation between legs (t)."""
+
+    kind: str  # "leg" or "hub"
+    index: int  # the leg's number from 1; a hub carries the number of the leg it ends
+    what: str  # the leg's mode, or the hub's kind
+    quantity: float
+    unit: str  # "t.km" for a leg, "t" for a hub
+    distance_km: float  # 0 for a hub
+    kg_co2e: float
+    factor_id: str
+    factor_version: str
+
+    def __post_init__(self) -> None:
+        _check(self.kind in ("leg", "hub"), f"bad transport chain element {self.kind!r}")
+        for name in ("quantity", "distance_km", "kg_co2e"):
+            _number(name, getattr(self, name))
+
+
+@dataclass(frozen=True)
 class TransportEmissions:
-    """The consignment's transport emissions (ISO 14083) and their split over the batteries carried."""
+    """The consignment's transport emissions (ISO 14083): its chain of legs and hubs, each at its own factor, and
+    their sum split over the batteries carried. The totals are the chain's sums, checked when built."""
 
     kg_co2e: float
     t_km: float
     distance_km: float
     distance_basis: str  # e.g. "gps_haversine"
-    mode: str
-    factor_id: str
-    factor_version: str
+    modes: tuple[str, ...]  # the legs' modes in order
     scope: str  # e.g. "TTW"
     allocation_method: str  # "mass" or "equal_shares"
     allocation_kg: Mapping[str, float]
+    chain: tuple[TransportElement, ...]
 
     def __post_init__(self) -> None:
         for name in ("kg_co2e", "t_km", "distance_km"):
             _number(name, getattr(self, name))
         _check(self.allocation_method in ("mass", "equal_shares"), f"bad allocation {self.allocation_method!r}")
+        _check(bool(self.chain), "a transport chain has at least one element")
+        legs = [e for e in self.chain if e.kind == "leg"]
+        _check(math.isclose(self.kg_co2e, sum(e.kg_co2e for e in self.chain), rel_tol=1e-9, abs_tol=1e-9),
+               "kg_co2e must be the sum of the chain's elements")  # fmt: skip
+        _check(math.isclose(self.t_km, sum(e.quantity for e in legs), rel_tol=1e-9, abs_tol=1e-9),
+               "t_km must be the sum of the legs' t.km")  # fmt: skip
+        _check(self.modes == tuple(e.what for e in legs), "modes must be the legs' modes in order")
 
 
 @dataclass(frozen=True)

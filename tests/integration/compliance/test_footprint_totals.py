@@ -165,3 +165,25 @@ def test_the_store_verifies(audited: Path) -> None:
     result = _battrace(audited, "verify", "--all", "--json")
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert result.returncode == 0 and report["ok"], report.get("failures")
+
+
+def test_a_signed_report_carries_the_consignments_legs_and_hubs_as_the_ledger_has_them(audited: Path) -> None:
+    """The report's transport chain is the shipment's ledger: the same elements, factors and kg, and its total is
+    their sum, for the multimodal consignment as for the others."""
+    reports = run_sql(audited, "SELECT shipment_id, document FROM battrace.reports FINAL")
+    assert reports, "delivered consignments have signed reports"
+    multimodal = 0
+    for shipment, document in reports:
+        transport = json.loads(document)["report"]["fields"]["transport_emissions"]
+        if "missing" in transport:
+            continue
+        ledger = run_sql(
+            audited,
+            "SELECT splitByChar(':', line_id)[-1], factor_id, kg_co2e FROM battrace.carbon FINAL "
+            f"WHERE entity_type = 'shipment' AND entity_id = '{shipment}' ORDER BY line_id",
+        )
+        chain = sorted((f"{e['kind']}{e['index']}", e["factor_id"], e["kg_co2e"]) for e in transport["chain"])
+        assert chain == sorted((tag, factor, pytest.approx(kg, rel=1e-12)) for tag, factor, kg in ledger), shipment
+        assert transport["kg_co2e"] == pytest.approx(sum(kg for _, _, kg in ledger), rel=1e-12)
+        multimodal += len(transport["modes"]) > 1
+    assert multimodal, "the land-bridge consignment's report lists its several legs"

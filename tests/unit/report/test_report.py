@@ -20,7 +20,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from battrace.domain.factors import FactorTable
+from battrace.domain.transport import transport_chain
 from battrace.report import (
     MANUFACTURER_QA,
     THIRD_PARTY_VERIFIER,
@@ -200,12 +200,12 @@ def log_signer() -> Any:
 
 @pytest.fixture
 def shipment(log_signer: Any) -> ShipmentFacts:
-    road = FactorTable.load().transport("ROAD")
+    road = transport_chain(1000.0, [["ROAD", "R1", None]], [250.0])
     return ShipmentFacts(
         shipment_id="C1",
         delivered_at_ms=T,
         battery_ids=("B1", "B2"),
-        transport=transport_emissions(1000.0, 250.0, road, {"B1": 450.0, "B2": 450.0}, ["B1", "B2"]),
+        transport=transport_emissions(road, {"B1": 450.0, "B2": 450.0}, ["B1", "B2"]),
         custody=(
             CustodyParty("transporter", "T1", "TL-001", True),
             CustodyParty("receiver", "R1", "RF-9", True),
@@ -245,7 +245,8 @@ def test_complete_report(shipment: ShipmentFacts) -> None:
     assert r.mine_licences == ("CL-ATA-7", "PE 1234")
     t = r.transport_emissions
     assert isinstance(t, TransportEmissions)
-    assert (t.kg_co2e, t.t_km, t.scope, t.factor_id) == (pytest.approx(31.5), 250.0, "TTW", "defra.hgv.average")
+    assert (t.kg_co2e, t.t_km, t.scope, t.modes) == (pytest.approx(31.5), 250.0, "TTW", ("ROAD",))
+    assert [(e.kind, e.what, e.factor_id) for e in t.chain] == [("leg", "ROAD", "defra.hgv.average")]
     assert t.allocation_kg == pytest.approx({"B1": 15.75, "B2": 15.75}) and t.allocation_method == "mass"
     verifications, composition = r.verification_timestamps, r.elemental_composition
     assert isinstance(verifications, tuple) and isinstance(composition, tuple)
@@ -499,3 +500,25 @@ def test_qr_code_of_the_report_url(tmp_path: Path) -> None:
             report_url(base, "C1")
     with pytest.raises(ValueError):
         write_qr(tmp_path / "c1.gif", "https://trace.example.com", "C1")
+
+
+def test_a_multimodal_consignment_reports_each_leg_and_hub_and_their_sum() -> None:
+    """2 t: road 600 km x 0.126 = 151.2, sea 19,000 km x 0.0154 = 585.2, rail 700 km x 0.0316 = 44.24 kg, and two
+    maritime terminals 2 t x 2.0 = 4.0 kg each: 788.64 kg, split 600:400 by mass."""
+    chain = transport_chain(
+        2000.0, [["ROAD", "PORT-P", "GF-P"], ["SEA", "PORT-Q", "GF-Q"], ["RAIL", "VEH", None]], [600.0, 19_000.0, 700.0]
+    )
+    t = transport_emissions(chain, {"A": 600.0, "B": 400.0}, ["A", "B"])
+    assert t.modes == ("ROAD", "SEA", "RAIL") and t.distance_km == pytest.approx(20_300.0)
+    assert [(e.kind, e.index, e.what) for e in t.chain] == [
+        ("leg", 1, "ROAD"),
+        ("hub", 1, "maritime_container_terminal"),
+        ("leg", 2, "SEA"),
+        ("hub", 2, "maritime_container_terminal"),
+        ("leg", 3, "RAIL"),
+    ]
+    assert [e.kg_co2e for e in t.chain] == pytest.approx([151.2, 4.0, 585.2, 4.0, 44.24])
+    assert t.kg_co2e == pytest.approx(788.64) and t.t_km == pytest.approx(40_600.0)
+    assert t.allocation_kg == pytest.approx({"A": 473.184, "B": 315.456})
+    with pytest.raises(ValueError, match="sum of the chain"):
+        replace(t, kg_co2e=t.kg_co2e - 4.0)  # a total that leaves out a hub is refused
