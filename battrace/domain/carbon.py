@@ -1,4 +1,4 @@
-"""Carbon arithmetic: GPS track distance (haversine), one leg's transport emissions, refining emissions.
+"""Carbon arithmetic: one leg's transport emissions, refining emissions.
 
 Transport intensities come from the shipped factor table (battrace/domain/data/factors.csv), the one source of
 truth for every factor: tank-to-wheel (TTW) g CO2e per tonne-km, one scope throughout, and every ledger line
@@ -8,19 +8,7 @@ battrace/domain/transport.py.
 
 from __future__ import annotations
 
-import math
-
 from battrace.domain.factors import shipped_table
-
-EARTH_RADIUS_KM = 6371.0088  # IUGG mean Earth radius
-
-
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance on a spherical Earth."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
 def transport_kg_co2e(mass_kg: float, distance_km: float, mode: str) -> float:

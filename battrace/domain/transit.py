@@ -39,7 +39,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from battrace.domain.zones import CORRIDOR, FACILITY, STOP_KINDS, Zone, ZoneError, haversine_m
+from battrace.domain.geodesy import haversine_m
+from battrace.domain.zones import CORRIDOR, FACILITY, STOP_KINDS, Zone, ZoneError
 
 CATEGORY = "transit"
 DWELL_EXCEEDED = "dwell_exceeded"

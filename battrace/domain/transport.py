@@ -22,8 +22,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from battrace.domain.carbon import haversine_km
 from battrace.domain.factors import Factor, FactorTable, UnknownFactorError, shipped_table
+from battrace.domain.geodesy import haversine_m
 
 MARITIME_TERMINAL, TRANSHIPMENT = "maritime_container_terminal", "transhipment"
 WATERBORNE = ("SEA",)
@@ -59,7 +59,7 @@ def follow_fix(state: dict[str, Any], lat: float, lon: float, geofence: str | No
     current = min(state.get("leg", 0), len(leg_km) - 1)
     last = state.get("last_pos")
     if last is not None:
-        d = haversine_km(last[0], last[1], lat, lon)
+        d = haversine_m(last[1], last[0], lon, lat) / 1000.0
         state["distance_km"] = state.get("distance_km", 0.0) + d
         leg_km[current] += d
     state["last_pos"] = [lat, lon]

@@ -27,7 +27,8 @@ import numpy as np
 import shapely
 from shapely.geometry import Point, Polygon, shape
 
-EARTH_RADIUS_M = 6_371_008.8  # IUGG mean radius (also the PyPI haversine package's)
+from battrace.domain.geodesy import EARTH_RADIUS_M, along_great_circle, haversine_m
+
 CORRIDOR_STEP_KM = 5.0  # densification of corridor centre lines: chords this short stay within ~1 m of the arc
 CORRIDOR_CELL_DEG = 0.25  # grid of the index that finds the corridor segments near a fix
 CORRIDOR = "corridor"
@@ -38,14 +39,6 @@ FACILITY = "facility"
 
 class ZoneError(ValueError):
     """A zone record whose geometry cannot be used (bad GeoJSON, coordinates out of range, a missing radius)."""
-
-
-def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    """Great-circle distance in metres; (lon, lat) order like the rest of this module."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
 def _check_position(lon: float, lat: float) -> None:
@@ -209,25 +202,12 @@ def _segment_cells(segments: list[tuple[tuple[float, float], tuple[float, float]
     return cells
 
 
-def _along(a: tuple[float, float], b: tuple[float, float], f: float) -> tuple[float, float]:
-    """The point a fraction f of the way from a to b on the great circle; (lon, lat)."""
-    lon1, lat1, lon2, lat2 = map(math.radians, (*a, *b))
-    d = haversine_m(*a, *b) / EARTH_RADIUS_M
-    if d < 1e-12:
-        return a
-    s1, s2 = math.sin((1 - f) * d) / math.sin(d), math.sin(f * d) / math.sin(d)
-    x = s1 * math.cos(lat1) * math.cos(lon1) + s2 * math.cos(lat2) * math.cos(lon2)
-    y = s1 * math.cos(lat1) * math.sin(lon1) + s2 * math.cos(lat2) * math.sin(lon2)
-    z = s1 * math.sin(lat1) + s2 * math.sin(lat2)
-    return math.degrees(math.atan2(y, x)), math.degrees(math.atan2(z, math.hypot(x, y)))
-
-
 def _densified(coords: list[tuple[float, float]]) -> tuple[list[float], list[float]]:
     lons, lats = [coords[0][0]], [coords[0][1]]
     for a, b in pairwise(coords):
         n = max(1, math.ceil(haversine_m(*a, *b) / 1000.0 / CORRIDOR_STEP_KM))
         for i in range(1, n + 1):
-            lon, lat = _along(a, b, i / n)
+            lon, lat = along_great_circle(a, b, i / n)
             lons.append(lon)
             lats.append(lat)
     return lons, lats

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from battrace.domain.carbon import haversine_km, refining_kg_co2e, transport_kg_co2e
+from battrace.domain.carbon import refining_kg_co2e, transport_kg_co2e
 from battrace.domain.chain import GENESIS, chain_step, event_hash
 from battrace.domain.correlate import apply, new_state
 from battrace.store.event_rows import edges
@@ -27,14 +27,6 @@ def test_chain_step_is_the_documented_formula() -> None:
         chain_step(GENESIS[:31], ev, 1)
     with pytest.raises(ValueError):
         chain_step(GENESIS, ev, 0)
-
-
-def test_haversine_hand_values() -> None:
-    # one degree of longitude on the equator = 2*pi*R/360 with R = 6371.0088 km
-    assert haversine_km(0, 0, 0, 1) == pytest.approx(2 * math.pi * 6371.0088 / 360, rel=1e-12)
-    assert haversine_km(0, 0, 90, 0) == pytest.approx(math.pi * 6371.0088 / 2, rel=1e-12)
-    assert haversine_km(31.23, 121.47, 31.23, 121.47) == 0.0
-    assert haversine_km(0, 179.5, 0, -179.5) == pytest.approx(2 * math.pi * 6371.0088 / 360, rel=1e-9)
 
 
 def test_transport_and_refining_arithmetic() -> None:

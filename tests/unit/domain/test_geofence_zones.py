@@ -1,7 +1,7 @@
 """Zone geometry: circles by haversine, polygons in a local metric frame, corridors along great circles.
 
-Independent vectors: the haversine package's README (Lyon -> Paris, 392.2172595594006 km with the IUGG mean radius,
-https://pypi.org/project/haversine/) and RFC 7946 Appendix A.3's polygon ([lon, lat] positions).
+Independent vector: RFC 7946 Appendix A.3's polygon ([lon, lat] positions); distances are battrace/domain/geodesy.py's
+(tests/unit/domain/test_geodesy.py).
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from typing import Any
 import pytest
 from shapely.geometry import LineString, Point
 
-from battrace.domain.zones import Zone, ZoneError, _compiled, haversine_m
+from battrace.domain.zones import Zone, ZoneError, _compiled
 
-LYON, PARIS = (4.8422, 45.7597), (2.3508, 48.8567)  # (lon, lat); the README gives them as (lat, lon)
 RFC7946_POLYGON = {
     "type": "Polygon",
     "coordinates": [[[100.0, 0.0], [101.0, 0.0], [101.0, 1.0], [100.0, 1.0], [100.0, 0.0]]],
@@ -30,11 +29,6 @@ def zone(geometry: dict, kind: str = "FACILITY", **extra: object) -> Zone:
 def corridor_shape(z: Zone) -> Any:
     """The compiled corridor, to compare with the whole line."""
     return _compiled(z.geometry, z.kind, z.radius_m, z.half_width_m)
-
-
-def test_haversine_matches_the_published_lyon_paris_distance() -> None:
-    assert haversine_m(*LYON, *PARIS) == pytest.approx(392_217.2595594006, abs=1e-3)
-    assert haversine_m(*reversed(LYON), *reversed(PARIS)) != pytest.approx(392_217.26, abs=1000)  # (lat, lon) is wrong
 
 
 def test_a_circle_is_metres_from_its_centre_not_degrees() -> None:
