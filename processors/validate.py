@@ -98,6 +98,12 @@ def _position(b: dict[str, Any]) -> None:
     _within("lon", b["lon"], -180, 180)
 
 
+def _vin_if_given(vin: str | None) -> None:
+    """An optional VIN (collection, dismantling) is absent or 17 characters, like VehicleIntegrated's."""
+    if vin is not None and len(vin) != 17:
+        raise Invalid(Reason.INVALID_IDENTIFIER, f"vin {vin!r} must have 17 characters")
+
+
 def _check_mes(kind: str, b: dict[str, Any]) -> None:
     if kind == "Commissioned":
         _positive("capacity_ah", b["capacity_ah"], 1e5)
@@ -123,10 +129,21 @@ def _check_mes(kind: str, b: dict[str, Any]) -> None:
         _within("state_of_health", b["state_of_health"], 0, 1)
     elif kind == "EndOfLifeCollected":
         _present("collector_id", b["collector_id"])
+        _vin_if_given(b.get("vin"))
+        if b.get("transporter_licence") is not None:
+            _present("transporter_licence", b["transporter_licence"])
     elif kind == "Dismantled":
         _present("dismantler_id", b["dismantler_id"])
+        _vin_if_given(b.get("vin"))
         _present("output_lot_id", b["output_lot_id"])
         _positive("output_mass_kg", b["output_mass_kg"])
+    elif kind == "Repurposed":
+        _present("repurposer_id", b["repurposer_id"])
+        _present("application", b["application"])
+        if b["new_battery_id"] == b["battery_id"]:
+            raise Invalid(Reason.INVALID_IDENTIFIER, f"new_battery_id {b['new_battery_id']!r} is the original code")
+        if b.get("state_of_health") is not None:
+            _within("state_of_health", b["state_of_health"], 0, 1)
     elif kind == "Recycled":
         _present("recycler_id", b["recycler_id"])
         _present("inputs", b["inputs"])

@@ -12,6 +12,7 @@ from battrace.cli.bench import bench
 from battrace.cli.cosign import cosign
 from battrace.cli.dashboard import dashboard
 from battrace.cli.demo import demo
+from battrace.cli.disposition import disposition
 from battrace.cli.epcis import epcis_group
 from battrace.cli.export import export_cmd
 from battrace.cli.ids import id_group
@@ -34,6 +35,7 @@ COMMANDS = (
     cosign,
     dashboard,
     demo,
+    disposition,
     epcis_group,
     export_cmd,
     id_group,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import click
 from rich.console import Console
@@ -14,7 +15,8 @@ from rich.table import Table
 @click.option("--battery", "battery_id", help="GB/T 34014 code: list its lots, smelters and mines")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
 def trace(lot_id: str | None, battery_id: str | None, as_json: bool) -> None:
-    """Follow the genealogy (lots -> cells -> modules -> packs, packs -> black mass -> recovered lots).
+    """Follow the genealogy (lots -> cells -> modules -> packs, packs -> black mass -> recovered lots, an original pack
+    -> the code of its second life, shown under both codes).
 
     Exits 2 if --battery is not a GB/T 34014 code, 1 if the store holds no record of the battery or lot.
     """
@@ -56,12 +58,29 @@ def trace(lot_id: str | None, battery_id: str | None, as_json: bool) -> None:
         table.add_row(*(str(row[k]) for k in keys))
     console.print(table)
     console.print(f"smelters: {', '.join(result['smelters']) or '-'}; mines: {', '.join(result['mines']) or '-'}")  # type: ignore[arg-type]
+    second_life: dict = result["second_life"]  # type: ignore[assignment]
+    for side, words in (("repurposed_from", "repurposed from"), ("repurposed_as", "repurposed as")):
+        for link in second_life[side]:
+            console.print(
+                f"{words} [cyan]{link['battery_id']}[/] by {link['repurposer_id']} for {link['application']}"
+                f" ({_iso(link['at_ms'])})"
+            )
+
+
+def _iso(ms: int) -> str:
+    return f"{datetime.fromtimestamp(ms / 1000, UTC):%Y-%m-%dT%H:%M:%S}Z"
 
 
 def _battery(client, battery_id: str) -> dict[str, object]:
+    """The battery's material, including its original's when it is a second life (the same physical battery)."""
     from battrace.compliance.materials import lots_in_batteries
+    from battrace.compliance.second_life import links
 
-    found = lots_in_batteries(client, [battery_id])
+    second_life = links(client, battery_id)
+    codes = [battery_id]
+    while (origin := links(client, codes[-1])["repurposed_from"]) and origin[0]["battery_id"] not in codes:
+        codes.append(origin[0]["battery_id"])
+    found = lots_in_batteries(client, codes)
     lot_ids = sorted({f.lot_id for f in found})
     facts = {
         r[0]: r[1:]
@@ -95,4 +114,5 @@ def _battery(client, battery_id: str) -> dict[str, object]:
         "lots": lots,
         "smelters": sorted({x["smelter_id"] for x in lots if x["smelter_id"]}),
         "mines": sorted({m for x in lots for m in x["mines"].split(",") if m}),
+        "second_life": second_life,
     }

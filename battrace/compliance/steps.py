@@ -1,10 +1,10 @@
 """Custody steps read from the sealed events: who took custody of what, when, under which declared licence.
 
 A step is one (event, party) pair of ``custody.ROLES``: the transporter of a consignment (with the licence
-it declared), its receiver, the collector, dismantler and recycler of end-of-life material, and the lab of
-an assay. battrace adds one step of its own: the smelter an assay names (``Refined``, role SMELTER, at the
-sampling time), because the customer's sources require smelters to be licensed too and the assay is the
-only record of which smelter refined a mined lot.
+it declared), its receiver, the collector, dismantler and recycler of end-of-life material, the repurposer of a
+second-life battery, and the lab of an assay. battrace adds one step of its own: the smelter an assay names
+(``Refined``, role SMELTER, at the sampling time), because the customer's sources require smelters to be
+licensed too and the assay is the only record of which smelter refined a mined lot.
 
 ``subjects`` are the entities a flag is recorded on (the consignment, the battery of a MES battery event,
 the output lots of Recycled, the assayed lot); ``holders`` are the entities whose provenance includes the
@@ -60,6 +60,9 @@ def _places(
         return (battery,), (battery,)
     if kind == "Dismantled":
         return (entity_key(BATTERY, b["battery_id"]),), (entity_key(LOT, b["output_lot_id"]),)
+    if kind == "Repurposed":  # flagged on both codes; the second life holds the step in its provenance
+        original, new = entity_key(BATTERY, b["battery_id"]), entity_key(BATTERY, b["new_battery_id"])
+        return (original, new), (new,)
     if kind == "Recycled":
         outputs = _keys(LOT, [o["lot_id"] for o in b["outputs"]])
         return outputs, outputs

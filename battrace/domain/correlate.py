@@ -162,9 +162,14 @@ def _battery(state: dict[str, Any], item: ChainItem, b: dict[str, Any], out: Out
         state["vin"] = b["vin"]
         state["vehicle_model"] = b.get("vehicle_model", "")
         state["vehicle_category"] = b.get("vehicle_category", "")
-    elif kind == "EndOfLifeCollected" and b.get("battery_id") == me and state.get("mass_kg"):
+    elif kind == "Repurposed" and b["new_battery_id"] == me:  # a second life starts at the repurposer's site
+        state["product_type"] = product_type(me)
+        state["site_id"] = item.envelope.record.get("site_id", "")
+    if kind in ("EndOfLifeCollected", "Dismantled") and b.get("vin") and not state.get("vin"):
+        state["vin"] = b["vin"]  # the vehicle it came from, when no VehicleIntegrated of it was sealed
+    if kind == "EndOfLifeCollected" and b.get("battery_id") == me and state.get("mass_kg"):
         _end_of_life_line(out, item, item.entity, COLLECTION, state["mass_kg"])
-    elif kind == "Dismantled" and b.get("battery_id") == me and state.get("mass_kg"):
+    if kind == "Dismantled" and b.get("battery_id") == me and state.get("mass_kg"):
         _end_of_life_line(out, item, item.entity, DISMANTLING, state["mass_kg"])
         if check_mass_balance(state["mass_kg"], b["output_mass_kg"]).exceeds_inputs:
             detail = f"black mass {b['output_mass_kg']:g} kg > pack {state['mass_kg']:g} kg"

@@ -27,6 +27,8 @@ ROLES: dict[tuple[str, str], frozenset[str] | None] = {
     ("ConsignmentCreated", "transporter_id"): frozenset(["TRANSPORTER"]),
     ("Delivered", "receiver_id"): None,  # a receiving facility: manufacturer, recycler, dismantler ...
     ("Assay", "lab_id"): frozenset(["LAB"]),
+    # responsibility for a repurposed battery moves to whoever places it on the market (EU 2023/1542 Art. 77(7))
+    ("Repurposed", "repurposer_id"): frozenset(["MANUFACTURER"]),
 }
 
 

@@ -42,7 +42,7 @@ def battery_ids(schema: str, record: dict[str, Any]) -> list[str]:
     """Every GB/T 34014 code an event names, for syntax checks."""
     b = body_of(record)
     ids: list[str] = []
-    for field in ("battery_id", "parent_id", "replacement_id"):
+    for field in ("battery_id", "parent_id", "replacement_id", "new_battery_id"):
         if isinstance(b.get(field), str):
             ids.append(b[field])
     for field in ("child_ids", "battery_ids"):
@@ -68,6 +68,8 @@ def entities_of(schema: str, record: dict[str, Any]) -> list[str]:
             keys = [entity_key(BATTERY, b["battery_id"]), entity_key(LOT, b["output_lot_id"])]
         elif kind == "Recycled":
             keys = [entity_key(LOT, x["lot_id"]) for x in [*b["inputs"], *b["outputs"]]]
+        elif kind == "Repurposed":  # the original, then the code its second life goes on under
+            keys = [entity_key(BATTERY, b["battery_id"]), entity_key(BATTERY, b["new_battery_id"])]
         elif kind == "Serviced" and b.get("replacement_id"):
             keys = [entity_key(BATTERY, b["battery_id"]), entity_key(BATTERY, b["replacement_id"])]
         else:

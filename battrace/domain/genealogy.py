@@ -1,8 +1,10 @@
 """Genealogy edges: which entity went into which, with how much mass, from one event.
 
 Cells -> modules -> packs (Assembled), lots -> cells (MaterialConsumed), packs -> black-mass lots
-(Dismantled), input lots -> recovered lots (Recycled). Stored as rows of ``genealogy`` so that both
-directions are plain queries: which batteries contain lot X, which lots, smelters and mines are in Y.
+(Dismantled), input lots -> recovered lots (Recycled), an original pack -> the code of its second life
+(Repurposed: the same physical battery under a new code, so the edge carries no mass). Stored as rows of
+``genealogy`` so that both directions are plain queries: which batteries contain lot X, which lots, smelters
+and mines are in Y, which code a repurposed battery came from or went on under.
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ from collections.abc import Hashable, Iterable
 from typing import Any, TypeVar
 
 from battrace.domain.entities import BATTERY, LOT
+
+REPURPOSED_INTO = "repurposed_into"
+"""Relation of the edge from an original pack to the code its second life goes on under."""
 
 
 def _edge(
@@ -39,6 +44,9 @@ def edges_of(kind: str, body: dict[str, Any], event_id: str, time_ms: int) -> li
     if kind == "Dismantled":
         to = (LOT, body["output_lot_id"])
         return [_edge((BATTERY, body["battery_id"]), to, "dismantled_into", body["output_mass_kg"], event_id, time_ms)]
+    if kind == "Repurposed":
+        original, new = (BATTERY, body["battery_id"]), (BATTERY, body["new_battery_id"])
+        return [_edge(original, new, REPURPOSED_INTO, None, event_id, time_ms)]
     if kind == "Recycled":
         total_out = sum(o["mass_kg"] for o in body["outputs"]) or 1.0
         return [

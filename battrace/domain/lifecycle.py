@@ -1,4 +1,4 @@
-"""The battery lifecycle as an explicit state machine: five phases, five statuses, one pure step per event.
+"""The battery lifecycle as an explicit state machine: six phases, five statuses, one pure step per event.
 
 ``step`` depends only on (state, event), so replaying a battery's events in the same order gives the same
 states and the same violations. An impossible transition is flagged and not applied: the state stays.
@@ -24,11 +24,18 @@ Transitions, for the battery whose state this is ("me"):
 - EndOfLifeCollected (me): -> end_of_life / waste, removed from any vehicle; twice is ``already_collected``.
 - Dismantled (me): only after collection (``recycled_without_collection``): dismantling is the battery's
   step into recycling. -> recycling / waste, destroyed; any later event is ``event_after_destruction``.
+- Repurposed (me = battery_id, the original): packs only (``not_a_pack``), after a first life (``wrong_phase`` in
+  manufacturing); -> second_life / repurposed, out of any vehicle, superseded by the new code. GB/T 34014 re-codes a
+  battery for cascade use and EU 2023/1542 Art. 77(7) gives it a new passport linked to the old one, so the second
+  life goes on under the new code: any later event of the original's own is ``event_after_repurposing``.
+- Repurposed (me = new_battery_id): the new code's first event, in place of a Commissioned: -> second_life /
+  repurposed, derived from the original (``already_commissioned`` for a code already in use). What may follow on the
+  new code: service (INSPECTED, REPAIRED, REFURBISHED; the phase stays second_life), collection and dismantling as for
+  any pack, or another Repurposed (a third life); a vehicle installation or a production step is ``wrong_phase``.
 - ConsignmentCreated (me carried): checks only.
 - Anything else (Recycled is about lots; positions, assays, licences): ignored.
 
-Every kind but Commissioned needs a commissioned battery (``not_commissioned``). Status repurposed has no
-event yet: GB/T 34014 re-codes a battery for cascade use, so its second life starts under a new code.
+Every kind but Commissioned (and Repurposed for its new code) needs a commissioned battery (``not_commissioned``).
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ from typing import Any
 
 from battrace.domain.battery_code import product_type
 
-PHASES = ("manufacturing", "vehicle_integration", "service", "end_of_life", "recycling")
+PHASES = ("manufacturing", "vehicle_integration", "service", "end_of_life", "recycling", "second_life")
 STATUSES = ("original", "repurposed", "re_used", "remanufactured", "waste")
 SERVICE_ACTIONS = ("INSPECTED", "REPAIRED", "REFURBISHED", "REPLACED")
 VIOLATIONS = (
@@ -59,6 +66,7 @@ VIOLATIONS = (
     "serviced_after_collection",
     "already_collected",
     "recycled_without_collection",
+    "event_after_repurposing",
 )
 _LEVEL = {"cell": 0, "module": 1, "pack": 2}
 _MANUFACTURING_ONLY = frozenset(["MaterialConsumed", "EnergyUsed"])
@@ -77,13 +85,16 @@ class Violation:
 
 @dataclass(frozen=True)
 class Lifecycle:
-    """Where a battery is in its life. ``last_vin`` survives removal, to tell re-use from a refit."""
+    """Where a battery is in its life. ``last_vin`` survives removal, to tell re-use from a refit; ``successor`` is
+    the code a repurposed original goes on under, ``predecessor`` the original a second-life code came from."""
 
     phase: str | None = None
     status: str | None = None
     installed_in: str | None = None
     destroyed: bool = False
     last_vin: str | None = None
+    successor: str | None = None
+    predecessor: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         # by hand: dataclasses.asdict deep-copies recursively and was a tenth of the seal stage's time
@@ -93,6 +104,8 @@ class Lifecycle:
             "installed_in": self.installed_in,
             "destroyed": self.destroyed,
             "last_vin": self.last_vin,
+            "successor": self.successor,
+            "predecessor": self.predecessor,
         }
 
     @classmethod
@@ -106,6 +119,8 @@ class Lifecycle:
             installed_in=data.get("installed_in"),
             destroyed=bool(data.get("destroyed", False)),
             last_vin=data.get("last_vin"),
+            successor=data.get("successor"),
+            predecessor=data.get("predecessor"),
         )
         if state.phase not in (None, *PHASES) or state.status not in (None, *STATUSES):
             raise ValueError(f"not a lifecycle state: phase {state.phase!r}, status {state.status!r}")
@@ -120,7 +135,8 @@ NEW = Lifecycle()
 
 
 def role_of(kind: str, body: Mapping[str, Any], battery_id: str) -> str | None:
-    """How the event names the battery: subject, parent, child, replacement, carried; None if it does not."""
+    """How the event names the battery: subject, parent, child, replacement, carried, successor (the new code of a
+    Repurposed); None if it does not."""
     if kind == "Assembled":
         if body.get("parent_id") == battery_id:
             return "parent"
@@ -129,15 +145,18 @@ def role_of(kind: str, body: Mapping[str, Any], battery_id: str) -> str | None:
         return "carried" if battery_id in (body.get("battery_ids") or ()) else None
     if kind == "Serviced" and body.get("replacement_id") == battery_id and body.get("battery_id") != battery_id:
         return "replacement"
+    if kind == "Repurposed" and body.get("new_battery_id") == battery_id and body.get("battery_id") != battery_id:
+        return "successor"
     return "subject" if body.get("battery_id") == battery_id else None
 
 
 def cross_key(kind: str, body: Mapping[str, Any], battery_id: str) -> bool:
     """True when the event reaches this battery through another entity's key (an assembly's parent, the
     serviced pack, a consignment). Such an event can be applied before an earlier event of the battery's
-    own key, so a ``not_commissioned`` it raises may be an ordering artefact. None of them changes the
-    state, so ordering never changes the state, only whether such a violation shows up."""
-    return role_of(kind, body, battery_id) in ("child", "replacement", "carried")
+    own key, so a ``not_commissioned`` it raises may be an ordering artefact. Of them only a Repurposed changes the
+    state, and only of a code that has none yet (its successor); the new code's own events that overtake it are
+    flagged ``not_commissioned``, which a source avoids by sending a second life's events after its Repurposed."""
+    return role_of(kind, body, battery_id) in ("child", "replacement", "carried", "successor")
 
 
 _KINDS = frozenset(
@@ -151,6 +170,7 @@ _KINDS = frozenset(
         "EndOfLifeCollected",
         "Dismantled",
         "ConsignmentCreated",
+        "Repurposed",
     ]
 )
 
@@ -164,6 +184,14 @@ def step(current: Lifecycle, kind: str, body: Mapping[str, Any], battery_id: str
         return current, Violation("not_about_battery", f"{kind} does not name {battery_id}")
     if current.destroyed:
         return current, Violation("event_after_destruction", f"{kind} after {battery_id} was dismantled")
+    if current.successor:
+        detail = f"{kind} names {battery_id}, repurposed as {current.successor}: its second life goes on under that"
+        return current, Violation("event_after_repurposing", detail)
+    if role == "successor":
+        if current.commissioned:
+            detail = f"{battery_id} cannot start a second life: the code is already in phase {current.phase}"
+            return current, Violation("already_commissioned", detail)
+        return Lifecycle(phase="second_life", status="repurposed", predecessor=body["battery_id"]), None
     if kind == "Commissioned":
         if current.commissioned:
             return current, Violation("already_commissioned", f"{battery_id} is already in phase {current.phase}")
@@ -188,6 +216,8 @@ def _check(current: Lifecycle, kind: str, body: Mapping[str, Any], me: str, role
         level = product_type(me)
         if level in ("cell", "module"):
             return Violation("not_a_pack", f"a {level} installed in vehicle {body.get('vin')}")
+        if phase == "second_life":
+            return Violation("wrong_phase", f"{me} was repurposed for another application; installed in {body['vin']}")
         if phase == "end_of_life":
             return Violation("installed_after_collection", f"{me} was collected as waste; installed in {body['vin']}")
         if current.installed_in not in (None, body["vin"]):
@@ -199,6 +229,12 @@ def _check(current: Lifecycle, kind: str, body: Mapping[str, Any], me: str, role
         return Violation("already_collected", f"{me} was collected before")
     if kind == "Dismantled" and phase != "end_of_life":
         return Violation("recycled_without_collection", f"{me} dismantled in phase {phase}, without a collection")
+    if kind == "Repurposed":
+        level = product_type(me)
+        if level in ("cell", "module"):
+            return Violation("not_a_pack", f"a {level} repurposed as {body['new_battery_id']}")
+        if phase == "manufacturing":
+            return Violation("wrong_phase", f"{me} repurposed in phase manufacturing: a second life needs a first")
     return None
 
 
@@ -246,9 +282,13 @@ def _apply(current: Lifecycle, kind: str, body: Mapping[str, Any], role: str) ->
             return current  # triage at the collector
         status = "remanufactured" if action == "REFURBISHED" else current.status
         installed = None if action == "REPLACED" else current.installed_in
-        return replace(current, phase="service", status=status, installed_in=installed)
+        phase = "second_life" if current.phase == "second_life" else "service"  # serviced where it now works
+        return replace(current, phase=phase, status=status, installed_in=installed)
     if kind == "EndOfLifeCollected":
         return replace(current, phase="end_of_life", status="waste", installed_in=None)
     if kind == "Dismantled":
         return replace(current, phase="recycling", status="waste", installed_in=None, destroyed=True)
+    if kind == "Repurposed":
+        new_code = body["new_battery_id"]
+        return replace(current, phase="second_life", status="repurposed", installed_in=None, successor=new_code)
     return current

@@ -259,6 +259,8 @@ def kind_of(e: _Event) -> str | None:
         if step == "disassembling":
             return "Dismantled"
         if step == "commissioning":
+            if e.event.get("inputEPCList"):
+                return "Repurposed"
             return "MaterialConsumed" if e.event.get("outputEPCList") else "Recycled"
     return None
 
@@ -338,6 +340,14 @@ def _recycled(e: _Event) -> dict[str, Any]:
     return {"inputs": _lots(e, "inputQuantityList"), "outputs": _lots(e, "outputQuantityList")}
 
 
+def _repurposed(e: _Event) -> dict[str, Any]:
+    return {
+        "battery_id": e.battery(e.single("inputEPCList")),
+        "new_battery_id": e.battery(e.single("outputEPCList")),
+        "repurposer_id": resolve.party(e.party("destinationList", "owning_party")),
+    }
+
+
 def _consignment(e: _Event) -> dict[str, Any]:
     desadv = [t for t in e.items("bizTransactionList") if isinstance(t, Mapping) and term(t.get("type")) == "desadv"]
     if len(desadv) != 1:
@@ -406,6 +416,7 @@ READERS: dict[str, tuple[str, Reader]] = {  # kind: (contract, reader of its fie
     "EndOfLifeCollected": (MES_EVENT, _collected),
     "Dismantled": (MES_EVENT, _dismantled),
     "Recycled": (MES_EVENT, _recycled),
+    "Repurposed": (MES_EVENT, _repurposed),
     "ConsignmentCreated": (LOGISTICS_EVENT, _consignment),
     "Departed": (LOGISTICS_EVENT, _freight),
     "Position": (LOGISTICS_EVENT, _freight),

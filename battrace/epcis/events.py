@@ -13,7 +13,9 @@ The mapping, by event kind (CBV 2.0 bizStep in brackets):
 - AggregationEvent: ``Assembled`` ADD (assembling: cells into a module, modules into a pack);
 - AssociationEvent: ``VehicleIntegrated`` ADD (installing: the vehicle is the parent);
 - TransformationEvent: ``MaterialConsumed`` (commissioning: lots in as quantities, the cell out), ``Dismantled``
-  (disassembling: the pack in, the black-mass lot out) and ``Recycled`` (commissioning: lots in, recovered lots out);
+  (disassembling: the pack in, the black-mass lot out), ``Recycled`` (commissioning: lots in, recovered lots out) and
+  ``Repurposed`` (commissioning: the original code in, the new code out, the repurposer as owning party; CBV 2.0 has
+  no repurposing step, and commissioning is what the new code undergoes);
 - TransactionEvent: ``ConsignmentCreated`` ADD (consigning: the consignment as a despatch advice, its batteries and
   lots, origin and destination sites as source and destination).
 
@@ -188,6 +190,18 @@ def _recycled(r: dict[str, Any], b: dict[str, Any], aliases: Mapping[str, str]) 
     }, frozenset({"inputs", "outputs"})
 
 
+def _repurposed(r: dict[str, Any], b: dict[str, Any], aliases: Mapping[str, str]) -> tuple[Fields, frozenset[str]]:
+    return {
+        "type": "TransformationEvent",
+        "inputEPCList": [battery_uri(b["battery_id"], aliases)],
+        "outputEPCList": [battery_uri(b["new_battery_id"], aliases)],
+        "bizStep": "commissioning",
+        "disposition": "active",
+        **_where(r),
+        "destinationList": [{"type": "owning_party", "destination": party_uri(b["repurposer_id"])}],
+    }, frozenset({"battery_id", "new_battery_id", "repurposer_id"})
+
+
 def _consignment(r: dict[str, Any], b: dict[str, Any], aliases: Mapping[str, str]) -> tuple[Fields, frozenset[str]]:
     shipment = shipment_uri(r["consignment_id"])
     return {
@@ -277,6 +291,7 @@ MAPPERS: dict[str, Mapper] = {
     "EndOfLifeCollected": _collected,
     "Dismantled": _dismantled,
     "Recycled": _recycled,
+    "Repurposed": _repurposed,
     "ConsignmentCreated": _consignment,
     "Departed": _freight("departing", "in_transit"),
     "Position": _freight("sensor_reporting", "in_transit"),

@@ -341,6 +341,32 @@ SECTIONS: dict[str, Callable[[PassportFacts], dict[str, Any]]] = {
 }
 
 
+def second_life(f: PassportFacts) -> dict[str, list[dict[str, Any]]]:
+    """Art. 77(7) links from the battery's sealed Repurposed events: the original it was made from, the code it went
+    on under. Only the first of each counts: the lifecycle flags any later one and does not apply it."""
+    links: dict[str, list[dict[str, Any]]] = {"derivedFrom": [], "repurposedAs": []}
+    for e in f.events:
+        if e.kind != "Repurposed":
+            continue
+        side, other = (
+            ("derivedFrom", e.body["battery_id"])
+            if e.body.get("new_battery_id") == f.battery_id
+            else ("repurposedAs", e.body["new_battery_id"])
+        )
+        if not links[side]:
+            links[side].append(
+                {
+                    "operation": "repurposing",
+                    "batteryId": other,
+                    "passportIdentifier": passport_identifier(other),
+                    "date": _iso(e.time_ms),
+                    "repurposerId": e.body["repurposer_id"],
+                    "application": e.body["application"],
+                }
+            )
+    return links
+
+
 def passport_identifier(battery_id: str) -> str:
     """``urn:battrace:<code>``: the Battery Pass pattern ``^urn:[a-z0-9]+:[a-z0-9]+$`` (one passport per code)."""
     return f"urn:battrace:{battery_id.lower()}"
@@ -359,6 +385,7 @@ def assemble(facts: PassportFacts) -> dict[str, Any]:
             "chainHead": facts.chain_head,
             "bundle": facts.bundle,
         },
+        "secondLife": second_life(facts),
     }
     for cluster in clusters():
         section = SECTIONS[cluster](facts)

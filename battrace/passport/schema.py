@@ -12,7 +12,7 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
-META = ("format", "audience", "batteryPassportIdentifier", "seal")  # every audience's; not Annex XIII attributes
+META = ("format", "audience", "batteryPassportIdentifier", "seal", "secondLife")  # every audience's; not Annex XIII
 
 
 @cache

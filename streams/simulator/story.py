@@ -370,6 +370,7 @@ class RegionSpec:
     lab: str
     recycler: str
     returns: dict[str, tuple[str, ...]]  # chemistry -> route of recovered lots back to the cell plant
+    repurposer: str = ""  # the manufacturer that gives retired packs a second life in stationary storage
 
 
 REGIONS: dict[str, RegionSpec] = {
@@ -381,6 +382,7 @@ REGIONS: dict[str, RegionSpec] = {
         lab="CN-LAB-001",
         recycler="CN-RCY-001",
         returns={NCM: JINGMEN_TO_NINGDE, LFP: JINGMEN_TO_HEFEI},
+        repurposer="CN-MFR-001",
     ),
     "DE": RegionSpec(
         country="DE",
@@ -390,6 +392,7 @@ REGIONS: dict[str, RegionSpec] = {
         lab="DE-LAB-001",
         recycler="DE-RCY-001",
         returns={NCM: BITTERFELD_TO_NINGDE, LFP: BITTERFELD_TO_HEFEI},
+        repurposer="DE-MFR-001",
     ),
 }
 
@@ -414,6 +417,8 @@ VEHICLE_PLANTS: dict[str, VehiclePlantSpec] = {
 SPARES_PER_PLANT = 2
 # Fate of a pack once in a vehicle (cumulative shares): quiet life, service, replacement, early end of life.
 FATE_QUIET, FATE_SERVICE, FATE_REPLACE = 0.80, 0.88, 0.93
+SECOND_LIFE_SHARE = 0.05  # of the packs that leave the story quietly, those that come back for stationary storage
+SECOND_LIFE_APPLICATION = "stationary energy storage"
 EOL_REASONS = (
     "accident: total loss",
     "recall: cell defect",
@@ -476,6 +481,8 @@ class Story:
         # Trip plans, parked fixes and transit incidents draw from their own stream: the rest of the story stays
         # the same draw for draw.
         self.transit_rng = random.Random(f"battrace-transit:{seed}")
+        self.second_life_rng = random.Random(f"battrace-second-life:{seed}")  # so are second lives
+        self._second_lives = itertools.count(1)
         self._licences: dict[str, dict[str, Any]] = {}  # party id -> its latest licence record
         self.violations = violations
         self._pack_consignments = itertools.count()
@@ -527,16 +534,18 @@ class Story:
     ) -> Draft:
         return Draft(topic, key, schema, record, self.now + (rng or self.rng).randint(20, 2500))
 
-    def _mes(self, site: Site, line_id: str, kind: str, key: str, body: dict[str, Any]) -> Draft:
+    def _mes(
+        self, site: Site, line_id: str, kind: str, key: str, body: dict[str, Any], rng: random.Random | None = None
+    ) -> Draft:
         record = {
-            "event_id": self._event_id(),
+            "event_id": self._event_id(rng),
             "event_time": self.now,
             "tz_offset": site_offset(site, self.now),
             "site_id": site.site_id,
             "line_id": line_id,
             "body": (f"battrace.mes.{kind}", body),
         }
-        return self._draft(topics.MES.name, key, MES_EVENT, record)
+        return self._draft(topics.MES.name, key, MES_EVENT, record, rng)
 
     def _logistics(
         self, consignment_id: str, tz: str, kind: str, body: dict[str, Any], rng: random.Random | None = None
@@ -971,6 +980,8 @@ class Story:
             return
         fate = rng.random()
         if fate < FATE_QUIET:
+            if self.second_life_rng.random() < SECOND_LIFE_SHARE:
+                self._spawn(self._second_life(region, pack), self.second_life_rng.uniform(3, 20) * DAY_S)
             return
         yield self._days(2, 25)
         service = SITES[region.spec.service_site]
@@ -1010,7 +1021,7 @@ class Story:
             reason = "replaced after service: capacity fade"
         else:
             reason = rng.choice(EOL_REASONS)
-        yield from self._end_of_life(region, pack, reason)
+        yield from self._end_of_life(region, pack, reason, integration["vin"])
 
     def _new_vehicle(self, plant: VehiclePlant) -> dict[str, str]:
         """The next vehicle off the plant's line: VIN, model and category."""
@@ -1020,8 +1031,26 @@ class Story:
         v = vin(spec.wmi, vds, _utc(self.now).year, spec.plant_char, plant.vins)
         return {"vin": v, "vehicle_model": model, "vehicle_category": category}
 
-    def _end_of_life(self, region: Region, pack: Unit, reason: str) -> Process:
-        """Collected by a licensed collector, dismantled into an assayed black-mass lot, queued for recycling."""
+    def _second_life(self, region: Region, pack: Unit) -> Process:
+        """Taken back by the region's repurposer, re-coded and put into stationary storage: one Repurposed event, drawn
+        from its own random stream so the rest of the story stays the same draw for draw."""
+        rng, n = self.second_life_rng, next(self._second_lives)
+        repurposer = PARTIES[region.spec.repurposer]
+        site = SITES[repurposer.site_id]
+        local_day = _utc(self.now + site.utc_offset_h * 3_600_000).date()
+        new_code = f"{pack.code[:7]}SL{base36(n, 5)}{date_code(local_day)}{n:07d}"  # same maker, type and spec
+        body = {
+            "battery_id": pack.code,
+            "new_battery_id": new_code,
+            "repurposer_id": repurposer.entity_id,
+            "application": SECOND_LIFE_APPLICATION,
+            "state_of_health": round(rng.uniform(0.70, 0.85), 3),
+        }
+        yield self._mes(site, "ESS-1", "Repurposed", pack.code, body, rng)
+
+    def _end_of_life(self, region: Region, pack: Unit, reason: str, vin: str | None = None) -> Process:
+        """Collected by a licensed collector, dismantled into an assayed black-mass lot, queued for recycling; the
+        collection and the dismantling name the vehicle the pack came from and the collection its transporter."""
         spec = region.spec
         collector, dismantler = PARTIES[spec.collector], PARTIES[spec.dismantler]
         yield self._days(0.5, 3)
@@ -1034,10 +1063,12 @@ class Story:
                 "battery_id": pack.code,
                 "collector_id": collector.entity_id,
                 "reason": reason,
+                "vin": vin,
+                "transporter_licence": transporter(spec.country, "ROAD").licence,
             },
         )
         yield self._days(1, 4)
-        black = yield from self._dismantle(pack, dismantler, spec, (0.5, 2.0))
+        black = yield from self._dismantle(pack, dismantler, spec, (0.5, 2.0), vin=vin)
         region.black_mass[pack.chemistry].append(black)
 
     def _dismantle(
@@ -1048,6 +1079,7 @@ class Story:
         assay_after_days: tuple[float, float],
         reject: bool = False,
         flags: tuple[str, ...] = (),
+        vin: str | None = None,
     ) -> Generator[Draft | float, None, Lot]:
         """Dismantled into a black-mass lot, assayed by the region's lab; a reject's is manufacturing scrap."""
         black = self._new_lot(BLACK_MASS[pack.chemistry], pack.mass_kg * self.rng.uniform(0.36, 0.42))
@@ -1062,6 +1094,7 @@ class Story:
                 "dismantler_id": dismantler.entity_id,
                 "output_lot_id": black.lot_id,
                 "output_mass_kg": black.mass_kg,
+                "vin": vin,
             },
         )
         yield dismantled._replace(flags=flags)

@@ -18,6 +18,7 @@ READ_ONLY = [
     ["verify", "--battery", BATTERY],
     ["trace", "--battery", BATTERY],
     ["trace", "--lot", "06901234000115.LOT-000001"],
+    ["disposition", "06901234000115.LOT-000001"],
     ["query", "SELECT 1"],
     ["export", "--battery", BATTERY, "--out", "bundle.json"],
     ["export", "--report", "CONS-000001", "--out", "bundle.json"],

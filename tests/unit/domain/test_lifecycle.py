@@ -20,6 +20,7 @@ PACK = "X12PEPM27KLPCLX2M2382320"
 SPARE = "X12PEPM27KLPCLX2M2382321"
 MODULE = "X12MEPM27KLPCLX2M2382322"
 CELL = "X12CEPM27KLPCLX2M2382323"
+SECOND = "X12PEPM27KLPCLX2M2382324"  # the code a repurposed PACK goes on under
 VIN_A, VIN_B = "LSVAA4182E2184101", "LSVAA4182E2184102"
 
 Event = tuple[str, dict[str, Any]]
@@ -55,6 +56,11 @@ def consumed(b: str = CELL) -> Event:
 
 def energy(b: str = PACK) -> Event:
     return "EnergyUsed", {"battery_id": b, "step": "formation", "energy_kwh": 1.0, "grid_factor_kg_per_kwh": 0.5}
+
+
+def repurposed(original: str = PACK, new: str = SECOND) -> Event:
+    body = {"battery_id": original, "new_battery_id": new, "repurposer_id": "CN-MFR-001", "application": "storage"}
+    return "Repurposed", body
 
 
 def shipped(*batteries: str) -> Event:
@@ -248,7 +254,7 @@ def test_json_round_trip() -> None:
 
 
 def test_phase_and_status_vocabulary_matches_stored_values() -> None:
-    assert PHASES == ("manufacturing", "vehicle_integration", "service", "end_of_life", "recycling")
+    assert PHASES == ("manufacturing", "vehicle_integration", "service", "end_of_life", "recycling", "second_life")
     assert STATUSES == ("original", "repurposed", "re_used", "remanufactured", "waste")
 
 
@@ -265,6 +271,8 @@ ANY_EVENT = st.sampled_from(
         energy(),
         assembled(PACK, MODULE),
         shipped(PACK, SPARE),
+        repurposed(),
+        repurposed(SPARE, PACK),
     ]
 )
 
@@ -284,8 +292,8 @@ def test_cross_key_events_never_change_the_state(events: list[Event]) -> None:
     state = NEW
     for kind, body in events:
         new, _ = step(state, kind, body, PACK)
-        if cross_key(kind, body, PACK):
-            assert new == state
+        if cross_key(kind, body, PACK):  # only a second life may start a code that has no state yet
+            assert new == state or (state == NEW and role_of(kind, body, PACK) == "successor")
         state = new
 
 
@@ -308,3 +316,54 @@ def test_the_simulated_story_in_time_order_has_no_violations() -> None:
     assert seen == []
     assert {"Commissioned", "Assembled", "VehicleIntegrated", "Serviced", "Dismantled"} <= kinds
     assert {s.phase for s in states.values()} >= {"manufacturing", "vehicle_integration", "recycling"}
+
+
+# --- second life ----------------------------------------------------------------------------------------
+
+
+def test_a_repurposed_pack_hands_its_life_to_the_new_code_and_both_keep_the_link() -> None:
+    life = [commissioned(), installed(), collected(), repurposed()]
+    original, violations = run(life)
+    assert violations == []
+    assert (original.phase, original.status, original.successor, original.installed_in) == (
+        "second_life",
+        "repurposed",
+        SECOND,
+        None,
+    )
+    new, violations = run([repurposed(), serviced("INSPECTED", b=SECOND), collected(SECOND)], SECOND)
+    assert violations == []
+    assert (new.status, new.predecessor, new.phase) == ("waste", PACK, "end_of_life")
+
+
+def test_a_second_life_is_serviced_in_its_own_phase() -> None:
+    state, violations = run([repurposed(), serviced("REPAIRED", b=SECOND)], SECOND)
+    assert violations == [] and (state.phase, state.status) == ("second_life", "repurposed")
+
+
+@pytest.mark.parametrize(
+    ("events", "battery", "expected"),
+    [
+        ([commissioned(), installed(), repurposed(), serviced("INSPECTED")], PACK, ["event_after_repurposing"]),
+        ([commissioned(), installed(), repurposed(), collected()], PACK, ["event_after_repurposing"]),
+        ([commissioned(), installed(), repurposed(), repurposed()], PACK, ["event_after_repurposing"]),
+        ([commissioned(), repurposed()], PACK, ["wrong_phase"]),
+        ([commissioned(MODULE), repurposed(MODULE)], MODULE, ["not_a_pack"]),
+        ([repurposed()], PACK, ["not_commissioned"]),
+        ([commissioned(), installed(), collected(), dismantled(), repurposed()], PACK, ["event_after_destruction"]),
+        ([commissioned(SECOND), repurposed()], SECOND, ["already_commissioned"]),
+        ([repurposed(), installed(b=SECOND)], SECOND, ["wrong_phase"]),
+        ([repurposed(), energy(SECOND)], SECOND, ["wrong_phase"]),
+        ([serviced("INSPECTED", b=SECOND), repurposed()], SECOND, ["not_commissioned"]),
+    ],
+)
+def test_impossible_second_lives_are_flagged(events: list[Event], battery: str, expected: list[str]) -> None:
+    assert codes(events, battery) == expected
+
+
+def test_the_new_code_is_reached_across_keys_and_may_start_a_third_life() -> None:
+    assert role_of(*repurposed(), SECOND) == "successor" and cross_key(*repurposed(), SECOND)
+    assert role_of(*repurposed(), PACK) == "subject" and not cross_key(*repurposed(), PACK)
+    third = "X12PEPM27KLPCLX2M2382325"
+    state, violations = run([repurposed(), repurposed(SECOND, third)], SECOND)
+    assert violations == [] and (state.predecessor, state.successor) == (PACK, third)
