@@ -155,6 +155,7 @@ class BatteryView:
     bundle_url: str
     json_url: str
     shipments: tuple[str, ...] = ()
+    outputs: tuple[LotNode, ...] = ()  # lots recovered from this battery (its Dismantled events' output lots)
 
 
 def iso(ms: int) -> str:
@@ -222,6 +223,21 @@ def lots_in(tree: ComponentNode | None) -> list[LotNode]:
     if tree is None:
         return []
     return [*tree.lots, *(lot for child in tree.children for lot in lots_in(child))]
+
+
+def output_lots(facts: PassportFacts) -> list[str]:
+    """The lots this battery was dismantled into, as its own sealed Dismantled events name them."""
+    found = [
+        str(e.body["output_lot_id"]) for e in facts.events if e.kind == "Dismantled" and e.body.get("output_lot_id")
+    ]
+    return list(dict.fromkeys(found))
+
+
+def _lot_node(lot_id: str, eligibility: Mapping[str, Mapping[str, Any]], recycled: bool) -> LotNode:
+    judged = eligibility.get(lot_id)
+    return LotNode(
+        lot_id, judged["lot_class"] if judged else None, recycled, bool(judged["eligible"]) if judged else None
+    )
 
 
 def carbon(facts: PassportFacts) -> CarbonView:
@@ -328,4 +344,5 @@ def battery_view(
         bundle_url=facts.bundle,
         json_url=f"/passport/{facts.battery_id}",
         shipments=tuple(shipments),
+        outputs=tuple(_lot_node(lot, eligibility, True) for lot in output_lots(facts)),
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi.responses import HTMLResponse
 
-from battrace.api.battery_page import Compliance, Integrity, battery_view
+from battrace.api.battery_page import Compliance, Integrity, battery_view, output_lots
 from battrace.api.context import ApiContext
 from battrace.api.pages import problem_page, render
 from battrace.domain.entities import BATTERY
@@ -39,7 +39,7 @@ def battery_page(ctx: ApiContext, battery_id: str) -> HTMLResponse:
         return render("battery.html", 409, battery_id=battery_id, view=None, integrity=integrity, compliance=compliance)
     client = ctx.client
     components = page_rows.components(client, battery_id)
-    lots = sorted({lot for row in components.values() for lot in row.get("lots") or ()})
+    lots = sorted({lot for row in components.values() for lot in row.get("lots") or ()} | set(output_lots(facts)))
     view = battery_view(
         facts,
         seals=page_rows.sealing_checkpoints(client, BATTERY, battery_id),
