@@ -267,7 +267,7 @@ def recycled(facts: PassportFacts) -> tuple[RecycledElement, ...]:
         if kg:
             pre, post = _share(row["pre_consumer_kg"], kg), _share(row["post_consumer_kg"], kg)
         else:
-            pre = post = "no assayed element"
+            pre = post = "—"
         out.append(RecycledElement(row["element"], kg or None, pre, post, bool(row.get("complete"))))
     return tuple(out)
 
