@@ -1,5 +1,8 @@
 """The FastAPI application: read-only routes over one read-only ClickHouse client, plus the verification page and
-the operations endpoints (/metrics, /healthz, /readyz; battrace/api/health.py)."""
+the operations endpoints (/metrics, /healthz, /readyz; battrace/api/health.py).
+
+/docs and /redoc are served from the Swagger UI and ReDoc files fastapi-offline ships in its wheel, not from a CDN:
+the API is often run where the internet is not reachable (a plant's network, an auditor's laptop)."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from battrace.api import batteries, errors, health, logs, passports, reports, verification
 from battrace.api.context import ApiContext
@@ -21,7 +25,8 @@ from battrace.settings import Settings
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")
-# The page loads nothing from elsewhere; /docs (Swagger UI from a CDN) keeps FastAPI's defaults.
+DOCS_STATIC = "/static-docs"  # where fastapi-offline mounts its Swagger UI and ReDoc files
+# The page loads nothing from elsewhere; /docs runs Swagger UI's inline start-up script, so it keeps no CSP.
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
     "Referrer-Policy": "no-referrer",
@@ -71,7 +76,8 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             client.close()
 
-    app = FastAPI(
+    app = FastAPIOffline(
+        static_url=DOCS_STATIC,
         title="battrace read-only API",
         description=DESCRIPTION,
         version=_version(),

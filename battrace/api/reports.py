@@ -11,12 +11,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Header, Path, Query
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from battrace.api.context import ApiContext, get_context
 from battrace.api.errors import ApiError
 from battrace.api.models import Problem
+from battrace.api.negotiation import wants_html
+from battrace.api.pages import render
+from battrace.api.report_page import report_view
 from battrace.api.store import has_table
 from battrace.report.reviews import Review, certify
 from battrace.report.signing import load_signed
@@ -58,16 +62,30 @@ def list_reports(
     response_model=dict[str, Any],
     summary="Current report of a delivered consignment, with its reviews and certification",
     responses={
+        200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "JSON, or a page to browsers"},
         404: {"model": Problem, "description": "no report for this consignment (or no reports tables)"},
         409: {"model": Problem, "description": "the stored draft is not a signed report document"},
     },
 )
 def get_report(
-    shipment_id: Annotated[str, Path(description="consignment id", min_length=1, max_length=200)], ctx: Context
-) -> dict[str, Any]:
+    shipment_id: Annotated[str, Path(description="consignment id", min_length=1, max_length=200)],
+    ctx: Context,
+    accept: Annotated[str | None, Header(description="`text/html` first (a browser): the human page")] = None,
+) -> Response:
     """The newest sealed draft with every co-signature of its hash appended (`document`), and what the pinned role
     keys make of it: `certified` (both roles signed with pinned keys, no pinned refusal), `verified_roles`,
-    `problems`, `refusals` (each with its reasons), and the `missing_fields` the report declares."""
+    `problems`, `refusals` (each with its reasons), and the `missing_fields` the report declares.
+
+    This is the URL the invoice's QR code carries: a browser gets the report's page (certification and compliance
+    apart, the batteries linked to their passports), JSON clients the answer itself."""
+    answer = report_answer(ctx, shipment_id)
+    if wants_html(accept):
+        return render("report.html", view=report_view(answer))
+    return JSONResponse(answer, headers={"Vary": "Accept"})
+
+
+def report_answer(ctx: ApiContext, shipment_id: str) -> dict[str, Any]:
+    """The JSON answer of ``GET /reports/{id}``; raises ApiError 404 or 409."""
     _require_tables(ctx)
     stored = report_store.current_report(ctx.client, shipment_id)
     if stored is None:

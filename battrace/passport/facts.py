@@ -14,6 +14,7 @@ class BatteryEvent:
     kind: str
     time_ms: int
     body: Mapping[str, Any]
+    event_id: str = ""  # what flags raised on the event point at
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ def gather(client: Client, verifiers: Sequence[Verifier], battery_id: str, bundl
         bundle=bundle,
         projection=row,
         events=[
-            BatteryEvent(e["kind"], int(e["time_ms"]), body_of(json.loads(e["payload"])))
+            BatteryEvent(e["kind"], int(e["time_ms"]), body_of(json.loads(e["payload"])), e["event_id"])
             for e in passport_rows.battery_events(client, battery_id)
         ],
         carbon_kg=passport_rows.carbon_by_stage(client, battery_id),

@@ -38,10 +38,11 @@ def projection(client: Client, battery_id: str) -> dict[str, Any] | None:
 
 
 def battery_events(client: Client, battery_id: str) -> list[dict[str, Any]]:
-    """kind, event time (ms) and payload JSON of each event of the battery's chain, in chain order."""
+    """id, kind, event time (ms) and payload JSON of each event of the battery's chain, in chain order."""
     return _rows(
         client,
-        "SELECT e.kind AS kind, toUnixTimestamp64Milli(e.event_time) AS time_ms, e.payload AS payload "
+        "SELECT e.event_id AS event_id, e.kind AS kind, toUnixTimestamp64Milli(e.event_time) AS time_ms, "
+        "e.payload AS payload "
         "FROM (SELECT event_id, seq FROM battrace.sealed FINAL "
         "WHERE entity_type = {t:String} AND entity_id = {i:String}) AS s "
         "INNER JOIN (SELECT event_id, kind, event_time, payload FROM battrace.events FINAL "

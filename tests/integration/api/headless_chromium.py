@@ -32,17 +32,24 @@ def missing_reason() -> str | None:
     return None
 
 
+# Every host name but the loopback address fails to resolve: a page served on 127.0.0.1 cannot reach the internet.
+OFFLINE = "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"
+
+
 @contextmanager
-def chromium(workdir: Path) -> Iterator[object]:
-    """A WebDriver on a fresh profile under ``workdir``; chromedriver's log goes there too."""
+def chromium(workdir: Path, extra_args: tuple[str, ...] = (), logs: bool = False) -> Iterator[object]:
+    """A WebDriver on a fresh profile under ``workdir``; chromedriver's log goes there too. ``logs``: keep the
+    console and the network log (``driver.get_log("browser")`` / ``("performance")``)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
 
     options = Options()
     options.binary_location = str(CHROMIUM)
-    for arg in (*ARGS, f"--user-data-dir={workdir / 'profile'}"):
+    for arg in (*ARGS, *extra_args, f"--user-data-dir={workdir / 'profile'}"):
         options.add_argument(arg)
+    if logs:
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     service = Service(executable_path=str(CHROMEDRIVER), log_output=str(workdir / "chromedriver.log"))
     driver = webdriver.Chrome(service=service, options=options)
     try:
