@@ -15,7 +15,7 @@ ALTER TABLE battrace.recycled_content
         COMMENT 'why share or meets_* is NULL (no such element, unassayed lots, inconsistent assay), else empty'
         AFTER excluded_lots;
 ALTER TABLE battrace.recycled_content
-    COMMENT COLUMN meets_2031 'NULL: element absent or balance incomplete (missing_reason); excluded lots never count';
+    COMMENT COLUMN meets_2031 'NULL: element absent or balance incomplete (missing_reason), excluded lots never count';
 
 -- One row per battery, element and input lot whose recycled mass the claim leaves out.
 CREATE TABLE IF NOT EXISTS battrace.recycled_exclusions
@@ -56,7 +56,7 @@ SELECT
     if(declared_share IS NULL, NULL, declared_share + 1e-9 >= target_2036) AS declared_meets_2036,
     multiIf(
         NOT all_complete, concat(toString(incomplete_batteries), ' of the batteries have an incomplete balance: ',
-            arrayStringConcat(arraySlice(arraySort(groupUniqArrayIf(missing_reason, missing_reason != '')), 1, 3), '; ')),
+            arrayStringConcat(arraySlice(arraySort(groupUniqArrayIf(missing_reason, missing_reason != '')), 1, 3), ' | ')),
         NOT (total_element_kg > 0), concat('no ', element, ' in the assayed input lots of the group'),
         '') AS declared_missing,
     countIf(meets_2031) AS batteries_meeting_2031,
