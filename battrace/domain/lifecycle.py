@@ -29,12 +29,20 @@ Transitions, for the battery whose state this is ("me"):
 
 Every kind but Commissioned needs a commissioned battery (``not_commissioned``). Status repurposed has no
 event yet: GB/T 34014 re-codes a battery for cascade use, so its second life starts under a new code.
+
+Arrival order: a chain follows the order events arrive in (that order is what replays reproduce), not their event
+times. An event whose time is before the latest event time already applied to its entity arrived late: it is still
+chained and applied in arrival order, and flagged ``arrived_late`` with both times, saying that the chain's order and
+the order things happened in differ there. This holds
+for every entity (battery, lot, shipment, party); the rule is a pure function of the entity's latest applied time
+and the event's time, so a replay in the same order flags the same events.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from battrace.domain.battery_code import product_type
@@ -60,6 +68,7 @@ VIOLATIONS = (
     "already_collected",
     "recycled_without_collection",
 )
+ARRIVED_LATE = "arrived_late"
 _LEVEL = {"cell": 0, "module": 1, "pack": 2}
 _MANUFACTURING_ONLY = frozenset(["MaterialConsumed", "EnergyUsed"])
 
@@ -252,3 +261,26 @@ def _apply(current: Lifecycle, kind: str, body: Mapping[str, Any], role: str) ->
     if kind == "Dismantled":
         return replace(current, phase="recycling", status="waste", installed_in=None, destroyed=True)
     return current
+
+
+def _utc(ms: int) -> str:
+    """RFC 3339 UTC with milliseconds (the flag's detail is stored, so it must not depend on the local zone)."""
+    return f"{datetime.fromtimestamp(ms // 1000, UTC):%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}Z"
+
+
+def arrived_late(latest_applied_ms: int | None, event_ms: int, kind: str) -> Violation | None:
+    """``arrived_late`` when an event's time is before the latest event time its entity already applied (None: the
+    entity has applied nothing yet), naming both times and the gap; an event at the same instant is in order."""
+    if latest_applied_ms is None or event_ms >= latest_applied_ms:
+        return None
+    gap_s = (latest_applied_ms - event_ms) / 1000
+    return Violation(
+        ARRIVED_LATE,
+        f"{kind} of {_utc(event_ms)} arrived after an event of {_utc(latest_applied_ms)} was applied "
+        f"({gap_s:g} s later)",
+    )
+
+
+def latest_applied(latest_applied_ms: int | None, event_ms: int) -> int:
+    """The entity's latest applied event time once this event is applied: a late event does not move it back."""
+    return event_ms if latest_applied_ms is None else max(latest_applied_ms, event_ms)
