@@ -129,9 +129,16 @@ CASES = {
     ),
     "lifecycle-flag-deleted": (
         "SELECT entity_type, entity_id, event_id FROM battrace.flags FINAL WHERE category = 'lifecycle' "
-        "AND entity_type = 'battery' ORDER BY entity_id LIMIT 1",
-        "ALTER TABLE battrace.flags DELETE WHERE category = 'lifecycle' AND event_id = '{key}'",
+        "AND entity_type = 'battery' AND code != 'arrived_late' ORDER BY entity_id LIMIT 1",
+        "ALTER TABLE battrace.flags DELETE WHERE category = 'lifecycle' AND code != 'arrived_late' "
+        "AND event_id = '{key}'",
         True,
+    ),
+    "arrived-late-flag-deleted": (
+        "SELECT entity_type, entity_id, entity_id FROM battrace.flags FINAL WHERE code = 'arrived_late' "
+        "AND entity_type = 'lot' ORDER BY entity_id LIMIT 1",
+        "ALTER TABLE battrace.flags DELETE WHERE code = 'arrived_late' AND entity_type = 'lot' AND entity_id = '{key}'",
+        False,
     ),
     "expired-custody-flag-deleted": (
         "SELECT entity_type, entity_id, event_id FROM battrace.flags FINAL WHERE category = 'custody' "
