@@ -18,6 +18,13 @@ _RECYCLED = (
     "ORDER BY site_id, model, year, element"
 )
 
+_EXCLUSIONS = (
+    "SELECT reason, element, uniqExact(lot_id), uniqExact(battery_id), round(sum(excluded_kg), 3) "
+    "FROM battrace.recycled_exclusions FINAL ARRAY JOIN reasons AS reason WHERE battery_id IN "
+    "(SELECT battery_id FROM battrace.recycled_content FINAL WHERE product_type = 'pack') "
+    "GROUP BY reason, element ORDER BY reason, element"
+)
+
 
 def _table(title: str, columns: list[str], rows: list) -> Table:
     table = Table(title=title)
@@ -33,9 +40,10 @@ def _table(title: str, columns: list[str], rows: list) -> Table:
 def audit(as_json: bool) -> None:
     """Check licensed custody and lot eligibility, compute footprints and recycled content, write them back.
 
-    Results go to the flags (categories custody, eligibility), lot_eligibility, footprints and
-    recycled_content tables; re-running on the same data rewrites the same rows. Stop workers using an
-    embedded store first (chDB opens in one process at a time).
+    Results go to the flags (categories custody, eligibility), lot_eligibility, footprints,
+    recycled_content and recycled_exclusions tables (recycled mass a claim may not count, and why);
+    re-running on the same data rewrites the same rows. Stop workers using an embedded store first
+    (chDB opens in one process at a time).
     """
     from battrace.cli.common import open_store, settings_or_exit
     from battrace.compliance.audit import AuditParams, run_audit
@@ -46,6 +54,7 @@ def audit(as_json: bool) -> None:
         summary = run_audit(client, AuditParams.from_settings(settings))
         by_model = [] if as_json else client.query(_BY_MODEL).result_rows
         recycled = [] if as_json else client.query(_RECYCLED).result_rows
+        excluded = [] if as_json else client.query(_EXCLUSIONS).result_rows
     finally:
         client.close()
     if as_json:
@@ -62,6 +71,8 @@ def audit(as_json: bool) -> None:
         table.add_row(f"  first gap: {code}", str(n))
     table.add_row("footprints (complete)", f"{summary.footprints} ({summary.complete_footprints})")
     table.add_row("recycled content rows", str(summary.recycled_rows))
+    for code, n in summary.excluded_lots.items():
+        table.add_row(f"  lots left out of claims: {code}", str(n))
     table.add_row("stale rows deleted", str(summary.stale_rows_deleted))
     table.add_row("elapsed", f"{summary.elapsed_s} s")
     console.print(table)
@@ -77,6 +88,13 @@ def audit(as_json: bool) -> None:
             "recycled share of packs (%), by model, plant and year",
             ["model", "plant", "year", "element", "packs", "share %", "meets 2031", "meets 2036"],
             recycled,
+        )
+    )
+    console.print(
+        _table(
+            "recycled mass left out of the packs' claims, by reason",
+            ["reason", "element", "lots", "packs", "kg"],
+            excluded,
         )
     )
 

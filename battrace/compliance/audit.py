@@ -28,7 +28,8 @@ from battrace.store.logs import log_sizes
 FLAG_COLUMNS = ("entity_type", "entity_id", "category", "code", "detail", "event_id", "seq", "event_time")
 FLAG_KEY = ("entity_type", "entity_id", "category", "code", "event_id")
 CATEGORIES = (CUSTODY, eligibility.CATEGORY, genealogy_audit.CATEGORY)  # the audit's flags; the worker raises the rest
-AUDIT_TABLES = ("lot_eligibility", "footprints", "recycled_content")
+AUDIT_TABLES = ("lot_eligibility", "footprints", "recycled_content")  # any row in them: the audit ran
+CLAIM_TABLE = "recycled_exclusions"  # written by every audit since recycled-content claims list their exclusions
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ class AuditSummary:
     footprints: int = 0
     complete_footprints: int = 0
     recycled_rows: int = 0
+    recycled_exclusions: dict[str, int] = field(default_factory=dict)  # (battery, element, lot) rows by reason code
+    excluded_lots: dict[str, int] = field(default_factory=dict)  # distinct lots excluded from claims, by reason code
     stale_rows_deleted: int = 0
     elapsed_s: float = 0.0
 
@@ -70,6 +73,7 @@ class AuditRows:
     verdicts: list[Eligibility]
     footprints: list[dict[str, Any]]
     recycled_content: list[dict[str, Any]]
+    recycled_exclusions: list[dict[str, Any]] = field(default_factory=list)
     cycle_flags: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -83,6 +87,7 @@ def compute_audit(client: Client, params: AuditParams | Any = None) -> AuditRows
     p = params if isinstance(params, AuditParams) else AuditParams.from_settings(params)
     checked = check_steps(load_steps(client), load_registry(client))
     lot_rows, lot_flags, verdicts = eligibility.compute_eligibility(client, checked)
+    content, excluded = recycled_audit.compute_recycled(client, verdicts)
     return AuditRows(
         checked=checked,
         custody_flags=custody_flag_rows(checked),
@@ -90,9 +95,23 @@ def compute_audit(client: Client, params: AuditParams | Any = None) -> AuditRows
         lot_eligibility=lot_rows,
         verdicts=verdicts,
         footprints=footprints.compute_footprints(client, p.service_years, p.cycles_overrides),
-        recycled_content=recycled_audit.compute_recycled(client),
+        recycled_content=content,
+        recycled_exclusions=excluded,
         cycle_flags=genealogy_audit.cycle_flag_rows(genealogy_audit.load_edges(client)),
     )
+
+
+def _lots_by_reason(excluded: list[dict[str, Any]]) -> dict[str, set[str]]:
+    """reason code -> the lots a claim left out for it (a lot excluded from many batteries counts once)."""
+    lots: dict[str, set[str]] = {}
+    for r in excluded:
+        for code in r["reasons"]:
+            lots.setdefault(code, set()).add(r["lot_id"])
+    return dict(sorted(lots.items()))
+
+
+def _rows_by_reason(excluded: list[dict[str, Any]]) -> dict[str, int]:
+    return dict(sorted(Counter(code for r in excluded for code in r["reasons"]).items()))
 
 
 def run_audit(client: Client, params: AuditParams | Any = None) -> AuditSummary:
@@ -115,6 +134,13 @@ def run_audit(client: Client, params: AuditParams | Any = None) -> AuditSummary:
         recycled_audit.COLUMNS,
         times=("produced_at",),
     )
+    deleted += replace_rows(
+        client,
+        "recycled_exclusions",
+        recycled_audit.EXCLUSION_KEY,
+        found.recycled_exclusions,
+        recycled_audit.EXCLUSION_COLUMNS,
+    )
     client.insert("battrace.audit_runs", [[round(time.time() * 1000), sizes]], column_names=["run_at", "log_sizes"])
     fp_rows = found.footprints
     return AuditSummary(
@@ -127,6 +153,8 @@ def run_audit(client: Client, params: AuditParams | Any = None) -> AuditSummary:
         footprints=len(fp_rows),
         complete_footprints=sum(r["complete"] for r in fp_rows),
         recycled_rows=len(found.recycled_content),
+        recycled_exclusions=_rows_by_reason(found.recycled_exclusions),
+        excluded_lots={code: len(lots) for code, lots in _lots_by_reason(found.recycled_exclusions).items()},
         stale_rows_deleted=deleted,
         elapsed_s=round(time.monotonic() - started, 2),
     )

@@ -389,6 +389,11 @@ def apply(state: dict[str, Any], item: ChainItem, log_id: str, log_index: int, s
     topic, partition, offset = item.source
     state["applied"][f"{topic}:{partition}"] = offset
     state["updated_at"] = ev.event_time_ms
+    if ev.entities and item.entity == ev.entities[0]:  # its own event: one another key carried is not judged
+        late = lifecycle.arrived_late(state.get("latest_ms"), ev.event_time_ms, ev.kind)
+        if late is not None:
+            out.flag(state, item, "lifecycle", late.code, late.detail)
+        state["latest_ms"] = lifecycle.latest_applied(state.get("latest_ms"), ev.event_time_ms)
     b = body_of(ev.record)
     if entity_type == BATTERY:
         _battery(state, item, b, out)

@@ -36,12 +36,21 @@ Transitions, for the battery whose state this is ("me"):
 - Anything else (Recycled is about lots; positions, assays, licences): ignored.
 
 Every kind but Commissioned (and Repurposed for its new code) needs a commissioned battery (``not_commissioned``).
+
+Arrival order: a chain follows the order events arrive in (that order is what replays reproduce), not their event
+times. An entity's own event (published under its key) whose time is before the latest time of the entity's own
+events already applied arrived late: it is still chained and applied in arrival order, and flagged ``arrived_late``
+with both times, saying that the chain's order and the order things happened in differ there. Events that reach the
+chain through another entity's key travel on another partition, so their order against the entity's own says nothing
+about the source: they are neither judged nor move the latest time. The rule is a pure function of that time and the
+event's, so a replay in the same order flags the same events.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from battrace.domain.battery_code import product_type
@@ -68,6 +77,7 @@ VIOLATIONS = (
     "recycled_without_collection",
     "event_after_repurposing",
 )
+ARRIVED_LATE = "arrived_late"
 _LEVEL = {"cell": 0, "module": 1, "pack": 2}
 _MANUFACTURING_ONLY = frozenset(["MaterialConsumed", "EnergyUsed"])
 
@@ -292,3 +302,26 @@ def _apply(current: Lifecycle, kind: str, body: Mapping[str, Any], role: str) ->
         new_code = body["new_battery_id"]
         return replace(current, phase="second_life", status="repurposed", installed_in=None, successor=new_code)
     return current
+
+
+def _utc(ms: int) -> str:
+    """RFC 3339 UTC with milliseconds (the flag's detail is stored, so it must not depend on the local zone)."""
+    return f"{datetime.fromtimestamp(ms // 1000, UTC):%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}Z"
+
+
+def arrived_late(latest_applied_ms: int | None, event_ms: int, kind: str) -> Violation | None:
+    """``arrived_late`` when an event's time is before the latest event time its entity already applied (None: the
+    entity has applied nothing yet), naming both times and the gap; an event at the same instant is in order."""
+    if latest_applied_ms is None or event_ms >= latest_applied_ms:
+        return None
+    gap_s = (latest_applied_ms - event_ms) / 1000
+    return Violation(
+        ARRIVED_LATE,
+        f"{kind} of {_utc(event_ms)} arrived after an event of {_utc(latest_applied_ms)} was applied "
+        f"({gap_s:g} s later)",
+    )
+
+
+def latest_applied(latest_applied_ms: int | None, event_ms: int) -> int:
+    """The entity's latest applied event time once this event is applied: a late event does not move it back."""
+    return event_ms if latest_applied_ms is None else max(latest_applied_ms, event_ms)

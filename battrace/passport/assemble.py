@@ -266,7 +266,8 @@ def _recycled(f: PassportFacts) -> dict[str, Any]:
     entries = []
     for r in sorted(f.recycled, key=lambda r: r["element"]):
         if not r.get("element_kg"):
-            entries.append({"recycledMaterial": r["element"], "missing": f"no assayed {r['element']} in this battery"})
+            why = r.get("missing_reason") or f"no assayed {r['element']} in this battery"
+            entries.append({"recycledMaterial": r["element"], "missing": why})
             continue
         entries.append(
             {

@@ -82,7 +82,8 @@ def footprint(client: Client, battery_id: str) -> dict[str, Any] | None:
 def recycled(client: Client, battery_id: str) -> list[dict[str, Any]]:
     return _rows(
         client,
-        "SELECT element, element_kg, pre_consumer_kg, post_consumer_kg, complete FROM battrace.recycled_content FINAL "
+        "SELECT element, element_kg, pre_consumer_kg, post_consumer_kg, complete, missing_reason "
+        "FROM battrace.recycled_content FINAL "
         "WHERE battery_id = {i:String} ORDER BY element",
         i=battery_id,
     )

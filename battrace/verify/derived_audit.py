@@ -19,7 +19,15 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 
 from battrace.compliance import eligibility, footprints, genealogy_audit, recycled_audit
-from battrace.compliance.audit import AUDIT_TABLES, CATEGORIES, FLAG_COLUMNS, FLAG_KEY, AuditParams, compute_audit
+from battrace.compliance.audit import (
+    AUDIT_TABLES,
+    CATEGORIES,
+    CLAIM_TABLE,
+    FLAG_COLUMNS,
+    FLAG_KEY,
+    AuditParams,
+    compute_audit,
+)
 from battrace.compliance.custody_audit import check_steps, custody_flag_rows
 from battrace.compliance.registry import load_registry
 from battrace.compliance.steps import load_steps
@@ -33,18 +41,21 @@ AUDIT_KEYS: dict[str, tuple[str, ...]] = {
     "lot_eligibility": ("lot_id",),
     "footprints": ("battery_id",),
     "recycled_content": ("battery_id", "element"),
+    "recycled_exclusions": recycled_audit.EXCLUSION_KEY,
 }
 AUDIT_COLUMNS = {
     "flags": FLAG_COLUMNS,
     "lot_eligibility": eligibility.COLUMNS,
     "footprints": footprints.COLUMNS,
     "recycled_content": recycled_audit.COLUMNS,
+    "recycled_exclusions": recycled_audit.EXCLUSION_COLUMNS,
 }
 ENTITY_OF = {
     "flags": row_entity,
     "lot_eligibility": lambda r: [entity_key(LOT, r["lot_id"])],
     "footprints": lambda r: [entity_key(BATTERY, r["battery_id"])],
     "recycled_content": lambda r: [entity_key(BATTERY, r["battery_id"])],
+    "recycled_exclusions": lambda r: [entity_key(BATTERY, r["battery_id"])],
 }
 _AUDIT_FLAGS = "WHERE category IN {audit:Array(String)}"
 
@@ -87,12 +98,22 @@ def stale_audit(client: Client) -> Difference | None:
     )
 
 
+def outdated_audit(client: Client) -> Difference | None:
+    """Why the stored audit predates the claim rules this version applies (no exclusions table), or None: its
+    recycled content would differ from the recomputation without any tampering."""
+    present = "SELECT count() FROM system.tables WHERE database = 'battrace' AND name = {t:String}"
+    if client.query(present, parameters={"t": CLAIM_TABLE}).result_rows[0][0]:
+        return None
+    why = "the audit rows were written by an older battrace: re-run `battrace audit`, then verify"
+    return Difference("audit", None, why)
+
+
 def check_audit(client: Client, params: AuditParams) -> list[Difference]:
     """Every stored audit row against the audit recomputed from the store, if the audit ran on the data as it is
     now; an audit older than the data is one failure that says so (its rows would differ without any tampering)."""
     if not audited(client):
         return []
-    stale = stale_audit(client)
+    stale = outdated_audit(client) or stale_audit(client)
     if stale is not None:
         return [stale]
     found = compute_audit(client, params)
@@ -101,6 +122,7 @@ def check_audit(client: Client, params: AuditParams) -> list[Difference]:
         "lot_eligibility": found.lot_eligibility,
         "footprints": found.footprints,
         "recycled_content": found.recycled_content,
+        "recycled_exclusions": found.recycled_exclusions,
     }
     out: list[Difference] = []
     for table, rows in expected.items():
@@ -116,21 +138,24 @@ def check_battery_audit(client: Client, battery_id: str, params: AuditParams | N
     allocate shared inputs (lots, consignments) across batteries, so one battery's figures depend on the others."""
     if not audited(client):
         return []
-    stale = stale_audit(client)
+    stale = outdated_audit(client) or stale_audit(client)
     if stale is not None:
         return [stale]
     p = params or AuditParams()
     me = entity_key(BATTERY, battery_id)
-    custody = custody_flag_rows(check_steps(load_steps(client), load_registry(client)))
+    checked = check_steps(load_steps(client), load_registry(client))
+    custody = custody_flag_rows(checked)
     cycles = genealogy_audit.cycle_flag_rows(genealogy_audit.load_edges(client))
     flags = [r for r in custody + cycles if row_entity(r) == [me]]
     where = _AUDIT_FLAGS + " AND entity_type = {t:String} AND entity_id = {i:String}"
     stored = _stored(client, "flags", where, audit=list(CATEGORIES), t=BATTERY, i=battery_id)
     out = compare("flags", _keyed("flags", flags), stored, row_entity, keys=FLAG_KEY)
     mine = "WHERE battery_id = {i:String}"
+    content, excluded = recycled_audit.compute_recycled(client, eligibility.compute_eligibility(client, checked)[2])
     expected = {
         "footprints": footprints.compute_footprints(client, p.service_years, p.cycles_overrides),
-        "recycled_content": recycled_audit.compute_recycled(client),
+        "recycled_content": content,
+        "recycled_exclusions": excluded,
     }
     for table, rows in expected.items():
         own = [r for r in rows if r["battery_id"] == battery_id]

@@ -151,3 +151,41 @@ print(json.dumps({"missing": report.missing_fields, "lots": report.lot_ids, "pac
         assert field not in out["missing"]
     assert out["pack_lots"] and set(out["pack_lots"]) <= set(out["lots"])
     assert out["pack"] in out["holders"]
+
+
+def test_claims_leave_out_the_toll_batch_and_no_longer_meet_on_it(audited) -> None:
+    """The simulator's toll batch refines black mass from a lapsed dismantler (ineligible) into recovered lots that
+    outweigh their inputs (mass-balance flag); cells consume them. No claim may count their Co, Ni or Li, each is
+    listed with both reasons, and a pack whose minimum was met only through them no longer meets it."""
+    home, events, summary = audited
+    decoder = Decoder()
+    toll = set()
+    for ev in events:
+        if "outputs_exceed_inputs" in ev.expected_flags:
+            toll |= {o["lot_id"] for o in body_of(decoder.decode(ev.value).record)["outputs"]}
+    assert toll
+    traced = "SELECT lot_id FROM battrace.lots FINAL WHERE arrayExists((e, f) -> e IN ('Co', 'Ni', 'Li') AND f > 0, "
+    consumed = run_sql(home, "SELECT DISTINCT to_id, from_id FROM battrace.genealogy FINAL "
+                       f"WHERE relation = 'consumed_into' AND from_id IN {sorted(toll)} "
+                       f"AND from_id IN ({traced} elements, fractions))")  # fmt: skip
+    assert consumed, "the run's cells consume the toll batch's lots"
+    excluded = run_sql(home, "SELECT battery_id, lot_id, element, reasons, excluded_kg FROM "
+                       "battrace.recycled_exclusions FINAL")  # fmt: skip
+    left_out = {(r[0], r[1]) for r in excluded}
+    assert {(cell, lot) for cell, lot in consumed} <= left_out
+    for battery, lot, _, reasons, kg in excluded:
+        if lot in toll:
+            assert {"lot_ineligible", "mass_balance_exceeded"} <= set(reasons) and kg > 0, (battery, lot, reasons)
+    assert summary["excluded_lots"]["lot_ineligible"] >= len({lot for _, lot in consumed})
+    assert summary["excluded_lots"]["mass_balance_exceeded"] >= len({lot for _, lot in consumed})
+    packs = run_sql(home, "SELECT battery_id, element, share, excluded_kg / element_kg, min_share_2031, meets_2031 "
+                    "FROM battrace.recycled_content FINAL WHERE product_type = 'pack' AND element_kg > 0 AND "
+                    f"hasAny(excluded_lots, {sorted(toll)})")  # fmt: skip
+    assert packs
+    over_claims = 0
+    for battery, element, share, left_share, minimum, meets in packs:
+        assert meets is (share + 1e-9 >= minimum), (battery, element)
+        if share + 1e-9 < minimum <= share + left_share:  # the over-claim the toll lots made
+            over_claims += 1
+            assert meets is False
+    assert over_claims > 0, "some pack met a 2031 minimum only through the toll batch's lots"

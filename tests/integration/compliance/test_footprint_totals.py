@@ -151,7 +151,8 @@ def test_the_recycled_content_query_of_the_readme_is_its_batteries_summed(audite
         audited,
         "SELECT v.declared_share, d.share, v.batteries, d.n FROM battrace.recycled_by_model_plant_year AS v "
         "INNER JOIN (SELECT model, site_id, toYear(produced_at) AS year, element, product_type, count() AS n, "
-        "if(sum(element_kg) > 0, sum(pre_consumer_kg + post_consumer_kg) / sum(element_kg), NULL) AS share "
+        "if(min(complete) AND sum(element_kg) > 0, sum(pre_consumer_kg + post_consumer_kg) / sum(element_kg), NULL) "
+        "AS share "
         "FROM battrace.recycled_content FINAL GROUP BY model, site_id, year, element, product_type) AS d "
         "USING (model, site_id, year, element, product_type)",
     )

@@ -129,9 +129,16 @@ CASES = {
     ),
     "lifecycle-flag-deleted": (
         "SELECT entity_type, entity_id, event_id FROM battrace.flags FINAL WHERE category = 'lifecycle' "
-        "AND entity_type = 'battery' ORDER BY entity_id LIMIT 1",
-        "ALTER TABLE battrace.flags DELETE WHERE category = 'lifecycle' AND event_id = '{key}'",
+        "AND entity_type = 'battery' AND code != 'arrived_late' ORDER BY entity_id LIMIT 1",
+        "ALTER TABLE battrace.flags DELETE WHERE category = 'lifecycle' AND code != 'arrived_late' "
+        "AND event_id = '{key}'",
         True,
+    ),
+    "arrived-late-flag-deleted": (
+        "SELECT entity_type, entity_id, entity_id FROM battrace.flags FINAL WHERE code = 'arrived_late' "
+        "AND entity_type = 'lot' ORDER BY entity_id LIMIT 1",
+        "ALTER TABLE battrace.flags DELETE WHERE code = 'arrived_late' AND entity_type = 'lot' AND entity_id = '{key}'",
+        False,
     ),
     "expired-custody-flag-deleted": (
         "SELECT entity_type, entity_id, event_id FROM battrace.flags FINAL WHERE category = 'custody' "
@@ -156,10 +163,23 @@ CASES = {
         True,
     ),
     "recycled-content": (
-        "SELECT 'battery', battery_id, battery_id FROM battrace.recycled_content FINAL WHERE share > 0 "
+        "SELECT 'battery', battery_id, battery_id FROM battrace.recycled_content FINAL WHERE element_kg > 0 "
         "ORDER BY battery_id LIMIT 1",
         "ALTER TABLE battrace.recycled_content UPDATE share = 1, meets_2031 = true, meets_2036 = true "
         "WHERE battery_id = '{key}'",
+        True,
+    ),
+    "recycled-exclusion-deleted": (
+        "SELECT 'battery', battery_id, battery_id FROM battrace.recycled_exclusions FINAL "
+        "WHERE has(reasons, 'lot_ineligible') ORDER BY battery_id LIMIT 1",
+        "ALTER TABLE battrace.recycled_exclusions DELETE WHERE battery_id = '{key}'",
+        True,
+    ),
+    "recycled-exclusion-counted-after-all": (
+        "SELECT 'battery', battery_id, battery_id FROM battrace.recycled_content FINAL WHERE excluded_kg > 0 "
+        "ORDER BY battery_id DESC LIMIT 1",
+        "ALTER TABLE battrace.recycled_content UPDATE post_consumer_kg = post_consumer_kg + excluded_kg, "
+        "excluded_kg = 0, excluded_lots = [] WHERE battery_id = '{key}' AND excluded_kg > 0",
         True,
     ),
     "report-document-edited": (

@@ -59,6 +59,14 @@ def _facts(**changes) -> PassportFacts:
         "recycled": [
             {"element": "Co", "element_kg": 0.05, "pre_consumer_kg": 0.005, "post_consumer_kg": 0.0, "complete": False},
             {"element": "Li", "element_kg": 0.0, "pre_consumer_kg": 0.0, "post_consumer_kg": 0.0, "complete": False},
+            {
+                "element": "Ni",
+                "element_kg": None,
+                "pre_consumer_kg": None,
+                "post_consumer_kg": None,
+                "complete": False,
+                "missing_reason": "inconsistent assay data: L9: element fractions sum to more than 1",
+            },
         ],
         "flags": [{"category": "custody", "code": "expired", "detail": "licence expired", "event_id": "ev-1"}],
         "lots": {
@@ -150,6 +158,10 @@ def test_missing_data_is_marked_with_why_never_zero_or_empty(full: dict) -> None
     recycled = {r["recycledMaterial"]: r for r in full["circularity"]["recycledContent"]["value"]}
     assert recycled["Li"] == {"recycledMaterial": "Li", "missing": "no assayed Li in this battery"}
     assert recycled["Co"]["preConsumerShare"] == pytest.approx(0.1)
+    assert recycled["Ni"] == {
+        "recycledMaterial": "Ni",
+        "missing": "inconsistent assay data: L9: element fractions sum to more than 1",
+    }
     assert full["carbonFootprint"]["carbonFootprintPerformanceClass"]["pending"]
 
 
