@@ -184,7 +184,7 @@ CASES = {
     ),
     "report-document-edited": (
         "SELECT 'shipment', shipment_id, event_id FROM battrace.reports ORDER BY shipment_id LIMIT 1",
-        "ALTER TABLE battrace.reports UPDATE document = replace(document, '\"version\":1', '\"version\":2') "
+        "ALTER TABLE battrace.reports UPDATE document = replace(document, '\"version\":', '\"version\":9') "
         "WHERE event_id = '{key}'",
         False,
     ),
