@@ -75,6 +75,7 @@ def _run_worker(settings: Settings, ingest: IngestProcess | None) -> None:
     worker = build_worker(settings, tansu=tansu, ingest_process=ingest)
     if settings.metrics_port:
         serve_metrics(worker, settings)
+    worker.clickhouse.open_early()  # while faust starts and joins (processors/clickhouse_writer.py)
     worker.app.main()
 
 
