@@ -142,7 +142,12 @@ class Settings(BaseSettings):
     report_share: float = Field(
         0.25, gt=0, le=1, description="share of the wall clock report work may take while the seal stage works"
     )
-    table_store: str = Field("memory://", description="Faust table store URL (memory:// or rocksdb://)")
+    table_store: str = Field(
+        "rocksdb://",
+        description="Faust table store URL: rocksdb:// keeps the worker's tables and dedup index on disk under "
+        "BATTRACE_HOME, so a restarted worker reads back only what its changelogs gained since; memory:// rebuilds "
+        "them from the changelogs on every start (several workers sharing one home need it)",
+    )
     future_tolerance_s: int = Field(
         86_400,
         ge=0,

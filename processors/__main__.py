@@ -4,19 +4,25 @@ The one place that changes process-wide state for the worker, before anything el
 tuning (processors/runtime/tuning.py), faust's patches (processors/runtime/faust_patches.py, which refuse a faust
 they were not written for) and the broker's workarounds (processors/broker.py). Importing the worker's modules
 elsewhere (tests, tools, the ingest child) leaves all of it alone.
+
+The ingest child starts before anything else, and the worker's heavy modules (faust and the stages, seconds to
+import on two shared cores) are imported only after it: the two processes load and join their groups side by side
+(processors/ingest_process.py says why that matters).
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 from battrace.log_format import json_formatter
 from battrace.settings import Settings, get_settings
 from processors import broker
-from processors.metrics_server import health_app, serve
-from processors.runtime import faust_patches, tuning
-from processors.worker import Worker, build_worker
+from processors.ingest_process import IngestProcess
+
+if TYPE_CHECKING:
+    from processors.worker import Worker
 
 
 def say(settings: Settings, level: int, message: str) -> None:
@@ -33,6 +39,8 @@ def say(settings: Settings, level: int, message: str) -> None:
 def serve_metrics(worker: Worker, settings: Settings) -> None:
     """The worker's /metrics, /healthz and /readyz on BATTRACE_METRICS_PORT (processors/metrics_server.py); a port
     that cannot be bound stops the worker before it joins any group, with one line that says what to change."""
+    from processors.metrics_server import health_app, serve
+
     host, port = settings.metrics_host, settings.metrics_port
     try:
         serve(host, port, health_app(worker.metrics, worker.readiness))
@@ -45,15 +53,29 @@ def serve_metrics(worker: Worker, settings: Settings) -> None:
 
 def main() -> None:
     settings = get_settings()
+    ingest = IngestProcess(settings).start() if settings.ingest_process else None
+    try:
+        _run_worker(settings, ingest)
+    except BaseException:
+        if ingest is not None:
+            ingest.stop()
+        raise
+
+
+def _run_worker(settings: Settings, ingest: IngestProcess | None) -> None:
+    from processors.runtime import faust_patches, tuning  # imported after the ingest child started (docstring)
+    from processors.worker import build_worker
+
     tansu = broker.embedded_tansu(settings)
     tuning.apply_runtime()
     faust_patches.apply()
     fetch_wait_ms = broker.fetch_max_wait_ms(settings, tansu)
     if fetch_wait_ms is not None:
         faust_patches.set_worker_fetch_max_wait(fetch_wait_ms)
-    worker = build_worker(settings, tansu=tansu)
+    worker = build_worker(settings, tansu=tansu, ingest_process=ingest)
     if settings.metrics_port:
         serve_metrics(worker, settings)
+    worker.clickhouse.open_early()  # while faust starts and joins (processors/clickhouse_writer.py)
     worker.app.main()
 
 

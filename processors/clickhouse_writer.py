@@ -1,7 +1,9 @@
 """The worker's ClickHouse: one writer thread for every insert, and a client of their own for reports.
 
-The sink is opened (and its tables created) on first use, on the event loop, like the rest of the worker's
-start-up work; inserts then run on the writer thread so that heartbeats keep flowing while ClickHouse works.
+The sink is opened (and its tables created) on the writer thread as soon as the worker's entry point asks
+(``open_early``): loading chDB and applying the DDL take about two seconds, which then pass while the worker joins
+its consumer groups instead of before the first batch after a restart is stored. Without that call it is opened
+on first use. Inserts run on the writer thread so that heartbeats keep flowing while ClickHouse works.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cached_property
 from typing import Any, TypeVar
 
@@ -39,9 +41,20 @@ class ClickHouseWriter:
         self._settings = settings
         self._metrics = metrics
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse")
+        self._opening: Future[ClickHouseSink] | None = None
+
+    def open_early(self) -> Future[ClickHouseSink]:
+        """Open the sink on the writer thread now; every job queued on that thread later finds it open."""
+        if self._opening is None:
+            self._opening = self._thread.submit(self._open)
+        return self._opening
 
     @cached_property
     def sink(self) -> ClickHouseSink:
+        """The sink: the one ``open_early`` opened (waiting for it if need be), else opened here."""
+        return self._open() if self._opening is None else self._opening.result()
+
+    def _open(self) -> ClickHouseSink:
         client = connect(self._settings)
         apply_ddl(client)
         store = embedded_store(self._settings)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from prometheus_client import CollectorRegistry
 
@@ -30,7 +30,8 @@ from battrace.log_format import log_level, logging_config
 from battrace.settings import Settings, get_settings
 from battrace.store import event_rows
 from processors.dedup import Verdict, decide
-from processors.event_ids import Coordinates, EventIdIndex, encode_changes, replay
+from processors.event_id_reader import EventIdReader
+from processors.event_ids import Coordinates, EventIdIndex, encode_changes
 from processors.group_consumer import group_consumer
 from processors.metrics import IngestMetrics
 from processors.sealing import key_partition
@@ -218,10 +219,10 @@ class IngestStage:
             max_request_size=MAX_MESSAGE_BYTES,
             **aiokafka_options(settings),
         )
+        self.reader = EventIdReader(settings, index)
 
     async def run(self) -> None:
-        await self.producer.start()
-        await self.consumer.start()
+        await asyncio.gather(self.producer.start(), self.consumer.start(), self.reader.start())
         try:
             listener = _LoadDedupState(self._load, self._unload)
             self.consumer.subscribe([t.name for t in topics.SOURCES], listener=listener)
@@ -236,6 +237,7 @@ class IngestStage:
             os._exit(EXIT_FAILED)
         finally:
             await self.consumer.stop()
+            await self.reader.stop()
             await self.producer.stop()
 
     async def _gather(self) -> dict[TopicPartition, list[ConsumerRecord]]:
@@ -293,39 +295,18 @@ class IngestStage:
 
     async def _load(self, assigned: set[TopicPartition]) -> None:
         """Bring the dedup state of newly assigned source partitions up to their changelog's end (once: the
-        listener and a batch may both ask)."""
+        listener and a batch may both ask), all of them in one read (processors/event_id_reader.py)."""
         async with self._loading:
-            for partition in sorted({tp.partition for tp in assigned} - self._loaded):
-                count = await self._replay(partition)
-                self._loaded.add(partition)
+            new = {tp.partition for tp in assigned} - self._loaded
+            if not new:
+                return
+            counts = await self.reader.catch_up(new)
+            self._loaded |= new
+            for partition, count in sorted(counts.items()):
                 log.info("dedup state of partition %d: %d event ids replayed", partition, count)
 
     def _unload(self, revoked: set[TopicPartition]) -> None:
         self._loaded -= {tp.partition for tp in revoked}
-
-    async def _replay(self, partition: int, quiet_ms: int = 300) -> int:
-        """Read the changelog partition from the index's position until it stays quiet (Tansu's high watermark
-        can trail the last batch, so the end is where no more records arrive, not the watermark)."""
-        reader = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka or "localhost:9092",
-            group_id=None,
-            enable_auto_commit=False,
-            **aiokafka_options(self.settings),
-        )
-        await reader.start()
-        try:
-            tp = TopicPartition(topics.EVENT_IDS.name, partition)
-            reader.assign([tp])
-            reader.seek(tp, self.index.position(partition))
-            end = (await reader.end_offsets([tp]))[tp]
-            count = 0
-            while True:
-                got = (await reader.getmany(tp, timeout_ms=quiet_ms)).get(tp, [])
-                count += replay(self.index, partition, [(r.offset, r.value) for r in got])
-                if not got and await reader.position(tp) >= end:
-                    return count
-        finally:
-            await reader.stop()
 
 
 async def _exit_with_parent(parent: int) -> None:

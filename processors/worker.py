@@ -13,12 +13,9 @@ the process-wide tuning and faust's patches are the entry point's to apply (proc
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
-import signal
-import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -37,8 +34,9 @@ from processors.consumer_lag import LagReader
 from processors.cosigning import Cosigning
 from processors.failures import EXIT_PROCESSING_FAILED, run_or_exit
 from processors.ingest import MAX_MESSAGE_BYTES, run_stage
+from processors.ingest_process import IngestProcess
 from processors.log_signing import LogSigning
-from processors.metrics import MULTIPROC_ENV, IngestMetrics, WorkerMetrics, fresh_multiprocess_dir
+from processors.metrics import IngestMetrics, WorkerMetrics
 from processors.metrics_server import Readiness
 from processors.reports import ReportIssuer
 from processors.runtime.faust_table import FaustStateTable, changelog_writer
@@ -116,31 +114,18 @@ def make_app(settings: Settings, tansu: bool) -> faust.App:
     )
 
 
-async def run_ingest(settings: Settings, metrics: IngestMetrics | None = None) -> None:
+async def run_ingest(
+    settings: Settings, metrics: IngestMetrics | None = None, process: IngestProcess | None = None
+) -> None:
     """Validate + dedup on a plain aiokafka consumer (processors/ingest.py says why not a Faust agent).
 
-    With ``BATTRACE_INGEST_PROCESS`` (the default) it runs in a child process: a second core for the stage
-    that does not touch ClickHouse, which embedded chDB allows in one process only. With a metrics port, the child
-    writes its metrics where the worker's /metrics reads them (processors/metrics.py).
+    With ``BATTRACE_INGEST_PROCESS`` (the default) it runs in a child process (processors/ingest_process.py): the
+    one ``process`` the entry point started before anything else, or a new one.
     """
     if not settings.ingest_process:
         await run_stage(settings, metrics)
         return
-    env = dict(os.environ)
-    if settings.metrics_port:
-        env[MULTIPROC_ENV] = str(fresh_multiprocess_dir(settings.ingest_metrics_dir))
-    child = await asyncio.create_subprocess_exec(sys.executable, "-m", "processors.ingest", env=env)
-    try:
-        code = await child.wait()
-    except asyncio.CancelledError:  # the worker stops: so does its ingest process
-        if child.returncode is None:
-            child.terminate()
-            await child.wait()
-        raise
-    if code == -signal.SIGTERM:  # the worker's process group is being stopped: faust stops (and cancels us) too
-        await asyncio.sleep(10)
-    log.critical("the ingest process exited with %s: exiting", code)
-    os._exit(EXIT_PROCESSING_FAILED)
+    await (process or IngestProcess(settings)).supervise()
 
 
 def witness_cosigning(
@@ -158,9 +143,10 @@ def witness_cosigning(
     return Cosigning(client, clickhouse.stored_proof, clickhouse.write, publish, deadline_s=2 * timeout + 1)
 
 
-def build_worker(settings: Settings, tansu: bool | None = None) -> Worker:
+def build_worker(settings: Settings, tansu: bool | None = None, ingest_process: IngestProcess | None = None) -> Worker:
     """The faust app with its table, topics, the seal agent, the ingest, report and rejects tasks and the idle-log
-    signing timer; nothing starts until ``app.main()``. ``tansu``: see processors/broker.py (decided there if None).
+    signing timer; nothing starts until ``app.main()``. ``tansu``: see processors/broker.py (decided there if None);
+    ``ingest_process``: the ingest child, when the entry point started it already (processors/ingest_process.py).
     """
     table_codec.register()  # the table's values are read and written with it
     app = make_app(settings, broker.embedded_tansu(settings) if tansu is None else tansu)
@@ -214,7 +200,7 @@ def build_worker(settings: Settings, tansu: bool | None = None) -> Worker:
         await seal_stage.run(stream)
 
     async def ingest() -> None:
-        await run_ingest(settings, metrics.ingest)
+        await run_ingest(settings, metrics.ingest, ingest_process)
 
     async def report() -> None:
         """Reports on a plain consumer (processors/report_stage.py says why)."""

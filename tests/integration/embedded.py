@@ -216,7 +216,9 @@ def broker_for_tests(settings: Settings, directory: Path) -> EmbeddedBroker | Ap
 
 @contextmanager
 def embedded_stack(home: Path) -> Iterator[Stack]:
-    settings = Settings(home=home, partitions=2, batch_seconds=0.2)
+    # memory://: tests restart workers on the same home and expect every state back from the changelogs; the
+    # RocksDB store has tests of its own (processors/test_table_store.py, test_ingest_crash_window.py)
+    settings = Settings(home=home, partitions=2, batch_seconds=0.2, table_store="memory://")
     with broker_for_tests(settings, home / "broker") as broker:
         ensure_topics(broker.bootstrap, settings.partitions)
         yield Stack(settings, broker.bootstrap, broker)

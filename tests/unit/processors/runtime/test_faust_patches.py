@@ -4,11 +4,15 @@ flowing stream, no crawl on duplicate acks."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from types import SimpleNamespace
+from typing import Any
 
 import faust
 import pytest
+from faust.tables.manager import TableManager
 from faust.transport.consumer import Consumer
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from intervaltree import IntervalTree
@@ -18,6 +22,7 @@ from processors.runtime import faust_patches
 from processors.runtime.faust_patches import _new_offset
 
 TP = ("trace.chain", 0)
+FAUST_TABLES_ON_START = TableManager.on_start  # faust's own: collected before any test applies the patches
 
 
 def consumer(acked: list[int], committed: int, gaps: list[tuple[int, int]] = ()) -> SimpleNamespace:
@@ -82,6 +87,29 @@ def test_resuming_a_flowing_stream_keeps_its_queued_messages() -> None:
         return kept, queue.qsize()
 
     assert asyncio.run(run()) == (1, 0)
+
+
+def test_the_table_manager_starts_recovery_without_faust_s_one_second_sleep() -> None:
+    async def start(on_start: Callable[[Any], Awaitable[None]]) -> tuple[float, list[str]]:
+        done: list[str] = []
+
+        async def record(step: str) -> None:
+            done.append(step)
+
+        manager = SimpleNamespace(
+            should_stop=False,
+            sleep=asyncio.sleep,
+            _update_channels=lambda: record("channels"),
+            recovery=SimpleNamespace(start=lambda: record("recovery")),
+        )
+        started = time.monotonic()
+        await on_start(manager)
+        return time.monotonic() - started, done
+
+    faust_took, faust_steps = asyncio.run(start(FAUST_TABLES_ON_START))
+    took, steps = asyncio.run(start(faust_patches._start_tables))
+    assert faust_steps == steps == ["channels", "recovery"]
+    assert faust_took >= 1.0 and took < 0.2
 
 
 def test_the_worker_consumer_fetches_with_the_wait_we_set_not_faust_s_fixed_1500_ms() -> None:
