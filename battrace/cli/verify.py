@@ -18,6 +18,12 @@ from battrace.domain.entities import BATTERY
 @click.option("--battery", "battery_id", help="GB/T 34014 code of the battery to verify")
 @click.option("--all", "verify_all", is_flag=True, help="verify every chain, log and checkpoint")
 @click.option("--bundle", "bundle_path", type=click.Path(dir_okay=False, path_type=Path), help="verify a bundle file")
+@click.option(
+    "--archive",
+    "archive_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="verify an archive directory (`battrace archive --out`) with no store",
+)
 @click.option("--key", "keys", multiple=True, help="trusted verifier key name+keyid+key (repeatable)")
 @click.option(
     "--report-key",
@@ -53,6 +59,7 @@ def verify_cmd(
     battery_id: str | None,
     verify_all: bool,
     bundle_path: Path | None,
+    archive_dir: Path | None,
     keys: tuple[str, ...],
     report_key_args: tuple[str, ...],
     witness_keys: tuple[str, ...],
@@ -71,10 +78,13 @@ def verify_cmd(
     newest one; a bundle's checkpoints) must carry valid cosignatures of K of the pinned witnesses; a checkpoint
     short of them fails, naming the witnesses missing.
 
+    With --archive, checks an archive offline: its manifest's signature (--key, or this home's keys), each file's
+    hash and rows, every chain and log it holds.
+
     --battery CODE exits 2 if CODE is not a GB/T 34014 code and 1 if the store holds no record of it.
     """
-    if sum(map(bool, (battery_id, verify_all, bundle_path))) != 1:
-        raise click.UsageError("give exactly one of --battery ID, --all or --bundle FILE")
+    if sum(map(bool, (battery_id, verify_all, bundle_path, archive_dir))) != 1:
+        raise click.UsageError("give exactly one of --battery ID, --all, --bundle FILE or --archive DIR")
     if battery_id is not None:
         check_battery_code(battery_id)
     settings = settings_or_exit()
@@ -108,6 +118,16 @@ def verify_cmd(
                 "operator's key with --key or BATTRACE_VERIFIER_KEYS to verify it"
             )
         sys.exit(0)
+    if archive_dir is not None:
+        from battrace.verify.archive_check import verify_archive
+        from battrace.verify.archive_files import ArchiveError
+
+        try:
+            report = verify_archive(archive_dir, trusted_keys(settings, keys))
+        except ArchiveError as exc:
+            raise click.UsageError(str(exc)) from None
+        print_report(report, as_json, f"chains of the archive {archive_dir}")
+        sys.exit(0 if report.ok else 1)
     from battrace.verify.chains import verify
 
     trusted = trusted_keys(settings, keys)

@@ -70,6 +70,14 @@ class Heads:
         """Commit, then the checkpoint extension line over the heads."""
         return heads_line(*self.commit())
 
+    def leaves(self) -> list[tuple[int, str, int, str]]:
+        """(position, entity, length, chain hash) of every committed head in tree order (an archive's heads, which
+        the live store keeps to go on from). Needs ``keep_values``."""
+        if self._values is None:
+            raise ValueError("these heads do not keep their values: make them with keep_values=True")
+        values = self._values
+        return sorted((position, entity, *values[entity]) for entity, position in self._positions.items())
+
     def proof(self, entity: str) -> dict[str, object] | None:
         """The entity's committed head with its inclusion proof (a bundle's ``head`` section), or None. Needs
         ``keep_values``."""

@@ -78,6 +78,10 @@ def _contradiction(old: RememberedCheckpoint, new: RememberedCheckpoint | None, 
         return f"rolled back: the store holds no verified checkpoint of {old.log_id}"
     if new.size < old.size:
         return f"rolled back: the store's newest checkpoint of {old.log_id} has size {new.size}"
+    if new.size == old.size:  # the same size must be the same tree: no leaves needed (they may be archived)
+        if new.root == old.root:
+            return None
+        return f"forked: checkpoint {new.size} of {old.log_id} has another root, not consistent with the remembered one"
     try:
         leaves = leaf_hashes(old.log_id, new.size)
     except LookupError as exc:
