@@ -204,17 +204,22 @@ def _check_against_memory(
     witnesses are required, the pinned witnesses that cosigned it.
     """
     from battrace.store import logs as log_store
+    from battrace.verify.archive_start import consistency_prover
+    from battrace.verify.chains import VerifyReport, archived_starts
     from battrace.verify.checkpoint_memory import CheckpointMemory, CheckpointMemoryError
     from battrace.verify.log_signers import signing_key_ids
     from battrace.verify.rollback import check_rollback
 
     memory = CheckpointMemory.in_home(home)
+    held_from = log_store.log_starts(client)
+    starts = {k: v for k, v in archived_starts(client, trusted, VerifyReport()).items() if held_from.get(k, 1) > 0}
     try:
         check = check_rollback(
             log_store.checkpoints(client),
             lambda log_id, size: log_store.leaf_hashes(client, log_id, 0, size),
             trusted,
             memory,
+            consistency_prover(starts, lambda log_id, start, end: log_store.leaf_hashes(client, log_id, start, end)),
         )
     except CheckpointMemoryError as exc:
         raise click.ClickException(str(exc)) from None

@@ -9,12 +9,19 @@ archived head; anything else missing is still missing history.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from battrace.store.archive_marks import ArchivedHead, ArchiveMark
 from battrace.store.heads import Heads
-from battrace.tlog import CompactTree, NoteError, Verifier, open_checkpoint
+from battrace.tlog import (
+    CompactTree,
+    NoteError,
+    Verifier,
+    consistency_proof,
+    consistency_proof_appended,
+    open_checkpoint,
+)
 from battrace.tlog.checkpoint import CheckpointError
 from battrace.verify.log_audit import LogStart
 from schemas.heads import HeadsLineError, parse_heads
@@ -59,3 +66,24 @@ def archived_start(mark: ArchiveMark, heads: Sequence[ArchivedHead], verifiers: 
     if tracked.commit() != committed:
         raise ValueError(f"{where}: the archived heads do not hash to its checkpoint's heads line")
     return ArchivedStart(LogStart(cp.size, cp.root, tree, tracked), values)
+
+
+def consistency_prover(
+    starts: Mapping[str, ArchivedStart], leaves: Callable[[str, int, int], list[bytes]]
+) -> Callable[[str, int, int], list[bytes]]:
+    """A consistency proof between two sizes of a log from the leaves the store holds (``leaves(log, start, end)``,
+    LookupError if any is lacking): from every leaf, or, for a log held from an archive's end, from the archive's
+    compact range and the leaves after it. A size under the archive cannot be proven from the live store."""
+
+    def prove(log_id: str, old_size: int, new_size: int) -> list[bytes]:
+        archived = starts.get(log_id)
+        if archived is None:
+            return consistency_proof(leaves(log_id, 0, new_size), old_size)
+        start = archived.start
+        if old_size < start.size:
+            raise LookupError(f"its entries below {start.size} are archived: verify the archive for them")
+        tree = start.tree.copy()
+        tree.extend(leaves(log_id, start.size, old_size))
+        return consistency_proof_appended(tree.hashes, old_size, leaves(log_id, old_size, new_size))
+
+    return prove

@@ -84,7 +84,7 @@ def verify(
         parameters=params,
     ).result_rows
     report = VerifyReport()
-    starts = _archived_starts(client, verifiers, report)
+    starts = archived_starts(client, verifiers, report)
     archived_heads = {entity: head for s in starts.values() for entity, head in s.heads.items()}
     chains: dict[str, list[tuple]] = defaultdict(list)
     for row in rows:
@@ -127,7 +127,7 @@ def depends_on_archive(archived: set[str], events: dict[str, tuple[str, bytes, l
     }
 
 
-def _archived_starts(client: Client, verifiers: list[Verifier], report: VerifyReport) -> dict[str, ArchivedStart]:
+def archived_starts(client: Client, verifiers: list[Verifier], report: VerifyReport) -> dict[str, ArchivedStart]:
     """Per log whose beginning was archived, where it and its chains go on (a mark that does not verify fails the
     log, which is then audited from index 0 and fails there too if its beginning is gone)."""
     starts = {}
