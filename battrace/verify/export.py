@@ -80,6 +80,11 @@ def assemble_bundle(
     rows = [r for r in rows if r[8] < cp.size] if cp is not None else []
     if cp is None or not rows:
         raise NothingToExport(f"{entity_type} {entity_id} is not under a signed checkpoint yet; retry")
+    if rows[0][2] != 1:  # the chain's beginning was archived and dropped (battrace/store/archive_marks.py)
+        raise NothingToExport(
+            f"{entity_type} {entity_id}: records 1 to {rows[0][2] - 1} are archived, not in the store; build the "
+            "bundle from the archive with `battrace export --archive DIR`"
+        )
     tree = tree_of(log_id, cp.size)
     records = []
     for r in rows:

@@ -94,7 +94,9 @@ def test_archive_and_live_store_both_verify(archived: tuple[Path, Path, int, str
 def test_a_battery_bundle_from_the_archive_verifies(archived: tuple[Path, Path, int, str]) -> None:
     home, directory, _, _ = archived
     sealed = pq.read_table(directory / "sealed.parquet").to_pylist()
-    battery = next(r["entity_id"] for r in sealed if r["entity_type"] == "battery")
+    live = {r[0] for r in run_sql(home, "SELECT DISTINCT entity_id FROM battrace.sealed WHERE entity_type = 'battery'")}
+    # a battery whose chain began before the archive's end and went on after it
+    battery = min(r["entity_id"] for r in sealed if r["entity_type"] == "battery" and r["entity_id"] in live)
     out = home / "bundle.json"
     result = battrace(home, "export", "--archive", str(directory), "--battery", battery, "--out", str(out))
     assert result.returncode == 0, result.stderr
@@ -103,6 +105,10 @@ def test_a_battery_bundle_from_the_archive_verifies(archived: tuple[Path, Path, 
     key = KeyRing(Settings(home=home)).signers(generate=False)[0].verifier_key()
     checked = battrace(home / "offline", "verify", "--bundle", str(out), "--key", key, "--json")
     assert checked.returncode == 0 and json.loads(checked.stdout)["verified"], checked.stdout + checked.stderr
+    from_store = battrace(home, "export", "--battery", battery, "--out", str(home / "live.json"))
+    assert from_store.returncode == 1 and "archived" in from_store.stderr and "--archive" in from_store.stderr, (
+        from_store.stderr
+    )
 
 
 def test_a_flipped_byte_in_an_archived_file_fails_naming_the_file(
