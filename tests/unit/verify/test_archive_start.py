@@ -13,7 +13,7 @@ from battrace.store.archive_marks import ArchivedHead, ArchiveMark
 from battrace.store.logs import StoredCheckpoint
 from battrace.tlog import generate_signer, leaf_hash, root_hash, verify_consistency
 from battrace.verify.archive_start import archived_start, consistency_prover
-from battrace.verify.chains import SEALED_COLUMNS, VerifyReport, verify_chain
+from battrace.verify.chains import SEALED_COLUMNS, VerifyReport, depends_on_archive, verify_chain
 from battrace.verify.checkpoint_memory import CheckpointMemory
 from battrace.verify.log_audit import audit_entries, logged_records
 from battrace.verify.rollback import check_rollback
@@ -147,3 +147,15 @@ def test_a_remembered_checkpoint_under_the_live_log_is_not_a_rollback(tmp_path: 
 
 def _root(size: int) -> bytes:
     return root_hash([leaf_hash(e["entry"]) for e in LOG_ROWS.tables["log_entries"][:size]])
+
+
+def test_what_depends_on_archived_history_is_closed_over_shared_events() -> None:
+    events = {
+        "a": ("", b"", ["lot:L1"]),
+        "b": ("", b"", ["lot:L1", "battery:C1"]),  # consumed into a cell
+        "c": ("", b"", ["battery:C1", "battery:P1"]),  # the cell into a pack
+        "d": ("", b"", ["battery:Z9"]),
+    }
+    found = depends_on_archive({"lot:L1"}, events)
+    assert found == {"lot:L1", "battery:C1", "battery:P1", "event:a", "event:b", "event:c"}
+    assert depends_on_archive({"battery:Z9"}, events) == {"battery:Z9", "event:d"}
