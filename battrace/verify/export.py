@@ -13,6 +13,7 @@ from battrace.domain.entities import entity_key
 from battrace.store import logs as log_store
 from battrace.store.heads import Heads
 from battrace.tlog import MerkleTree, Verifier
+from battrace.verify.archive_tree import HeldFromTree
 from battrace.verify.bundle import FORMAT
 from battrace.verify.bundle_report import certification_of, report_steps
 from battrace.verify.checkpoint_proofs import CheckpointProofs
@@ -60,7 +61,7 @@ def assemble_bundle(
     entity_id: str,
     rows: Sequence[Sequence[Any]],
     latest: Mapping[str, log_store.StoredCheckpoint],
-    tree_of: Callable[[str, int], MerkleTree],
+    tree_of: Callable[[str, int], MerkleTree | HeldFromTree],
     heads_of: Callable[[str, int], Heads],
     verifiers: list[Verifier],
 ) -> dict[str, Any]:

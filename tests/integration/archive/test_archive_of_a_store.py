@@ -46,25 +46,30 @@ def archived(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, int,
     settings = Settings(
         home=home, partitions=1, batch_seconds=0.2, batch_size=100, seal_batch_packs=1, checkpoint_every=50
     )
+    events = list(simulate(600, seed=5, invalid_share=0.0))
+    log = settings.log_id(0)
+    directory = home / "archive"
     with EmbeddedBroker(home / "broker") as broker:
         ensure_topics(broker.bootstrap, settings.partitions)
         stack = Stack(settings, broker.bootstrap)
-        stack.publish(list(simulate(400, seed=5, invalid_share=0.0)))
+        stack.publish(events[:400])
         stack.process()
-    log = settings.log_id(0)
-    code, report = verify_all(home)  # remembered by the verifier: the drop must not look like a rollback
-    assert code == 0, report["failures"][:5]
-    sizes = sorted(r[0] for r in run_sql(home, f"SELECT size FROM battrace.checkpoints FINAL WHERE log_id = '{log}'"))
-    assert len(sizes) >= 2, sizes
-    keep = sizes[-2]
-    write_sql(
-        home,
-        f"ALTER TABLE battrace.checkpoints UPDATE created_at = toDateTime64('{MONTH}-15 12:00:00', 3, 'UTC') "
-        f"WHERE log_id = '{log}' AND size <= {keep}",
-    )
-    directory = home / "archive"
-    result = battrace(home, "archive", "--until", MONTH, "--out", str(directory), "--drop")
-    assert result.returncode == 0, result.stderr
+        code, report = verify_all(home)  # remembered by the verifier: the drop must not look like a rollback
+        assert code == 0, report["failures"][:5]
+        sizes = sorted(
+            r[0] for r in run_sql(home, f"SELECT size FROM battrace.checkpoints FINAL WHERE log_id = '{log}'")
+        )
+        assert len(sizes) >= 2, sizes
+        keep = sizes[-2]
+        write_sql(
+            home,
+            f"ALTER TABLE battrace.checkpoints UPDATE created_at = toDateTime64('{MONTH}-15 12:00:00', 3, 'UTC') "
+            f"WHERE log_id = '{log}' AND size <= {keep}",
+        )
+        result = battrace(home, "archive", "--until", MONTH, "--out", str(directory), "--drop")
+        assert result.returncode == 0, result.stderr
+        stack.publish(events[400:])  # the worker resumes the log and its chains from where the archive left them
+        stack.process()
     return home, directory, keep, log
 
 
@@ -75,6 +80,8 @@ def test_the_dropped_store_starts_where_the_archive_ends(archived: tuple[Path, P
     manifest = json.loads((directory / "manifest.json").read_text())
     assert manifest["until"] == MONTH and manifest["logs"][log]["size"] == keep
     archived_rows = {f["table"]: f["rows"] for f in manifest["files"]}
+    newest = run_sql(home, f"SELECT max(size) FROM battrace.checkpoints FINAL WHERE log_id = '{log}'")[0][0]
+    assert newest > archived_rows["log_entries"] + 100  # the worker went on sealing after the drop
     assert archived_rows["log_entries"] == keep
     assert pq.read_table(directory / "sealed.parquet").num_rows == archived_rows["sealed"] > 0
 
@@ -109,6 +116,21 @@ def test_a_battery_bundle_from_the_archive_verifies(archived: tuple[Path, Path, 
     assert from_store.returncode == 1 and "archived" in from_store.stderr and "--archive" in from_store.stderr, (
         from_store.stderr
     )
+
+
+def test_a_chain_begun_after_the_archive_exports_from_the_live_store(archived: tuple[Path, Path, int, str]) -> None:
+    home, _, keep, _ = archived
+    [[battery]] = run_sql(
+        home,
+        "SELECT entity_id FROM battrace.sealed FINAL WHERE entity_type = 'battery' GROUP BY entity_id "
+        f"HAVING min(seq) = 1 AND min(log_index) >= {keep} ORDER BY entity_id LIMIT 1",
+    )
+    out = home / "live-bundle.json"
+    result = battrace(home, "export", "--battery", battery, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    key = KeyRing(Settings(home=home)).signers(generate=False)[0].verifier_key()
+    checked = battrace(home / "offline", "verify", "--bundle", str(out), "--key", key, "--json")
+    assert checked.returncode == 0 and json.loads(checked.stdout)["verified"], checked.stdout + checked.stderr
 
 
 def test_a_flipped_byte_in_an_archived_file_fails_naming_the_file(
