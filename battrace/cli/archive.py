@@ -29,8 +29,10 @@ def month_end(until: str) -> datetime:
 @click.option("--drop", is_flag=True, help="then remove the archived rows from the live store")
 def archive_cmd(until: str, out: Path, drop: bool) -> None:
     """Archive every log up to its newest checkpoint signed by the end of --until: the sealed rows, log entries,
-    checkpoints and event bytes as Parquet, with a manifest signed by the log's keys. The archive is verified
-    before anything is dropped; `battrace verify --archive DIR` checks it later with no store.
+    checkpoints and event bytes as Parquet, with a manifest signed by the log's keys. A log whose beginning an
+    earlier archive dropped is archived from there. The archive is verified before anything is dropped, and --drop
+    records where each log now starts (table `archives`) before it deletes; `battrace verify --archive DIR` checks
+    an archive later with no store.
 
     Exits 2 on a malformed month, an existing archive in --out or no signing key; 1 if nothing is signed by then.
     """
@@ -49,14 +51,39 @@ def archive_cmd(until: str, out: Path, drop: bool) -> None:
 
     client = open_store(settings)
     try:
-        rows = archive_rows(client, cutoff)
+        previous = dropped_marks(client)
+        rows = archive_rows(client, cutoff, {log_id: mark.size for log_id, mark in previous.items()})
         if not rows.boundaries:
-            raise click.ClickException(f"no checkpoint was signed before {cutoff:%Y-%m-%d}: nothing to archive")
-        _require_whole_logs(rows)
-        logs = {
+            raise click.ClickException(
+                f"no checkpoint was signed before {cutoff:%Y-%m-%d} past what is archived already: nothing to archive"
+            )
+        previous = {log_id: mark for log_id, mark in previous.items() if log_id in rows.boundaries}
+        earlier_heads = archive_marks.heads(client)
+        rows.tables["heads"] = [
+            {
+                "log_id": h.log_id,
+                "position": h.position,
+                "entity": h.entity,
+                "length": h.length,
+                "chain_hash": h.chain_hash,
+            }
+            for log_id in sorted(previous)
+            for h in earlier_heads.get(log_id, [])
+        ]
+        _require_whole_logs(rows, {log_id: mark.size for log_id, mark in previous.items()})
+        logs: dict[str, dict[str, Any]] = {
             log_id: {"size": cp.size, "root": cp.root, "checkpoint": cp.note}
             for log_id, cp in sorted(rows.boundaries.items())
         }
+        for log_id, mark in previous.items():
+            logs[log_id]["start"] = {
+                "size": mark.size,
+                "root": mark.root,
+                "checkpoint": mark.note,
+                "compact_range": list(mark.compact_range),
+                "until": mark.until,
+                "manifest_sha256": mark.manifest_sha256,
+            }
         write_archive(out, until, rows.tables, logs, signers)
         report = verify_archive(out, verifiers)
         if not report.ok:
@@ -70,8 +97,9 @@ def archive_cmd(until: str, out: Path, drop: bool) -> None:
             archive_marks.ArchiveMark(log_id, cp.size, cp.root, cp.note, cp.compact_range, until, digest)
             for log_id, cp in sorted(rows.boundaries.items())
         ]
-        archive_marks.record(client, marks, _heads(rows.tables["log_entries"], rows.boundaries))
-        if drop:
+        if drop:  # marks first: a drop cut short leaves rows the marks also describe, never a gap
+            heads = _heads(rows.tables["log_entries"], rows.boundaries, {k: earlier_heads.get(k, []) for k in previous})
+            archive_marks.record(client, marks, heads)
             archive_marks.drop(client, marks)
     finally:
         client.close()
@@ -79,21 +107,32 @@ def archive_cmd(until: str, out: Path, drop: bool) -> None:
     click.echo(f"wrote {out}: {counts} up to {until}" + ("; dropped from the live store" if drop else ""))
 
 
-def _require_whole_logs(rows: Any) -> None:
-    """Each archived log must be held from index 0 (an archive starts at the beginning of its logs)."""
+def dropped_marks(client: Any) -> dict[str, Any]:
+    """The archive marks of logs whose archived entries were dropped: a new archive of them starts there."""
+    from battrace.store import archive_marks
+    from battrace.store import logs as log_store
+
+    held_from = log_store.log_starts(client)
+    return {k: m for k, m in archive_marks.marks(client).items() if held_from.get(k, m.size) > 0}
+
+
+def _require_whole_logs(rows: Any, starts: dict[str, int]) -> None:
+    """Each archived log must be held from where its last dropped archive ended (or from index 0)."""
     held: dict[str, list[int]] = {}
     for e in rows.tables["log_entries"]:
         held.setdefault(e["log_id"], []).append(e["log_index"])
     for log_id, cp in rows.boundaries.items():
-        if sorted(held.get(log_id, [])) != list(range(cp.size)):
+        start = starts.get(log_id, 0)
+        if sorted(held.get(log_id, [])) != list(range(start, cp.size)):
             raise click.ClickException(
-                f"the store no longer holds all entries [0, {cp.size}) of {log_id} (an earlier archive dropped "
-                "them?): archive up to a later month from a store that still holds the beginning"
+                f"the store does not hold every entry [{start}, {cp.size}) of {log_id}: run `battrace verify --all` "
+                "to find what is missing"
             )
 
 
-def _heads(entries: list[dict[str, Any]], boundaries: dict[str, Any]) -> list[Any]:
-    """The heads each log's archive checkpoint commits to, from the archived entries."""
+def _heads(entries: list[dict[str, Any]], boundaries: dict[str, Any], earlier: dict[str, list[Any]]) -> list[Any]:
+    """The heads each log's archive checkpoint commits to: the earlier archive's heads (``earlier``, per log that
+    goes on from one), then the archived entries."""
     from battrace.store.archive_marks import ArchivedHead
     from battrace.store.heads import Heads
 
@@ -103,6 +142,9 @@ def _heads(entries: list[dict[str, Any]], boundaries: dict[str, Any]) -> list[An
         by_log.setdefault(e["log_id"], []).append(e["entry"])
     for log_id in sorted(boundaries):
         heads = Heads(keep_values=True)
+        for head in earlier.get(log_id, []):
+            heads.observe(head.entity, head.length, head.chain_hash)
+        heads.commit()
         for entry in by_log.get(log_id, []):
             heads.observe_entry(entry)
         heads.commit()

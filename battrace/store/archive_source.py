@@ -1,10 +1,11 @@
-"""What an archive takes from ClickHouse: each log's prefix up to its newest checkpoint signed before a cutoff.
+"""What an archive takes from ClickHouse: each log's entries up to its newest checkpoint signed before a cutoff.
 
-An archive cuts every log at a signed checkpoint, never between two, so the archived part of a log is a whole signed
-log (its root, heads and consistency recompute from the archived entries alone) and the live part goes on from a
-signed size. A checkpoint belongs to the month it was signed in: `battrace archive --until 2026-03` takes, per log,
-the newest checkpoint created before April 2026 and everything under it: the log entries, the checkpoints up to it,
-the sealed rows those entries log and the events those rows seal (canonical bytes, to recompute the event hashes).
+An archive cuts every log at a signed checkpoint, never between two, so the archived part of a log is a signed log
+(its root, heads and consistency recompute from the archived entries, and from the previous archive's end when an
+earlier archive was dropped) and the live part goes on from a signed size. A checkpoint belongs to the month it was
+signed in: `battrace archive --until 2026-03` takes, per log, the newest checkpoint created before April 2026 and
+everything under it: the log entries, the checkpoints up to it, the sealed rows those entries log and the events
+those rows seal (canonical bytes, to recompute the event hashes).
 
 Reads the public tables through the same names every reader uses (``battrace.sealed``, ``battrace.log_entries``,
 ``battrace.checkpoints``, ``battrace.events``), hashes as hex.
@@ -56,20 +57,25 @@ def boundaries(client: Client, cutoff: datetime) -> dict[str, log_store.StoredCh
     return {cp.log_id: cp for cp in log_store.checkpoints(client) if sizes.get(cp.log_id) == cp.size}
 
 
-def archive_rows(client: Client, cutoff: datetime) -> ArchiveRows:
-    """Everything to archive for ``cutoff``: the rows under each log's boundary checkpoint."""
-    found = ArchiveRows(boundaries(client, cutoff))
+def archive_rows(client: Client, cutoff: datetime, starts: dict[str, int] | None = None) -> ArchiveRows:
+    """Everything to archive for ``cutoff``: the rows under each log's boundary checkpoint, from ``starts`` (per log,
+    where an earlier archive that was dropped ended; default 0). A log with nothing new is left out."""
+    starts = starts or {}
+    found = ArchiveRows({k: cp for k, cp in boundaries(client, cutoff).items() if cp.size > starts.get(k, 0)})
     sizes = {log_id: cp.size for log_id, cp in found.boundaries.items()}
     if not sizes:
         return found
     under = (
         "("
-        + " OR ".join(f"(log_id = {{l{i}:String}} AND log_index < {{s{i}:UInt64}})" for i in range(len(sizes)))
+        + " OR ".join(
+            f"(log_id = {{l{i}:String}} AND log_index >= {{f{i}:UInt64}} AND log_index < {{s{i}:UInt64}})"
+            for i in range(len(sizes))
+        )
         + ")"
     )
     params: dict[str, Any] = {}
     for i, (log_id, size) in enumerate(sorted(sizes.items())):
-        params[f"l{i}"], params[f"s{i}"] = log_id, size
+        params[f"l{i}"], params[f"f{i}"], params[f"s{i}"] = log_id, starts.get(log_id, 0), size
     found.tables["log_entries"] = _named(
         client,
         f"SELECT log_id, log_index, entry, leaf_hash FROM battrace.log_entries FINAL WHERE {under} "
@@ -86,6 +92,7 @@ def archive_rows(client: Client, cutoff: datetime) -> ArchiveRows:
             "created_at_ms": created,
         }
         for cp, created in _checkpoints_with_times(client, sizes)
+        if cp.size >= starts.get(cp.log_id, 0)
     ]
     found.tables["sealed"] = _named(
         client,

@@ -14,8 +14,10 @@ from typing import Any
 from battrace.store.heads import Heads
 from battrace.store.logs import StoredCheckpoint
 from battrace.tlog import MerkleTree, Verifier, leaf_hash
-from battrace.verify.archive_check import verify_archive
+from battrace.verify.archive_check import archive_starts, verify_archive
 from battrace.verify.archive_files import load_archive
+from battrace.verify.archive_tree import HeldFromTree
+from battrace.verify.chains import VerifyReport
 from battrace.verify.export import NothingToExport, assemble_bundle
 
 
@@ -54,13 +56,22 @@ def bundle_from_archive(
     entries: dict[str, list[bytes]] = {}
     for e in sorted(tables["log_entries"], key=lambda e: (e["log_id"], e["log_index"])):
         entries.setdefault(e["log_id"], []).append(e["entry"])
+    starts = archive_starts(archive, verifiers, VerifyReport())  # verified above: no failure here
 
-    def tree_of(log_id: str, size: int) -> MerkleTree:
-        return MerkleTree(leaf_hash(e) for e in entries.get(log_id, [])[:size])
+    def tree_of(log_id: str, size: int) -> MerkleTree | HeldFromTree:
+        start = starts.get(log_id)
+        if start is None:
+            return MerkleTree(leaf_hash(e) for e in entries.get(log_id, [])[:size])
+        held = [leaf_hash(e) for e in entries.get(log_id, [])[: size - start.start.size]]
+        return HeldFromTree(start.start.size, start.start.tree.hashes, held)
 
     def heads_of(log_id: str, size: int) -> Heads:
         heads = Heads(keep_values=True)
-        for entry in entries.get(log_id, [])[:size]:
+        start = starts.get(log_id)
+        for entity, (length, chain_hash) in (start.heads if start is not None else {}).items():
+            heads.observe(entity, length, chain_hash)
+        heads.commit()
+        for entry in entries.get(log_id, [])[: size - (start.start.size if start is not None else 0)]:
             heads.observe_entry(entry)
         heads.commit()
         return heads

@@ -1,8 +1,10 @@
 """An archive on disk: one Parquet file per table and a signed ``manifest.json`` that pins every file.
 
-The layout is ``sealed.parquet``, ``log_entries.parquet``, ``checkpoints.parquet``, ``events.parquet`` and
-``manifest.json``: the archive's month, each file's SHA-256, row count and month, each log's archive checkpoint
-(size, root, the signed note) and a ``signature``, a C2SP signed note by the log's own signing keys (the same keys
+The layout is ``sealed.parquet``, ``log_entries.parquet``, ``checkpoints.parquet``, ``events.parquet``,
+``heads.parquet`` and ``manifest.json``: the archive's month, each file's SHA-256, row count and month, each log's
+archive checkpoint (size, root, the signed note) and, for a log that goes on from an earlier archive that was
+dropped, its ``start`` (that archive's checkpoint, its compact range and the manifest's SHA-256; the entities' heads
+there are ``heads.parquet``), and a ``signature``, a C2SP signed note by the log's own signing keys (the same keys
 and code as a checkpoint, battrace/tlog/note.py) whose text is the archive format line and the SHA-256 of the
 manifest without its signature in RFC 8785 canonical JSON. A verifier pinning the operator's key can therefore
 trust the manifest, the manifest pins the files' bytes, and the files' rows recompute every chain and log
@@ -53,6 +55,15 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("note", pa.string()),
             ("compact_range", pa.list_(pa.string())),
             ("created_at_ms", pa.int64()),
+        ]
+    ),
+    "heads": pa.schema(  # where a log goes on from an earlier, dropped archive: its entities' heads there
+        [
+            ("log_id", pa.string()),
+            ("position", pa.uint64()),
+            ("entity", pa.string()),
+            ("length", pa.uint64()),
+            ("chain_hash", pa.string()),
         ]
     ),
     "events": pa.schema(

@@ -83,8 +83,8 @@ def assemble_bundle(
         raise NothingToExport(f"{entity_type} {entity_id} is not under a signed checkpoint yet; retry")
     if rows[0][2] != 1:  # the chain's beginning was archived and dropped (battrace/store/archive_marks.py)
         raise NothingToExport(
-            f"{entity_type} {entity_id}: records 1 to {rows[0][2] - 1} are archived, not in the store; build the "
-            "bundle from the archive with `battrace export --archive DIR`"
+            f"{entity_type} {entity_id}: records 1 to {rows[0][2] - 1} are archived elsewhere and a bundle starts at "
+            "the first record; build it from the archive that holds them with `battrace export --archive DIR`"
         )
     tree = tree_of(log_id, cp.size)
     records = []

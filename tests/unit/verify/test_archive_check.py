@@ -42,6 +42,7 @@ def test_an_archive_verifies_with_the_pinned_key_only(tmp_path: Path) -> None:
         "log_entries": 4,
         "checkpoints": 2,
         "events": 4,
+        "heads": 0,  # it starts at the beginning of the log
     }
     assert all(f["month"] == "2025-01" for f in manifest["files"])
 
@@ -110,3 +111,52 @@ def test_a_log_cut_before_its_archive_checkpoint_fails_naming_the_log(tmp_path: 
 def test_a_directory_without_a_manifest_is_no_archive(tmp_path: Path) -> None:
     with pytest.raises(ArchiveError, match=r"no manifest\.json"):
         verify_archive(tmp_path, [SIGNER.verifier()])
+
+
+def write_second(directory: Path, heads: list[dict[str, Any]] | None = None) -> Path:
+    """The archive after an archive of the first 2 entries was dropped: entries [2, 6), going on from there."""
+    log = synthetic_log(SIGNER)
+    rows = log.rows_under(6)
+    tables = {
+        "sealed": [r for r in rows["sealed"] if r["log_index"] >= 2],
+        "events": [e for e in rows["events"] if int(e["event_id"].rsplit("-", 1)[1]) >= 2],
+        "log_entries": [e for e in rows["log_entries"] if e["log_index"] >= 2],
+        "checkpoints": [c for c in rows["checkpoints"] if c["size"] >= 2],
+        "heads": heads
+        if heads is not None
+        else [
+            {"log_id": LOG, "position": p, "entity": e, "length": n, "chain_hash": h}
+            for p, e, n, h in log.heads[2].leaves()
+        ],
+    }
+    start, end = log.checkpoint(2), log.checkpoint(6)
+    logs = {
+        LOG: {
+            "size": 6,
+            "root": end["root"],
+            "checkpoint": end["note"],
+            "start": {
+                "size": 2,
+                "root": start["root"],
+                "checkpoint": start["note"],
+                "compact_range": start["compact_range"],
+            },
+        }
+    }
+    write_archive(directory, "2025-02", tables, logs, [SIGNER])
+    return directory
+
+
+def test_an_archive_that_goes_on_from_an_earlier_one_verifies(tmp_path: Path) -> None:
+    report = verify_archive(write_second(tmp_path), [SIGNER.verifier()])
+    assert report.ok and report.checked == len(ENTITIES), report.failures
+
+
+def test_forged_heads_of_the_earlier_archive_fail_naming_the_log(tmp_path: Path) -> None:
+    log = synthetic_log(SIGNER)
+    forged = [
+        {"log_id": LOG, "position": p, "entity": e, "length": n + 1, "chain_hash": h}
+        for p, e, n, h in log.heads[2].leaves()
+    ]
+    found = failures(write_second(tmp_path, forged))
+    assert any(f["entity"] == LOG and "start in an earlier archive" in str(f["problem"]) for f in found), found
