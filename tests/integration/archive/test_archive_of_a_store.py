@@ -19,6 +19,7 @@ from embedded import Stack, run_sql, verify_all, write_sql
 from battrace.keys import KeyRing
 from battrace.settings import Settings
 from battrace.stack.broker import EmbeddedBroker
+from battrace.verify.archive_files import sha256_file
 from streams.kafka import ensure_topics
 from streams.simulator import simulate
 
@@ -202,3 +203,28 @@ def test_history_missing_beyond_the_archive_still_fails(archived: tuple[Path, Pa
     )
     code, report = verify_all(home)
     assert code == 0, report["failures"][:5]
+
+
+def test_a_second_archive_goes_on_from_the_first(archived: tuple[Path, Path, int, str]) -> None:
+    """Run last: it archives and drops more of the store."""
+    home, first, keep, log = archived
+    sizes = sorted(r[0] for r in run_sql(home, f"SELECT size FROM battrace.checkpoints FINAL WHERE log_id = '{log}'"))
+    later = sizes[-2]
+    assert later > keep, sizes
+    write_sql(
+        home,
+        "ALTER TABLE battrace.checkpoints UPDATE created_at = toDateTime64('2025-02-15 12:00:00', 3, 'UTC') "
+        f"WHERE log_id = '{log}' AND size > {keep} AND size <= {later}",
+    )
+    second = home / "archive-2"
+    result = battrace(home, "archive", "--until", "2025-02", "--out", str(second), "--drop")
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((second / "manifest.json").read_text())
+    assert manifest["logs"][log]["start"]["size"] == keep and manifest["logs"][log]["size"] == later
+    assert manifest["logs"][log]["start"]["manifest_sha256"] == sha256_file(first / "manifest.json")
+    assert run_sql(home, f"SELECT min(log_index) FROM battrace.log_entries WHERE log_id = '{log}'") == [[later]]
+    for directory in (first, second):
+        code, report = verify_archive(home, directory)
+        assert code == 0 and report["ok"], report["failures"][:5]
+    code, report = verify_all(home)
+    assert code == 0 and report["ok"], report["failures"][:5]
