@@ -46,6 +46,7 @@ def archive_cmd(until: str, out: Path, drop: bool) -> None:
     verifiers = trusted_keys(settings, ())
     from battrace.store import archive_marks
     from battrace.store.archive_source import archive_rows
+    from battrace.store.client import apply_ddl
     from battrace.verify.archive_check import verify_archive
     from battrace.verify.archive_files import sha256_file, write_archive
 
@@ -98,6 +99,7 @@ def archive_cmd(until: str, out: Path, drop: bool) -> None:
             for log_id, cp in sorted(rows.boundaries.items())
         ]
         if drop:  # marks first: a drop cut short leaves rows the marks also describe, never a gap
+            apply_ddl(client)  # a store made before archives existed gets their tables
             heads = _heads(rows.tables["log_entries"], rows.boundaries, {k: earlier_heads.get(k, []) for k in previous})
             archive_marks.record(client, marks, heads)
             archive_marks.drop(client, marks)

@@ -149,6 +149,11 @@ def verify_cmd(
             signed = ", ".join(head["signed_by"]) or "no key"
             click.echo(f"log {log_id}: checkpoint {head['size']} signed by {signed}{cosigned}")
         print_report(report, as_json, "chains")
+        if report.archived:
+            click.echo(
+                f"derived rows of {report.archived} entities and events not recomputed: they depend on archived "
+                "history (`battrace verify --archive DIR` checks the archive)"
+            )
     sys.exit(0 if report.ok else 1)
 
 
