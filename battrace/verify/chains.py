@@ -21,6 +21,7 @@ from battrace.domain.chain import GENESIS, chain_step
 from battrace.domain.entities import BATTERY, entity_key, split_key
 from battrace.settings import get_settings
 from battrace.store import archive_marks
+from battrace.store import logs as log_store
 from battrace.tlog import Verifier
 from battrace.verify import log_audit
 from battrace.verify.archive_start import ArchivedStart, archived_start
@@ -33,7 +34,7 @@ from battrace.verify.witness_quorum import WitnessQuorum
 class VerifyReport:
     checked: int = 0
     failures: list[dict[str, object]] = field(default_factory=list)
-    archived: int = 0  # entities whose chain begins in an archive: their derived rows are not recomputed here
+    archived: int = 0  # entities and events whose derived rows depend on archived history: differences not counted
 
     @property
     def ok(self) -> bool:
@@ -128,11 +129,18 @@ def depends_on_archive(archived: set[str], events: dict[str, tuple[str, bytes, l
 
 
 def archived_starts(client: Client, verifiers: list[Verifier], report: VerifyReport) -> dict[str, ArchivedStart]:
-    """Per log whose beginning was archived, where it and its chains go on (a mark that does not verify fails the
-    log, which is then audited from index 0 and fails there too if its beginning is gone)."""
+    """Per log whose beginning was archived and dropped, where it and its chains go on (a mark that does not verify
+    fails the log, which is then audited from index 0 and fails there too if its beginning is gone). A mark of a log
+    that still holds its first entry is ignored: nothing is taken on trust from an archive the store does not need."""
     starts = {}
+    marks = archive_marks.marks(client)
+    if not marks:
+        return starts
     heads = archive_marks.heads(client)
-    for log_id, mark in archive_marks.marks(client).items():
+    held_from = log_store.log_starts(client)
+    for log_id, mark in marks.items():
+        if held_from.get(log_id, mark.size) == 0:
+            continue
         try:
             starts[log_id] = archived_start(mark, heads.get(log_id, []), verifiers)
         except ValueError as exc:
