@@ -21,10 +21,8 @@ def _bootstrap() -> tuple[str, int]:
 
     settings = settings_or_exit()
     if not settings.kafka:
-        raise FixableError(
-            "no Kafka named: set BATTRACE_KAFKA to its bootstrap servers (the embedded broker's topics "
-            "are created by `battrace demo`)"
-        )
+        raise FixableError("no Kafka named: set BATTRACE_KAFKA to its bootstrap servers (the embedded broker's topics "
+                           "are created by `battrace demo`)")
     require_kafka(settings.kafka)
     return settings.kafka, settings.partitions
 
