@@ -7,6 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import click
 
+from battrace.cli.archive import archive_cmd
 from battrace.cli.audit import audit
 from battrace.cli.bench import bench
 from battrace.cli.cosign import cosign
@@ -30,6 +31,7 @@ from battrace.cli.verify import verify_cmd
 from battrace.cli.witness import witness_group
 
 COMMANDS = (
+    archive_cmd,
     audit,
     bench,
     cosign,

@@ -12,6 +12,7 @@ import json
 
 from clickhouse_connect.driver.client import Client
 
+from battrace.store import archive_marks
 from battrace.tlog import leaf_hash
 from battrace.tlog.mutable import MutableTree
 from schemas.heads import head_leaf, heads_line
@@ -70,6 +71,14 @@ class Heads:
         """Commit, then the checkpoint extension line over the heads."""
         return heads_line(*self.commit())
 
+    def leaves(self) -> list[tuple[int, str, int, str]]:
+        """(position, entity, length, chain hash) of every committed head in tree order (an archive's heads, which
+        the live store keeps to go on from). Needs ``keep_values``."""
+        if self._values is None:
+            raise ValueError("these heads do not keep their values: make them with keep_values=True")
+        values = self._values
+        return sorted((position, entity, *values[entity]) for entity, position in self._positions.items())
+
     def proof(self, entity: str) -> dict[str, object] | None:
         """The entity's committed head with its inclusion proof (a bundle's ``head`` section), or None. Needs
         ``keep_values``."""
@@ -88,19 +97,39 @@ class Heads:
 
 def stored_heads(client: Client, log_id: str, size: int, keep_values: bool = False) -> Heads:
     """The heads of a log's first ``size`` entries, from the stored entries themselves (ClickHouse parses them):
-    committed, as a checkpoint of that size commits to them."""
+    committed, as a checkpoint of that size commits to them. A log whose beginning was archived and dropped starts
+    from the heads its archive mark keeps (battrace/store/archive_marks.py), then the entries held after it."""
+    heads = Heads(keep_values)
+    start = _archived_start(client, log_id, size, heads)
     rows = client.query(
         "SELECT concat(JSONExtractString(entry, 'entity_type'), ':', JSONExtractString(entry, 'entity_id')) AS entity,"
         " min(log_index) AS first, argMax(JSONExtractUInt(entry, 'seq'), log_index),"
         " argMax(JSONExtractString(entry, 'chain_hash'), log_index) "
         "FROM battrace.log_entries FINAL "
-        "WHERE log_id = {log:String} AND log_index < {size:UInt64} "
+        "WHERE log_id = {log:String} AND log_index >= {start:UInt64} AND log_index < {size:UInt64} "
         "AND JSONExtractString(entry, 'kind') = {kind:String} "
         "GROUP BY entity ORDER BY first",
-        parameters={"log": log_id, "size": size, "kind": SEALED},
+        parameters={"log": log_id, "start": start, "size": size, "kind": SEALED},
     ).result_rows
-    heads = Heads(keep_values)
     for entity, _, length, chain_hash in rows:
         heads.observe(entity, length, chain_hash)
     heads.commit()
     return heads
+
+
+def _archived_start(client: Client, log_id: str, size: int, heads: Heads) -> int:
+    """Where the log's held entries start (0, or its archive mark's size when the entries below it were dropped),
+    with the archived heads observed and committed into ``heads``."""
+    mark = archive_marks.marks(client).get(log_id)
+    if mark is None or mark.size > size:
+        return 0
+    held = client.query(
+        "SELECT count() FROM battrace.log_entries WHERE log_id = {log:String} AND log_index = 0",
+        parameters={"log": log_id},
+    ).result_rows[0][0]
+    if held:
+        return 0  # archived but not dropped: the entries say it all
+    for head in archive_marks.heads(client).get(log_id, []):
+        heads.observe(head.entity, head.length, head.chain_hash)
+    heads.commit()
+    return mark.size

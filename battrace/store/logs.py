@@ -80,3 +80,9 @@ def log_sizes(client: Client) -> dict[str, int]:
     """Log id -> number of entries stored (signed or not yet): how far the sealed data reaches now."""
     rows = client.query("SELECT log_id, max(log_index) + 1 FROM battrace.log_entries GROUP BY log_id").result_rows
     return {log_id: int(size) for log_id, size in rows}
+
+
+def log_starts(client: Client) -> dict[str, int]:
+    """Log id -> index of its first stored entry: 0, or where an archive of its beginning ends."""
+    rows = client.query("SELECT log_id, min(log_index) FROM battrace.log_entries GROUP BY log_id").result_rows
+    return {log_id: int(start) for log_id, start in rows}

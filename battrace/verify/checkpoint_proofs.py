@@ -14,9 +14,11 @@ from collections import OrderedDict
 
 from clickhouse_connect.driver.client import Client
 
+from battrace.store import archive_marks
 from battrace.store import logs as log_store
 from battrace.store.heads import Heads, stored_heads
 from battrace.tlog import MerkleTree
+from battrace.verify.archive_tree import HeldFromTree
 
 KEPT = 8  # checkpoints whose proofs are kept (a few logs' newest)
 
@@ -28,11 +30,9 @@ class CheckpointProofs:
         self._heads: OrderedDict[tuple[str, int], Heads] = OrderedDict()
         self._lock = threading.Lock()  # the API exports from a thread pool
 
-    def tree(self, client: Client, log_id: str, size: int) -> MerkleTree:
+    def tree(self, client: Client, log_id: str, size: int) -> MerkleTree | HeldFromTree:
         """The RFC 6962 tree of the log's first ``size`` entries."""
-        return self._get(
-            self._trees, (log_id, size), lambda: MerkleTree(log_store.leaf_hashes(client, log_id, 0, size))
-        )
+        return self._get(self._trees, (log_id, size), lambda: held_tree(client, log_id, size))
 
     def heads(self, client: Client, log_id: str, size: int) -> Heads:
         """The heads the checkpoint of ``size`` commits to, with their values (for a bundle's head section)."""
@@ -49,3 +49,13 @@ class CheckpointProofs:
             while len(cache) > self._kept:
                 cache.popitem(last=False)
         return value
+
+
+def held_tree(client: Client, log_id: str, size: int) -> MerkleTree | HeldFromTree:
+    """The tree of the log's first ``size`` entries from every leaf or, when its beginning was archived and dropped,
+    from its archive mark's compact range and the leaves held after it (the proofs are the same)."""
+    mark = archive_marks.marks(client).get(log_id)
+    if mark is not None and mark.size <= size and log_store.log_starts(client).get(log_id, 0) > 0:
+        compact_range = [bytes.fromhex(h) for h in mark.compact_range]
+        return HeldFromTree(mark.size, compact_range, log_store.leaf_hashes(client, log_id, mark.size, size))
+    return MerkleTree(log_store.leaf_hashes(client, log_id, 0, size))

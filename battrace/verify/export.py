@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,7 +12,8 @@ from clickhouse_connect.driver.client import Client
 from battrace.domain.entities import entity_key
 from battrace.store import logs as log_store
 from battrace.store.heads import Heads
-from battrace.tlog import Verifier
+from battrace.tlog import MerkleTree, Verifier
+from battrace.verify.archive_tree import HeldFromTree
 from battrace.verify.bundle import FORMAT
 from battrace.verify.bundle_report import certification_of, report_steps
 from battrace.verify.checkpoint_proofs import CheckpointProofs
@@ -43,7 +45,30 @@ def build_bundle(
         parameters={"t": entity_type, "i": entity_id},
         column_formats={"canonical": "bytes"},
     )
-    rows = result.result_rows
+    return assemble_bundle(
+        entity_type,
+        entity_id,
+        result.result_rows,
+        latest,
+        lambda log_id, size: proofs.tree(client, log_id, size),
+        lambda log_id, size: proofs.heads(client, log_id, size),
+        verifiers,
+    )
+
+
+def assemble_bundle(
+    entity_type: str,
+    entity_id: str,
+    rows: Sequence[Sequence[Any]],
+    latest: Mapping[str, log_store.StoredCheckpoint],
+    tree_of: Callable[[str, int], MerkleTree | HeldFromTree],
+    heads_of: Callable[[str, int], Heads],
+    verifiers: list[Verifier],
+) -> dict[str, Any]:
+    """The bundle of one entity from its sealed rows joined with their events, wherever they are read from (the
+    store, an archive): (entity_type, entity_id, seq, event_id, event_hash, prev_hash, chain_hash, log_id,
+    log_index, sealed_at ms, kind, event_time ms, canonical) in seq order; ``latest``: each log's newest checkpoint;
+    ``tree_of``/``heads_of``: a log's tree and heads at a checkpoint size."""
     if not rows:
         raise NothingToExport(f"no sealed records for {entity_type} {entity_id}")
     logs = sorted({r[7] for r in rows})
@@ -56,7 +81,12 @@ def build_bundle(
     rows = [r for r in rows if r[8] < cp.size] if cp is not None else []
     if cp is None or not rows:
         raise NothingToExport(f"{entity_type} {entity_id} is not under a signed checkpoint yet; retry")
-    tree = proofs.tree(client, log_id, cp.size)
+    if rows[0][2] != 1:  # the chain's beginning was archived and dropped (battrace/store/archive_marks.py)
+        raise NothingToExport(
+            f"{entity_type} {entity_id}: records 1 to {rows[0][2] - 1} are archived elsewhere and a bundle starts at "
+            "the first record; build it from the archive that holds them with `battrace export --archive DIR`"
+        )
+    tree = tree_of(log_id, cp.size)
     records = []
     for r in rows:
         index = r[8]
@@ -76,9 +106,7 @@ def build_bundle(
                 "inclusion_proof": [h.hex() for h in tree.inclusion_proof(index, cp.size)],
             }
         )
-    head = _head(
-        proofs.heads(client, log_id, cp.size), entity_key(entity_type, entity_id), log_id, cp.size, len(records)
-    )
+    head = _head(heads_of(log_id, cp.size), entity_key(entity_type, entity_id), log_id, cp.size, len(records))
     bundle = {
         "format": FORMAT,
         "subject": {"type": entity_type, "id": entity_id},

@@ -18,6 +18,8 @@ from battrace.tlog.checkpoint import CheckpointError
 from battrace.verify.checkpoint_memory import CheckpointMemory, RememberedCheckpoint
 
 LeafHashes = Callable[[str, int], list[bytes]]  # (log id, size) -> leaf hashes [0, size); LookupError if lacking
+# (log id, old size, new size) -> an RFC 9162 consistency proof; LookupError if the store cannot make it
+Prover = Callable[[str, int, int], list[bytes]]
 
 
 @dataclass
@@ -46,9 +48,15 @@ def newest_verified(
 
 
 def check_rollback(
-    stored: Iterable[StoredCheckpoint], leaf_hashes: LeafHashes, verifiers: Sequence[Verifier], memory: CheckpointMemory
+    stored: Iterable[StoredCheckpoint],
+    leaf_hashes: LeafHashes,
+    verifiers: Sequence[Verifier],
+    memory: CheckpointMemory,
+    prove: Prover | None = None,
 ) -> RollbackCheck:
-    """Compare the store's newest verified checkpoint of every log with what ``memory`` holds."""
+    """Compare the store's newest verified checkpoint of every log with what ``memory`` holds. ``prove``: how to
+    make a consistency proof when not from every leaf (a log whose beginning is archived; default: from
+    ``leaf_hashes``)."""
     stored = list(stored)
     current = newest_verified(stored, verifiers)
     remembered_ids = memory.log_ids()
@@ -62,7 +70,7 @@ def check_rollback(
             if new is not None:
                 check.accepted.append(new)
             continue
-        problem = _contradiction(old, new, leaf_hashes)
+        problem = _contradiction(old, new, prove or _from_leaves(leaf_hashes))
         if problem is None:
             check.accepted.append(new)  # type: ignore[arg-type]  # no contradiction implies a checkpoint
         else:
@@ -72,17 +80,24 @@ def check_rollback(
     return check
 
 
-def _contradiction(old: RememberedCheckpoint, new: RememberedCheckpoint | None, leaf_hashes: LeafHashes) -> str | None:
+def _from_leaves(leaf_hashes: LeafHashes) -> Prover:
+    return lambda log_id, old_size, new_size: consistency_proof(leaf_hashes(log_id, new_size), old_size)
+
+
+def _contradiction(old: RememberedCheckpoint, new: RememberedCheckpoint | None, prove: Prover) -> str | None:
     """Why the store's newest checkpoint does not extend the remembered one, or None if it does."""
     if new is None:
         return f"rolled back: the store holds no verified checkpoint of {old.log_id}"
     if new.size < old.size:
         return f"rolled back: the store's newest checkpoint of {old.log_id} has size {new.size}"
+    if new.size == old.size:  # the same size must be the same tree: no leaves needed (they may be archived)
+        if new.root == old.root:
+            return None
+        return f"forked: checkpoint {new.size} of {old.log_id} has another root, not consistent with the remembered one"
     try:
-        leaves = leaf_hashes(old.log_id, new.size)
+        proof = prove(old.log_id, old.size, new.size)
     except LookupError as exc:
         return f"cannot prove checkpoint {new.size} of {old.log_id} consistent: {exc}"
-    proof = consistency_proof(leaves, old.size)
     if not verify_consistency(old.size, new.size, proof, old.root, new.root):
         return f"forked: checkpoint {new.size} of {old.log_id} is not consistent with the remembered one"
     return None

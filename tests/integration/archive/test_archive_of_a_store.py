@@ -1,0 +1,231 @@
+"""Archive the beginning of a real store's logs, drop it, and verify both halves: the archive with no store, the live
+store knowing what was archived. A byte flipped in an archived file, a rewritten file, a forged manifest and history
+missing beyond the archive all fail, naming the file or the entity.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from embedded import Stack, run_sql, verify_all, write_sql
+
+from battrace.keys import KeyRing
+from battrace.settings import Settings
+from battrace.stack.broker import EmbeddedBroker
+from battrace.verify.archive_files import sha256_file
+from streams.kafka import ensure_topics
+from streams.simulator import simulate
+
+MONTH = "2025-01"  # the test dates the store's older checkpoints to this month
+
+
+def battrace(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "BATTRACE_HOME": str(home)}
+    return subprocess.run(
+        [sys.executable, "-m", "battrace", *args], env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def verify_archive(home: Path, directory: Path, *args: str) -> tuple[int, dict]:
+    result = battrace(home, "verify", "--archive", str(directory), "--json", *args)
+    assert result.stdout.strip(), result.stderr
+    return result.returncode, json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def archived(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, int, str]:
+    """A one-log store whose checkpoints but the newest are dated MONTH, archived up to MONTH and dropped:
+    (home, archive directory, archived size, log id)."""
+    home = tmp_path_factory.mktemp("store")
+    settings = Settings(
+        home=home, partitions=1, batch_seconds=0.2, batch_size=100, seal_batch_packs=1, checkpoint_every=50
+    )
+    events = list(simulate(600, seed=5, invalid_share=0.0))
+    log = settings.log_id(0)
+    directory = home / "archive"
+    with EmbeddedBroker(home / "broker") as broker:
+        ensure_topics(broker.bootstrap, settings.partitions)
+        stack = Stack(settings, broker.bootstrap)
+        stack.publish(events[:400])
+        stack.process()
+        code, report = verify_all(home)  # remembered by the verifier: the drop must not look like a rollback
+        assert code == 0, report["failures"][:5]
+        sizes = sorted(
+            r[0] for r in run_sql(home, f"SELECT size FROM battrace.checkpoints FINAL WHERE log_id = '{log}'")
+        )
+        assert len(sizes) >= 2, sizes
+        keep = sizes[-2]
+        write_sql(
+            home,
+            f"ALTER TABLE battrace.checkpoints UPDATE created_at = toDateTime64('{MONTH}-15 12:00:00', 3, 'UTC') "
+            f"WHERE log_id = '{log}' AND size <= {keep}",
+        )
+        result = battrace(home, "archive", "--until", MONTH, "--out", str(directory), "--drop")
+        assert result.returncode == 0, result.stderr
+        stack.publish(events[400:])  # the worker resumes the log and its chains from where the archive left them
+        stack.process()
+    return home, directory, keep, log
+
+
+def test_the_dropped_store_starts_where_the_archive_ends(archived: tuple[Path, Path, int, str]) -> None:
+    home, directory, keep, log = archived
+    assert run_sql(home, f"SELECT min(log_index) FROM battrace.log_entries WHERE log_id = '{log}'") == [[keep]]
+    assert run_sql(home, f"SELECT count() FROM battrace.sealed WHERE log_index < {keep}") == [[0]]
+    manifest = json.loads((directory / "manifest.json").read_text())
+    assert manifest["until"] == MONTH and manifest["logs"][log]["size"] == keep
+    archived_rows = {f["table"]: f["rows"] for f in manifest["files"]}
+    newest = run_sql(home, f"SELECT max(size) FROM battrace.checkpoints FINAL WHERE log_id = '{log}'")[0][0]
+    assert newest > archived_rows["log_entries"] + 100  # the worker went on sealing after the drop
+    assert archived_rows["log_entries"] == keep
+    assert pq.read_table(directory / "sealed.parquet").num_rows == archived_rows["sealed"] > 0
+
+
+def test_archive_and_live_store_both_verify(archived: tuple[Path, Path, int, str]) -> None:
+    home, directory, _, _ = archived
+    code, report = verify_archive(home, directory)
+    assert code == 0 and report["ok"] and report["checked"] > 0, report["failures"][:5]
+    code, report = verify_all(home)
+    assert code == 0 and report["ok"] and report["checked"] > 0, report["failures"][:5]
+    assert report["archived"] > 0  # derived rows that depend on archived history are counted, not compared
+    key = KeyRing(Settings(home=home)).signers(generate=False)[0].verifier_key()
+    offline = home / "offline"  # a home with no store, no keys: only the pinned key
+    code, report = verify_archive(offline, directory, "--key", key)
+    assert code == 0 and report["ok"], report["failures"][:5]
+
+
+def test_a_battery_bundle_from_the_archive_verifies(archived: tuple[Path, Path, int, str]) -> None:
+    home, directory, _, _ = archived
+    sealed = pq.read_table(directory / "sealed.parquet").to_pylist()
+    live = {r[0] for r in run_sql(home, "SELECT DISTINCT entity_id FROM battrace.sealed WHERE entity_type = 'battery'")}
+    # a battery whose chain began before the archive's end and went on after it
+    battery = min(r["entity_id"] for r in sealed if r["entity_type"] == "battery" and r["entity_id"] in live)
+    out = home / "bundle.json"
+    result = battrace(home, "export", "--archive", str(directory), "--battery", battery, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    bundle = json.loads(out.read_text())
+    assert len(bundle["records"]) == sum(1 for r in sealed if r["entity_id"] == battery)
+    key = KeyRing(Settings(home=home)).signers(generate=False)[0].verifier_key()
+    checked = battrace(home / "offline", "verify", "--bundle", str(out), "--key", key, "--json")
+    assert checked.returncode == 0 and json.loads(checked.stdout)["verified"], checked.stdout + checked.stderr
+    from_store = battrace(home, "export", "--battery", battery, "--out", str(home / "live.json"))
+    assert from_store.returncode == 1 and "archived" in from_store.stderr and "--archive" in from_store.stderr, (
+        from_store.stderr
+    )
+
+
+def test_a_chain_begun_after_the_archive_exports_from_the_live_store(archived: tuple[Path, Path, int, str]) -> None:
+    home, _, keep, _ = archived
+    [[battery]] = run_sql(
+        home,
+        "SELECT entity_id FROM battrace.sealed FINAL WHERE entity_type = 'battery' GROUP BY entity_id "
+        f"HAVING min(seq) = 1 AND min(log_index) >= {keep} ORDER BY entity_id LIMIT 1",
+    )
+    out = home / "live-bundle.json"
+    result = battrace(home, "export", "--battery", battery, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    key = KeyRing(Settings(home=home)).signers(generate=False)[0].verifier_key()
+    checked = battrace(home / "offline", "verify", "--bundle", str(out), "--key", key, "--json")
+    assert checked.returncode == 0 and json.loads(checked.stdout)["verified"], checked.stdout + checked.stderr
+
+
+def test_a_flipped_byte_in_an_archived_file_fails_naming_the_file(
+    archived: tuple[Path, Path, int, str], tmp_path: Path
+) -> None:
+    home, directory, _, _ = archived
+    copy = tmp_path / "archive"
+    shutil.copytree(directory, copy)
+    path = copy / "log_entries.parquet"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 3] ^= 0x01
+    path.write_bytes(bytes(data))
+    code, report = verify_archive(home, copy)
+    assert code == 1 and not report["ok"]
+    assert any(f["entity"] == "log_entries.parquet" for f in report["failures"]), report["failures"]
+
+
+def test_a_rewritten_file_fails_naming_the_file_and_the_entity(
+    archived: tuple[Path, Path, int, str], tmp_path: Path
+) -> None:
+    home, directory, _, _ = archived
+    copy = tmp_path / "archive"
+    shutil.copytree(directory, copy)
+    table = pq.read_table(copy / "sealed.parquet")
+    rows = table.to_pylist()
+    victim = rows[len(rows) // 2]
+    victim["event_hash"] = "00" * 32
+    pq.write_table(table.from_pylist(rows, schema=table.schema), copy / "sealed.parquet")
+    code, report = verify_archive(home, copy)
+    assert code == 1
+    entities = {f["entity"] for f in report["failures"]}
+    assert "sealed.parquet" in entities, report["failures"]
+    assert f"{victim['entity_type']}:{victim['entity_id']}" in entities, report["failures"]
+
+
+def test_a_forged_manifest_fails(archived: tuple[Path, Path, int, str], tmp_path: Path) -> None:
+    home, directory, _, _ = archived
+    copy = tmp_path / "archive"
+    shutil.copytree(directory, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["files"][0]["rows"] += 1
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    code, report = verify_archive(home, copy)
+    assert code == 1 and [f["entity"] for f in report["failures"]] == ["manifest.json"], report["failures"]
+    assert "changed after it was signed" in report["failures"][0]["problem"]
+    missing = battrace(home, "verify", "--archive", str(tmp_path / "nowhere"))
+    assert missing.returncode == 2 and "no manifest.json" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_history_missing_beyond_the_archive_still_fails(archived: tuple[Path, Path, int, str]) -> None:
+    """A live row deleted right after the archive is missing history, not archived history; put back, all verifies."""
+    home, _, keep, log = archived
+    columns = "entity_type, entity_id, seq, event_id, event_hash, prev_hash, chain_hash, log_id, log_index"
+    [row] = run_sql(
+        home,
+        f"SELECT {columns}, toUnixTimestamp64Milli(sealed_at) FROM battrace.sealed FINAL WHERE log_id = '{log}' "
+        f"AND seq > 1 AND log_index >= {keep} ORDER BY log_index LIMIT 1",
+    )
+    entity_type, entity_id, seq = row[:3]
+    where = f"entity_type = '{entity_type}' AND entity_id = '{entity_id}' AND seq = {seq}"
+    write_sql(home, f"ALTER TABLE battrace.sealed DELETE WHERE {where}")
+    code, report = verify_all(home)
+    assert code == 1
+    assert f"{entity_type}:{entity_id}" in {f["entity"] for f in report["failures"]}, report["failures"][:5]
+    values = ", ".join(json.dumps(v).replace('"', "'") for v in row[:-1])
+    write_sql(
+        home,
+        f"INSERT INTO battrace.sealed ({columns}, sealed_at) VALUES ({values}, fromUnixTimestamp64Milli({row[-1]}))",
+    )
+    code, report = verify_all(home)
+    assert code == 0, report["failures"][:5]
+
+
+def test_a_second_archive_goes_on_from_the_first(archived: tuple[Path, Path, int, str]) -> None:
+    """Run last: it archives and drops more of the store."""
+    home, first, keep, log = archived
+    sizes = sorted(r[0] for r in run_sql(home, f"SELECT size FROM battrace.checkpoints FINAL WHERE log_id = '{log}'"))
+    later = sizes[-2]
+    assert later > keep, sizes
+    write_sql(
+        home,
+        "ALTER TABLE battrace.checkpoints UPDATE created_at = toDateTime64('2025-02-15 12:00:00', 3, 'UTC') "
+        f"WHERE log_id = '{log}' AND size > {keep} AND size <= {later}",
+    )
+    second = home / "archive-2"
+    result = battrace(home, "archive", "--until", "2025-02", "--out", str(second), "--drop")
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((second / "manifest.json").read_text())
+    assert manifest["logs"][log]["start"]["size"] == keep and manifest["logs"][log]["size"] == later
+    assert manifest["logs"][log]["start"]["manifest_sha256"] == sha256_file(first / "manifest.json")
+    assert run_sql(home, f"SELECT min(log_index) FROM battrace.log_entries WHERE log_id = '{log}'") == [[later]]
+    for directory in (first, second):
+        code, report = verify_archive(home, directory)
+        assert code == 0 and report["ok"], report["failures"][:5]
+    code, report = verify_all(home)
+    assert code == 0 and report["ok"], report["failures"][:5]
