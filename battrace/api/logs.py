@@ -14,8 +14,8 @@ from fastapi.responses import PlainTextResponse
 from battrace.api.context import ApiContext, get_context
 from battrace.api.errors import ApiError
 from battrace.api.models import ConsistencyProof, LogHead, Problem
-from battrace.store import logs as log_store
-from battrace.tlog import MerkleTree, consistency_proof
+from battrace.store.log_trees import held_from, held_tree
+from battrace.tlog import EMPTY_ROOT
 from battrace.verify.log_signers import signing_key_ids
 
 router = APIRouter(tags=["logs"])
@@ -97,17 +97,24 @@ def get_consistency(
             {"first": first, "second": second},
         )
     try:
-        leaves = log_store.leaf_hashes(ctx.client, log_id, 0, second)
+        tree = held_tree(ctx.client, log_id, second)
     except LookupError as exc:
         raise ApiError(409, "log_incomplete", f"{exc}; the store cannot prove this log", {"log": log_id}) from None
-    tree = MerkleTree(leaves)
+    if first < held_from(tree) and first > 0:
+        raise ApiError(
+            409,
+            "archived",
+            f"the first {held_from(tree)} entries of {log_id} are archived; prove first={first} with "
+            "`battrace verify --archive` on the archive, or ask from its size on",
+            {"log": log_id, "first": first, "archived_size": held_from(tree)},
+        )
     return ConsistencyProof(
         log_id=log_id,
         first=first,
         second=second,
-        first_root=tree.root(first).hex(),
-        second_root=tree.root(second).hex(),
-        proof=[h.hex() for h in consistency_proof(leaves, first)],
+        first_root=tree.root(first).hex() if first else EMPTY_ROOT.hex(),
+        second_root=tree.root(second).hex() if second else EMPTY_ROOT.hex(),
+        proof=[h.hex() for h in tree.consistency_proof(first, second)],
     )
 
 

@@ -2,8 +2,9 @@
 
 The worker asks for a seal reference on every traceability report (several times while inputs are in
 flight), so rebuilding each log's tree from all of its stored entries per call grew quadratic over a run.
-Each process instead keeps one :class:`~battrace.tlog.MerkleTree` per client and log, extended with only
-the entries it lacks; those leaf hashes are still recomputed from the stored entries.
+Each process instead keeps one tree per client and log, extended with only the entries it lacks; those leaf hashes
+are still recomputed from the stored entries. A log whose beginning was archived and dropped is proven from its
+archive cut on (battrace/store/log_trees.py).
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from battrace.compliance.tables import rows
 from battrace.report.build import inclusion_from_row
 from battrace.report.model import SealReference
 from battrace.store import logs as log_store
-from battrace.tlog import MerkleTree
+from battrace.store.log_trees import LogTree, held_tree
 
 # Keyed on the client so a tree never outlives the store it was read from; the lock keeps two threads
 # from extending one tree at once.
-_trees: weakref.WeakKeyDictionary[Client, dict[str, MerkleTree]] = weakref.WeakKeyDictionary()
+_trees: weakref.WeakKeyDictionary[Client, dict[str, LogTree]] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
@@ -60,5 +61,5 @@ def _inclusion_proof(client: Client, log_id: str, index: int, size: int, root: s
         if tree is not None and tree.size < size:
             tree.extend(log_store.leaf_hashes(client, log_id, tree.size, size))
         if tree is None or tree.root(size).hex() != root:
-            tree = trees[log_id] = MerkleTree(log_store.leaf_hashes(client, log_id, 0, size))
+            tree = trees[log_id] = held_tree(client, log_id, size)
         return tree.inclusion_proof(index, size)

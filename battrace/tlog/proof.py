@@ -62,17 +62,18 @@ def consistency_proof(leaf_hashes: Sequence[bytes], old_size: int) -> list[bytes
         raise ValueError(f"old_size {old_size!r} out of range for tree size {n}")
     if old_size == 0:
         return []
-    return _subproof(lambda lo, hi: subtree_root(leaf_hashes, lo, hi), old_size, 0, n, True)
+    return subproof(lambda lo, hi: subtree_root(leaf_hashes, lo, hi), old_size, 0, n, True)
 
 
-def _subproof(mth: SubtreeRoot, m: int, start: int, end: int, whole: bool) -> list[bytes]:
+def subproof(mth: SubtreeRoot, m: int, start: int, end: int, whole: bool) -> list[bytes]:
+    """RFC 9162 SUBPROOF(m, D[start:end], whole) over any source of subtree roots."""
     n = end - start
     if m == n:
         return [] if whole else [mth(start, end)]
     k = split_point(n)
     if m <= k:
-        return [*_subproof(mth, m, start, start + k, whole), mth(start + k, end)]
-    return [*_subproof(mth, m - k, start + k, end, False), mth(start, start + k)]
+        return [*subproof(mth, m, start, start + k, whole), mth(start + k, end)]
+    return [*subproof(mth, m - k, start + k, end, False), mth(start, start + k)]
 
 
 def consistency_proof_appended(old_range: Sequence[bytes], old_size: int, appended: Sequence[bytes]) -> list[bytes]:
@@ -99,7 +100,7 @@ def consistency_proof_appended(old_range: Sequence[bytes], old_size: int, append
             return subtree_root(appended, lo - old_size, hi - old_size)
         return peaks[(lo, hi)]  # the proof never asks for a node straddling old_size
 
-    return _subproof(mth, old_size, 0, old_size + len(appended), True)
+    return subproof(mth, old_size, 0, old_size + len(appended), True)
 
 
 # --------------------------------------------------------------------------- verifiers

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
+from battrace.tlog.proof import subproof
 from battrace.tlog.rfc6962 import EMPTY_ROOT, HASH_SIZE, MAX_TREE_SIZE, node_hash, split_point
 
 
@@ -72,6 +73,14 @@ class MerkleTree:
         if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < size:
             raise IndexError(f"leaf index {index!r} out of range for tree size {size}")
         return path(self._mth, index, size)
+
+    def consistency_proof(self, old_size: int, size: int | None = None) -> list[bytes]:
+        """PROOF(old_size, D[:size]) of RFC 9162 §2.1.4.1, equal to ``consistency_proof(leaves[:size], old_size)``."""
+        size = self._checked_size(size)
+        old_size = self._checked_size(old_size)
+        if old_size > size:
+            raise ValueError(f"old size {old_size} is past size {size}")
+        return subproof(self._mth, old_size, 0, size, True) if old_size else []
 
     def _checked_size(self, size: int | None) -> int:
         if size is None:

@@ -14,9 +14,9 @@ from typing import Any
 from battrace.store.heads import Heads
 from battrace.store.logs import StoredCheckpoint
 from battrace.tlog import MerkleTree, Verifier, leaf_hash
+from battrace.tlog.held_tree import HeldFromTree
 from battrace.verify.archive_check import archive_starts, verify_archive
 from battrace.verify.archive_files import load_archive
-from battrace.verify.archive_tree import HeldFromTree
 from battrace.verify.chains import VerifyReport
 from battrace.verify.export import NothingToExport, assemble_bundle
 

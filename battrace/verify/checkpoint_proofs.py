@@ -14,11 +14,8 @@ from collections import OrderedDict
 
 from clickhouse_connect.driver.client import Client
 
-from battrace.store import archive_marks
-from battrace.store import logs as log_store
 from battrace.store.heads import Heads, stored_heads
-from battrace.tlog import MerkleTree
-from battrace.verify.archive_tree import HeldFromTree
+from battrace.store.log_trees import LogTree, held_tree
 
 KEPT = 8  # checkpoints whose proofs are kept (a few logs' newest)
 
@@ -26,11 +23,11 @@ KEPT = 8  # checkpoints whose proofs are kept (a few logs' newest)
 class CheckpointProofs:
     def __init__(self, kept: int = KEPT) -> None:
         self._kept = kept
-        self._trees: OrderedDict[tuple[str, int], MerkleTree] = OrderedDict()
+        self._trees: OrderedDict[tuple[str, int], LogTree] = OrderedDict()
         self._heads: OrderedDict[tuple[str, int], Heads] = OrderedDict()
         self._lock = threading.Lock()  # the API exports from a thread pool
 
-    def tree(self, client: Client, log_id: str, size: int) -> MerkleTree | HeldFromTree:
+    def tree(self, client: Client, log_id: str, size: int) -> LogTree:
         """The RFC 6962 tree of the log's first ``size`` entries."""
         return self._get(self._trees, (log_id, size), lambda: held_tree(client, log_id, size))
 
@@ -49,13 +46,3 @@ class CheckpointProofs:
             while len(cache) > self._kept:
                 cache.popitem(last=False)
         return value
-
-
-def held_tree(client: Client, log_id: str, size: int) -> MerkleTree | HeldFromTree:
-    """The tree of the log's first ``size`` entries from every leaf or, when its beginning was archived and dropped,
-    from its archive mark's compact range and the leaves held after it (the proofs are the same)."""
-    mark = archive_marks.marks(client).get(log_id)
-    if mark is not None and mark.size <= size and log_store.log_starts(client).get(log_id, 0) > 0:
-        compact_range = [bytes.fromhex(h) for h in mark.compact_range]
-        return HeldFromTree(mark.size, compact_range, log_store.leaf_hashes(client, log_id, mark.size, size))
-    return MerkleTree(log_store.leaf_hashes(client, log_id, 0, size))

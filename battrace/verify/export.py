@@ -13,7 +13,7 @@ from battrace.domain.entities import entity_key
 from battrace.store import logs as log_store
 from battrace.store.heads import Heads
 from battrace.tlog import MerkleTree, Verifier
-from battrace.verify.archive_tree import HeldFromTree
+from battrace.tlog.held_tree import HeldFromTree
 from battrace.verify.bundle import FORMAT
 from battrace.verify.bundle_report import certification_of, report_steps
 from battrace.verify.checkpoint_proofs import CheckpointProofs

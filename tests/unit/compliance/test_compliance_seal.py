@@ -48,6 +48,10 @@ class FakeStore:
     def checkpoint(self, log_id: str, size: int | None = None) -> None:
         self.sizes.setdefault(log_id, []).append(len(self.entries[log_id]) if size is None else size)
 
+    def command(self, sql: str) -> int:
+        assert sql == "EXISTS TABLE battrace.archives", sql
+        return 0  # a store no archive was dropped from
+
     def query(self, sql: str, parameters: dict[str, Any], column_formats: Any = None) -> _Result:
         if "FROM battrace.sealed" in sql:
             log_id, index = _locate(parameters["i"])

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from battrace.tlog import MerkleTree
-from battrace.tlog.proof import inclusion_proof, verify_inclusion
+from battrace.tlog.proof import consistency_proof, inclusion_proof, verify_inclusion
 from battrace.tlog.rfc6962 import EMPTY_ROOT, HASH_SIZE, leaf_hash, root_hash
 
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "merkle_rfc6962.json").read_text())
@@ -154,3 +154,13 @@ def test_storage_is_about_two_hashes_per_leaf() -> None:
     stored = sum(len(level) for level in tree._levels)  # the compactness is the point
     assert stored == HASH_SIZE * sum(1000 >> k for k in range(10))
     assert stored < 2 * HASH_SIZE * 1000
+
+
+def test_consistency_proofs_from_the_tree_equal_the_leaf_lists() -> None:
+    leaves = [leaf_hash(bytes([i])) for i in range(19)]
+    tree = MerkleTree(leaves)
+    for size in range(len(leaves) + 1):
+        for old in range(size + 1):
+            assert tree.consistency_proof(old, size) == consistency_proof(leaves[:size], old), (old, size)
+    with pytest.raises(ValueError, match="past size"):
+        tree.consistency_proof(5, 4)
