@@ -10,7 +10,7 @@ import click
 
 from battrace.cli.common import open_store, settings_or_exit, trusted_keys
 from battrace.cli.known_errors import FixableError
-from battrace.cli.verify import _witness_quorum as witness_quorum
+from battrace.cli.witness_options import witness_quorum
 
 VIEWS = ("shipment_transit", "hub_dwell", "checkpoint_health")  # battrace/store/ddl/006_dashboard_views.sql
 

@@ -11,6 +11,7 @@ import click
 
 from battrace.cli.common import keyring, open_store, print_report, settings_or_exit, trusted_keys
 from battrace.cli.entity_ids import check_battery_code, require_in_store
+from battrace.cli.witness_options import witness_quorum
 from battrace.domain.entities import BATTERY
 
 
@@ -88,7 +89,7 @@ def verify_cmd(
     if battery_id is not None:
         check_battery_code(battery_id)
     settings = settings_or_exit()
-    witnesses = _witness_quorum(settings, witness_keys, witnesses_required)
+    witnesses = witness_quorum(settings, witness_keys, witnesses_required)
     if bundle_path is not None:
         from battrace.keys import KeyConfigError
         from battrace.tlog import InvalidKeyError, Verifier
@@ -169,34 +170,6 @@ def _report_keys(args: tuple[str, ...]) -> dict[str, list[Any]]:
             raise click.UsageError(f"--report-key {arg[:60]!r}: give ROLE=KEY with ROLE one of {', '.join(ROLES)}")
         out.setdefault(role, []).append(Verifier.from_key(key))
     return out
-
-
-def _witness_quorum(settings: Any, keys: tuple[str, ...], required: int | None) -> Any:
-    """The witness cosignatures to require (a WitnessQuorum), or None when none are."""
-    from battrace.keys import KeyConfigError
-    from battrace.tlog import InvalidKeyError
-    from battrace.tlog.cosignature import WitnessKey
-    from battrace.verify.witness_quorum import QuorumConfigError, WitnessQuorum
-
-    try:
-        pinned = [WitnessKey.from_key(k) for k in keys] if keys else [k for k, _ in keyring(settings).witnesses()]
-    except InvalidKeyError as exc:
-        raise click.UsageError(f"--witness-key: {exc}; give the key `battrace witness key` prints") from None
-    except KeyConfigError as exc:
-        raise click.UsageError(str(exc)) from None
-    if required is None:
-        required = settings.witness_quorum or (len({w.name for w in pinned}) if keys else 0)
-    if required == 0:
-        return None
-    if not pinned:
-        raise click.UsageError(
-            f"{required} witness cosignatures required but no witness is pinned: give --witness-key or set "
-            "BATTRACE_WITNESSES"
-        )
-    try:
-        return WitnessQuorum.of(pinned, required)
-    except QuorumConfigError as exc:
-        raise click.UsageError(str(exc)) from None
 
 
 def _check_against_memory(
