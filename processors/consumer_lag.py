@@ -22,7 +22,8 @@ Offsets = dict[tuple[str, int], int]
 
 
 def stage_groups(settings: Settings) -> dict[str, tuple[str, list[str]]]:
-    """Stage -> (its consumer group, the topics it commits), as battrace.stack.worker.consumed_topics names them."""
+    """Stage -> (its consumer group, the topics it commits): ingest reads the sources, the Faust app (seal stage) the
+    chain, the rejects sink the rejects and the report stage the deliveries."""
     return {
         "ingest": (settings.ingest_group, [t.name for t in topics.SOURCES]),
         "seal": (settings.app_id, [topics.CHAIN.name]),

@@ -18,6 +18,7 @@ from battrace.tlog import Checkpoint
 from battrace.tlog.note import parse_note
 from battrace.verify.witness_quorum import WitnessQuorum
 from processors.broker import BROKER_ENV, TANSU
+from processors.consumer_lag import stage_groups
 from streams import topics
 from streams.kafka import client_config, committed_offsets, end_offsets
 
@@ -132,14 +133,8 @@ def broker_is_tansu(tansu: bool | None, worker: WorkerProcess | None) -> bool:
 
 
 def consumed_topics(settings: Settings) -> dict[str, list[str]]:
-    """Consumer group -> the topics it commits: ingest reads the sources, the Faust app (seal stage) the chain,
-    the rejects sink the rejects and the report stage the deliveries."""
-    return {
-        settings.ingest_group: [t.name for t in topics.SOURCES],
-        settings.app_id: [topics.CHAIN.name],
-        settings.rejects_group: [topics.REJECTS.name],
-        settings.report_group: [topics.DELIVERIES.name],
-    }
+    """Consumer group -> the topics it commits (processors/consumer_lag.py names each group's stage)."""
+    return dict(stage_groups(settings).values())
 
 
 def committed_by_groups(
