@@ -59,19 +59,30 @@ def topic_partitions(bootstrap: str, timeout_s: float = 15) -> dict[str, int]:
     return {name: len(meta.partitions) for name, meta in admin.list_topics(timeout=timeout_s).topics.items()}
 
 
-def end_offsets(bootstrap: str, topic_names: Iterable[str], timeout_s: float = 10) -> dict[tuple[str, int], int]:
-    """High watermark of every partition of the given topics."""
+class MissingTopicError(KeyError):
+    """The broker has no such topic (or it has no partitions yet)."""
+
+
+def watermarks(bootstrap: str, topic_names: Iterable[str], timeout_s: float = 10) -> dict[tuple[str, int], tuple]:
+    """(low, high) watermark of every partition of the given topics, read from the broker (not a cached answer)."""
     consumer = Consumer(client_config(bootstrap, **{"group.id": "battrace-watermarks", "enable.auto.commit": False}))
     try:
         meta = consumer.list_topics(timeout=timeout_s)
-        out: dict[tuple[str, int], int] = {}
+        out: dict[tuple[str, int], tuple] = {}
         for name in topic_names:
+            if name not in meta.topics or not meta.topics[name].partitions:
+                raise MissingTopicError(name)
             for p in meta.topics[name].partitions:
-                _, high = consumer.get_watermark_offsets(TopicPartition(name, p), timeout=timeout_s, cached=False)
-                out[(name, p)] = high
+                tp = TopicPartition(name, p)
+                out[(name, p)] = consumer.get_watermark_offsets(tp, timeout=timeout_s, cached=False)
         return out
     finally:
         consumer.close()
+
+
+def end_offsets(bootstrap: str, topic_names: Iterable[str], timeout_s: float = 10) -> dict[tuple[str, int], int]:
+    """High watermark of every partition of the given topics."""
+    return {tp: high for tp, (_, high) in watermarks(bootstrap, topic_names, timeout_s).items()}
 
 
 # Answers a group coordinator gives while it moves or loads the group's offsets: ask again (librdkafka does not

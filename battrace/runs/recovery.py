@@ -25,8 +25,6 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from confluent_kafka import Consumer, TopicPartition
-
 from battrace.domain.sources import MES_EVENT
 from battrace.runs.bench_error import BenchError
 from battrace.settings import Settings
@@ -34,7 +32,7 @@ from processors.event_ids import EventIdIndex
 from processors.worker import make_app
 from schemas.codec import Decoder, encode
 from streams import topics
-from streams.kafka import client_config
+from streams.kafka import MissingTopicError, watermarks
 from streams.simulator import SimEvent
 
 ENTITIES_TABLE = "entities"  # the seal stage's faust table (processors/worker.py build_worker)
@@ -100,19 +98,10 @@ def _index_positions(settings: Settings) -> dict[int, int | None]:
 
 def earliest_offsets(bootstrap: str, topic_names: Iterable[str], timeout_s: float = 10) -> dict[tuple[str, int], int]:
     """Low watermark of every partition of the given topics; a topic the broker does not have is an error."""
-    consumer = Consumer(client_config(bootstrap, **{"group.id": "battrace-earliest", "enable.auto.commit": False}))
     try:
-        meta = consumer.list_topics(timeout=timeout_s)
-        out: dict[tuple[str, int], int] = {}
-        for name in topic_names:
-            if name not in meta.topics or not meta.topics[name].partitions:
-                raise BenchError(f"the broker has no changelog topic {name}: the worker never wrote its table")
-            for p in meta.topics[name].partitions:
-                low, _ = consumer.get_watermark_offsets(TopicPartition(name, p), timeout=timeout_s, cached=False)
-                out[(name, p)] = low
-        return out
-    finally:
-        consumer.close()
+        return {tp: low for tp, (low, _) in watermarks(bootstrap, topic_names, timeout_s).items()}
+    except MissingTopicError as exc:
+        raise BenchError(f"the broker has no changelog topic {exc.args[0]}: the worker never wrote its table") from None
 
 
 def replayed(
