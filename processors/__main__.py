@@ -22,7 +22,7 @@ from processors import broker
 from processors.ingest_process import IngestProcess
 
 if TYPE_CHECKING:
-    from processors.worker import Worker
+    from wsgiref.simple_server import WSGIServer
 
 
 def say(settings: Settings, level: int, message: str) -> None:
@@ -36,33 +36,36 @@ def say(settings: Settings, level: int, message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def serve_metrics(worker: Worker, settings: Settings) -> None:
-    """The worker's /metrics, /healthz and /readyz on BATTRACE_METRICS_PORT (processors/metrics_server.py); a port
-    that cannot be bound stops the worker before it joins any group, with one line that says what to change."""
-    from processors.metrics_server import health_app, serve
+def bind_metrics(settings: Settings) -> WSGIServer | None:
+    """Bind BATTRACE_METRICS_PORT before anything starts (processors/metrics_server.py); a port that cannot be bound
+    stops the worker there, with one line that says what to change. None when metrics are off."""
+    if not settings.metrics_port:
+        return None
+    from processors.metrics_server import bind
 
     host, port = settings.metrics_host, settings.metrics_port
     try:
-        serve(host, port, health_app(worker.metrics, worker.readiness))
+        return bind(host, port)
     except OSError as exc:
         why = f"cannot serve metrics on {host}:{port} ({exc.strerror})"
         say(settings, logging.ERROR, f"{why}: set BATTRACE_METRICS_PORT to a free port, or 0 to turn metrics off")
         sys.exit(2)
-    say(settings, logging.INFO, f"metrics on http://{host}:{port}/metrics (health: /healthz, /readyz)")
 
 
 def main() -> None:
     settings = get_settings()
+    listener = bind_metrics(settings)
     ingest = IngestProcess(settings).start() if settings.ingest_process else None
     try:
-        _run_worker(settings, ingest)
+        _run_worker(settings, ingest, listener)
     except BaseException:
         if ingest is not None:
             ingest.stop()
         raise
 
 
-def _run_worker(settings: Settings, ingest: IngestProcess | None) -> None:
+def _run_worker(settings: Settings, ingest: IngestProcess | None, listener: WSGIServer | None) -> None:
+    from processors.metrics_server import answer, health_app
     from processors.runtime import faust_patches, tuning  # imported after the ingest child started (docstring)
     from processors.worker import build_worker
 
@@ -73,8 +76,10 @@ def _run_worker(settings: Settings, ingest: IngestProcess | None) -> None:
     if fetch_wait_ms is not None:
         faust_patches.set_worker_fetch_max_wait(fetch_wait_ms)
     worker = build_worker(settings, tansu=tansu, ingest_process=ingest)
-    if settings.metrics_port:
-        serve_metrics(worker, settings)
+    if listener is not None:
+        answer(listener, health_app(worker.metrics, worker.readiness))
+        host, port = settings.metrics_host, settings.metrics_port
+        say(settings, logging.INFO, f"metrics on http://{host}:{port}/metrics (health: /healthz, /readyz)")
     worker.clickhouse.open_early()  # while faust starts and joins (processors/clickhouse_writer.py)
     worker.app.main()
 

@@ -93,8 +93,24 @@ class _QuietHandler(WSGIRequestHandler):
         log.debug(format, *args)  # every scrape on stderr would drown the worker's own log
 
 
-def serve(host: str, port: int, app: WsgiApp) -> WSGIServer:
-    """Listen on ``host:port`` and answer on a daemon thread; raises OSError if the port cannot be bound."""
-    server = make_server(host, port, app, server_class=_ThreadingServer, handler_class=_QuietHandler)
+def bind(host: str, port: int) -> WSGIServer:
+    """Listen on ``host:port`` now, answering nothing yet (see :func:`answer`); raises OSError if the port cannot be
+    bound, so a taken port is found before the worker starts anything."""
+    return make_server(host, port, _starting, server_class=_ThreadingServer, handler_class=_QuietHandler)
+
+
+def answer(server: WSGIServer, app: WsgiApp) -> WSGIServer:
+    """Answer on the bound server with ``app``, on a daemon thread."""
+    server.set_app(app)
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
     return server
+
+
+def serve(host: str, port: int, app: WsgiApp) -> WSGIServer:
+    """Listen on ``host:port`` and answer on a daemon thread; raises OSError if the port cannot be bound."""
+    return answer(bind(host, port), app)
+
+
+def _starting(environ: dict, start_response: Any) -> list[bytes]:
+    start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+    return [b"starting\n"]
