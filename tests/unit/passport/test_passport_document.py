@@ -114,8 +114,16 @@ def test_each_field_appears_exactly_for_the_audiences_of_its_annex_point(full: d
 
 def test_the_public_sees_no_restricted_value_anywhere_in_the_text(full: dict) -> None:
     public = json.dumps(for_audience(full, PUBLIC))
-    for secret in ("CID000001", "ML-1", "licence expired", "0.93", LOT_ASSAYED, "CH2MBL12000001T150000001"):
+    for secret in ("CID000001", "ML-1", "0.93", LOT_ASSAYED, "CH2MBL12000001T150000001"):
         assert secret not in public, secret
+
+
+def test_everyone_sees_the_compliance_flags_as_the_page_behind_the_qr_code_shows_them(full: dict) -> None:
+    """Responsible-sourcing information from the due diligence is Annex XIII 1(d), public: the JSON gives each
+    audience the flags the page shows every visitor."""
+    for audience in AUDIENCES:
+        flags = for_audience(full, audience)["supplyChainDueDiligence"]["complianceFlags"]
+        assert "licence expired" in json.dumps(flags), audience
 
 
 def test_audiences_are_a_lattice_not_a_ranking(full: dict) -> None:
@@ -123,8 +131,8 @@ def test_audiences_are_a_lattice_not_a_ranking(full: dict) -> None:
     li, authority = for_audience(full, LEGITIMATE_INTEREST), for_audience(full, AUTHORITY)
     assert "stateOfHealth" in li["performance"] and "stateOfHealth" not in authority["performance"]
     assert "resultOfTestReport" in authority["labels"] and "resultOfTestReport" not in li["labels"]
-    assert "complianceFlags" in authority["supplyChainDueDiligence"]
-    assert "complianceFlags" not in li["supplyChainDueDiligence"]
+    assert "materialProvenance" in authority["supplyChainDueDiligence"]
+    assert "materialProvenance" not in li["supplyChainDueDiligence"]
     for audience in (LEGITIMATE_INTEREST, AUTHORITY):
         assert "lotComposition" in for_audience(full, audience)["materialComposition"]
 
