@@ -40,7 +40,7 @@ PARTITION BY toYYYYMM(event_time)
 ORDER BY event_id
 SETTINGS non_replicated_deduplication_window = 1000;
 
-CREATE VIEW IF NOT EXISTS battrace.events AS
+CREATE OR REPLACE VIEW battrace.events AS
 SELECT
     event_id, source_topic, source_partition, source_offset, schema, kind, event_time, tz_offset, entities,
     battery_ids, lot_ids, shipment_id, site_id, lat, lon, payload, canonical,
@@ -68,15 +68,25 @@ ORDER BY (entity_type, entity_id, seq)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- One row per key (FINAL inside: prev_hash is the previous row's chain_hash, which a duplicate would displace).
-CREATE VIEW IF NOT EXISTS battrace.sealed AS
+-- The bytes get names of their own in the subquery: an alias of the outer select would shadow the stored column.
+CREATE OR REPLACE VIEW battrace.sealed AS
 SELECT
     entity_type, entity_id, seq, event_id,
-    lower(hex(event_hash)) AS event_hash,
-    lower(hex(lagInFrame(chain_hash, 1, toFixedString(unhex(repeat('00', 32)), 32))
-        OVER (PARTITION BY entity_type, entity_id ORDER BY seq ROWS BETWEEN 1 PRECEDING AND CURRENT ROW))) AS prev_hash,
-    lower(hex(chain_hash)) AS chain_hash,
+    lower(hex(event_hash_bytes)) AS event_hash,
+    lower(hex(prev_hash_bytes)) AS prev_hash,
+    lower(hex(chain_hash_bytes)) AS chain_hash,
     log_id, log_index, sealed_at
-FROM battrace.sealed_store FINAL;
+FROM
+(
+    SELECT
+        entity_type, entity_id, seq, event_id, log_id, log_index, sealed_at,
+        event_hash AS event_hash_bytes,
+        chain_hash AS chain_hash_bytes,
+        lagInFrame(chain_hash, 1, toFixedString(unhex(repeat('00', 32)), 32))
+            OVER (PARTITION BY entity_type, entity_id ORDER BY seq ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)
+            AS prev_hash_bytes
+    FROM battrace.sealed_store FINAL
+);
 
 -- The per-partition RFC 6962 logs (index = trace.chain offset): one entry per index, see schemas/log_entries.py.
 -- A sealed item's entry is its sealed_store row: `entry` is stored only where it cannot be rendered from that row
@@ -93,7 +103,7 @@ ORDER BY (log_id, log_index)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- Inclusion and consistency proofs are computed from these leaf hashes; a sealed row must equal its entry.
-CREATE VIEW IF NOT EXISTS battrace.log_entries AS
+CREATE OR REPLACE VIEW battrace.log_entries AS
 SELECT
     l.log_id AS log_id,
     l.log_index AS log_index,
