@@ -31,9 +31,9 @@ _COPY = {
     "log_entries": (
         "INSERT INTO battrace.log_store (log_id, log_index, kind, entry) "
         "SELECT l.log_id, l.log_index, l.kind, if(l.kind = 'sealed' AND l.entry = concat('{\"chain_hash\":\"', "
-        "lower(hex(s.chain_hash)), '\",\"entity_id\":\"', s.entity_id, '\",\"entity_type\":\"', s.entity_type, "
-        "'\",\"event_hash\":\"', lower(hex(s.event_hash)), '\",\"event_id\":\"', s.event_id, "
-        "'\",\"kind\":\"sealed\",\"seq\":', toString(s.seq), '}'), '', l.entry) "
+        'lower(hex(s.chain_hash)), \'","entity_id":"\', s.entity_id, \'","entity_type":"\', s.entity_type, '
+        '\'","event_hash":"\', lower(hex(s.event_hash)), \'","event_id":"\', s.event_id, '
+        '\'","kind":"sealed","seq":\', toString(s.seq), \'}\'), \'\', l.entry) '
         "FROM battrace.log_entries_legacy AS l FINAL "
         "ANY LEFT JOIN battrace.sealed_store AS s FINAL ON s.log_id = l.log_id AND s.log_index = l.log_index"
     ),

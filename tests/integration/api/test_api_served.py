@@ -82,7 +82,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     sealed_rows = run_sql(home, "SELECT count() FROM battrace.sealed")[0][0]
     write_sql(
         home,
-        "ALTER TABLE battrace.sealed UPDATE chain_hash = lower(hex(SHA256('forged'))) "
+        "ALTER TABLE battrace.sealed_store UPDATE chain_hash = SHA256('forged') "
         f"WHERE entity_type = 'battery' AND entity_id = '{tampered}' AND seq = 1",
     )
     write_sql(  # drafted later than any real report, with a document that is no signed report
