@@ -75,7 +75,7 @@ class RowFormat:
             if values[i] is not None:
                 values[i] = [float(v) for v in values[i]]
         for i in self._hashes_at:
-            if isinstance(values[i], str):
+            if values[i] is not None:
                 values[i] = _hash_bytes(self.table, self.columns[i], values[i])
         if None in values:
             for column, value in zip(self.columns, values, strict=True):
@@ -84,10 +84,12 @@ class RowFormat:
         return _encoder.encode(values)[self._header :]
 
 
-def _hash_bytes(table: str, column: str, value: str) -> bytes:
+def _hash_bytes(table: str, column: str, value: str | bytes) -> bytes:
+    """A digest's 32 bytes from hex (or bytes); anything else is refused: ClickHouse would pad a short value with
+    zero bytes, storing a hash that was never computed."""
     try:
-        digest = bytes.fromhex(value)
-    except ValueError:
+        digest = bytes.fromhex(value) if isinstance(value, str) else bytes(value)
+    except (ValueError, TypeError):
         digest = b""
     if len(digest) != 32:
         raise ValueError(f"{table}.{column}: {value!r} is not a 32-byte hex digest")

@@ -44,11 +44,17 @@ def test_hash_columns_are_stored_as_their_bytes() -> None:
     assert values["event_id"] == "e1"
 
 
-@pytest.mark.parametrize("bad", ["ab" * 31, "ab" * 33, "zz" * 32, ""])
+@pytest.mark.parametrize("bad", ["ab" * 31, "ab" * 33, "zz" * 32, "", b"\xab" * 31])
 def test_what_is_not_a_32_byte_hex_digest_is_refused(bad: str) -> None:
     fmt = RowFormat.of_types("sealed", SEALED_TYPES)
     with pytest.raises(ValueError, match=r"^sealed\.chain_hash: .* is not a 32-byte hex digest$"):
         fmt.encode({**ROW, "chain_hash": bad})
+
+
+def test_bytes_of_a_digest_go_in_as_they_are() -> None:
+    fmt = RowFormat.of_types("sealed", SEALED_TYPES)
+    values = dict(zip(fmt.columns, _values(fmt, {**ROW, "event_hash": b"\x01" * 32}), strict=True))
+    assert values["event_hash"] == b"\x01" * 32
 
 
 def test_a_string_column_keeps_hex() -> None:
