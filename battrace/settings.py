@@ -154,6 +154,12 @@ class Settings(BaseSettings):
         description="how far an event time may lie after the trusted clock (the Kafka timestamp, never later than "
         "ingest's own clock) before it is rejected",
     )
+    reject_bytes_days: int = Field(
+        90,
+        ge=1,
+        description="days a rejected message's original bytes are kept in ClickHouse (rejects.original, then emptied "
+        "by a TTL); its reason, detail and source coordinates are kept with the sealed data",
+    )
     max_event_bytes: int = Field(
         1_000_000,
         ge=1,

@@ -24,6 +24,7 @@ from battrace.store import logs as log_store
 from battrace.store.client import apply_ddl, connect, embedded_store
 from battrace.store.heads import Heads, stored_heads
 from battrace.store.logs import LastCheckpoint
+from battrace.store.retention import apply_retention
 from battrace.store.sink import COLUMNS, Blocks, ChdbInserts, ClickHouseSink, SinkBatch
 from battrace.tlog import consistency_proof, consistency_proof_appended, leaf_hash
 from processors.failures import EXIT_SINK_DOWN
@@ -57,6 +58,7 @@ class ClickHouseWriter:
     def _open(self) -> ClickHouseSink:
         client = connect(self._settings)
         apply_ddl(client)
+        apply_retention(client, self._settings)
         store = embedded_store(self._settings)
         made = ClickHouseSink(client, inserts=ChdbInserts(store) if store else None)
         for table in COLUMNS:  # read each table's column types now, not on the event loop in the middle of a batch

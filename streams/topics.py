@@ -19,17 +19,28 @@ class TopicSpec:
 # Source messages carry the broker's append time, not the producer's: ingest checks event times against it
 # (processors/validate.py; the embedded Tansu broker keeps the producer's timestamp whatever this says).
 APPEND_TIME = {"message.timestamp.type": "LogAppendTime"}
+# Kafka is the way in, not the record: once sealed (or rejected), a message lives in ClickHouse, so source and
+# pipeline topics keep a week (Kafka's own default, stated so that a broker configured otherwise does not change it):
+# time for a worker that was down to catch up. What must outlive that is compacted (the registry: each party's latest
+# record) or kept forever (the dedup state, below); Faust's table changelogs are compacted by Faust.
+WEEK = {"retention.ms": str(7 * 24 * 3600 * 1000)}
 MES = TopicSpec(
-    "mes.events", "MES production and lifecycle events (Avro MesEvent)", config={**APPEND_TIME}, value_schema=MES_EVENT
+    "mes.events",
+    "MES production and lifecycle events (Avro MesEvent)",
+    config={**APPEND_TIME, **WEEK},
+    value_schema=MES_EVENT,
 )
 LOGISTICS = TopicSpec(
     "logistics.events",
     "freight consignments, legs and GPS positions (Avro LogisticsEvent)",
-    config={**APPEND_TIME},
+    config={**APPEND_TIME, **WEEK},
     value_schema=LOGISTICS_EVENT,
 )
 ASSAY = TopicSpec(
-    "assay.results", "lab assays of material lots (Avro AssayResult)", config={**APPEND_TIME}, value_schema=ASSAY_RESULT
+    "assay.results",
+    "lab assays of material lots (Avro AssayResult)",
+    config={**APPEND_TIME, **WEEK},
+    value_schema=ASSAY_RESULT,
 )
 REGISTRY = TopicSpec(
     "registry.entities",
@@ -41,16 +52,20 @@ REGISTRY = TopicSpec(
 REPORTS = TopicSpec(
     "reports.events",
     "traceability reports drafted, co-signed or refused, keyed by consignment (Avro ReportEvent)",
-    config={**APPEND_TIME},
+    config={**APPEND_TIME, **WEEK},
     value_schema=REPORT_EVENT,
 )
 EPCIS_CAPTURE = TopicSpec(
     "epcis.capture",
     "partners' GS1 EPCIS 2.0 documents (JSON), each event mapped to a native event and sealed like one "
     "(battrace/epcis/capture_message.py)",
-    config={**APPEND_TIME},
+    config={**APPEND_TIME, **WEEK},
 )
-CHAIN = TopicSpec("trace.chain", "accepted events packed per entity partition (MessagePack): the per-entity sequencer")
+CHAIN = TopicSpec(
+    "trace.chain",
+    "accepted events packed per entity partition (MessagePack): the per-entity sequencer",
+    config={**WEEK},
+)
 # The dedup state's changelog is replayed from its start by every ingest that takes a partition: a record that
 # retention deleted would be an event id forgotten, and its re-sent event sealed twice. Kafka deletes records
 # older than its retention (7 days by default) unless a topic says otherwise.
@@ -60,9 +75,13 @@ EVENT_IDS = TopicSpec(
     "accepted event ids and their source coordinates, packed per source partition (dedup state)",
     config={**KEEP_FOREVER},
 )
-REJECTS = TopicSpec("trace.rejects", "invalid events with the original bytes and a machine-readable reason")
-CHECKPOINTS = TopicSpec("trace.checkpoints", "signed checkpoints of the per-partition logs")
-DELIVERIES = TopicSpec("trace.deliveries", "sealed consignment deliveries: each triggers a traceability report")
+REJECTS = TopicSpec(
+    "trace.rejects", "invalid events with the original bytes and a machine-readable reason", config={**WEEK}
+)
+CHECKPOINTS = TopicSpec("trace.checkpoints", "signed checkpoints of the per-partition logs", config={**WEEK})
+DELIVERIES = TopicSpec(
+    "trace.deliveries", "sealed consignment deliveries: each triggers a traceability report", config={**WEEK}
+)
 
 SOURCES: tuple[TopicSpec, ...] = (MES, LOGISTICS, ASSAY, REGISTRY, REPORTS, EPCIS_CAPTURE)
 INTERNAL: tuple[TopicSpec, ...] = (CHAIN, EVENT_IDS, REJECTS, CHECKPOINTS, DELIVERIES)

@@ -30,6 +30,7 @@ from battrace.stack.worker import (
 )
 from battrace.store import logs as log_store
 from battrace.store.client import connect
+from battrace.store.footprint import bytes_per_sealed_event
 from battrace.store.source_counts import rejected_sources, sealed_sources
 from battrace.verify.chains import verify
 from battrace.verify.checkpoint_memory import CheckpointMemory
@@ -69,6 +70,7 @@ class DemoResult:
     certification: dict[str, object] = field(default_factory=dict)  # certified / refused / reasons
     broker: str = ""  # the broker the run went through: Tansu, Apache Kafka, or an external Kafka
     dashboard: str = ""  # path of the analyst report (battrace/report/dashboard.py), marked if verification failed
+    store_bytes_per_sealed_event: float = 0.0  # bytes on disk (active parts after a final merge) / sealed events
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -174,6 +176,7 @@ def run_demo(settings: Settings, events: int, seed: int, console: Console, inval
         failures = tuple(f"{f['entity']}: {f['problem']}" for f in result.verify_failures)
         verification = Verification(result.verified, 0, failures)
         result.dashboard = str(write_dashboard(client, settings.home / "dashboard", verification))
+        result.store_bytes_per_sealed_event = bytes_per_sealed_event(client, result.sealed)
     finally:
         client.close()
     result.elapsed_s = round(time.monotonic() - started, 2)

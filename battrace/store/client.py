@@ -12,6 +12,7 @@ import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
 from battrace.settings import Settings
+from battrace.store import legacy_layout
 
 DATABASE = "battrace"
 
@@ -73,5 +74,10 @@ def ddl_statements(directory: Traversable | None = None) -> list[str]:
 
 
 def apply_ddl(client: Client) -> None:
+    """Create what the store lacks; a store with the tables the views replaced has them moved in (legacy_layout)."""
+    exists = client.query("SELECT count() FROM system.databases WHERE name = {db:String}", parameters={"db": DATABASE})
+    if exists.result_rows[0][0]:
+        legacy_layout.set_aside(client)
     for statement in ddl_statements():
         client.command(statement)
+    legacy_layout.move_in(client)

@@ -78,7 +78,7 @@ def leaf_hashes(client: Client, log_id: str, start: int, end: int) -> list[bytes
 
 def log_sizes(client: Client) -> dict[str, int]:
     """Log id -> number of entries stored (signed or not yet): how far the sealed data reaches now."""
-    rows = client.query("SELECT log_id, max(log_index) + 1 FROM battrace.log_entries GROUP BY log_id").result_rows
+    rows = client.query("SELECT log_id, max(log_index) + 1 FROM battrace.log_store GROUP BY log_id").result_rows
     return {log_id: int(size) for log_id, size in rows}
 
 

@@ -18,8 +18,12 @@ from typing import Any, Protocol
 
 from clickhouse_connect.driver.client import Client
 
+from battrace.store.log_rows import stored_log_row
 from battrace.store.row_codec import RowFormat
-from battrace.store.tables import COLUMNS, INSERT_ORDER
+from battrace.store.tables import COLUMNS, INSERT_ORDER, storage_table
+
+# Rows the store keeps in another form than the pipeline makes them (before encoding).
+_STORED_FORM = {"log_entries": stored_log_row}
 
 
 class SinkBatch:
@@ -115,7 +119,7 @@ class ClickHouseSink:
             if rows:
                 block = b"".join(rows)
                 token = hashlib.sha256(block).hexdigest()  # the same rows make the same block: dropped at insert
-                self.inserts.insert(f"{self.database}.{table}", COLUMNS[table], block, token)
+                self.inserts.insert(f"{self.database}.{storage_table(table)}", COLUMNS[table], block, token)
 
     def blocks(self, batch: SinkBatch) -> Blocks:
         """The batch's rows encoded (refuses a row without a value for a non-NULL column)."""
@@ -123,7 +127,8 @@ class ClickHouseSink:
         for table, rows in batch.rows.items():
             if rows:
                 encode = self.row_format(table).encode
-                blocks.tables[table].extend([encode(row) for row in rows])
+                stored = _STORED_FORM.get(table)
+                blocks.tables[table].extend([encode(stored(row) if stored else row) for row in rows])
         for table, encoded in batch.encoded.items():
             blocks.tables[table].extend(encoded)
         return blocks
@@ -131,7 +136,7 @@ class ClickHouseSink:
     def row_format(self, table: str) -> RowFormat:
         made = self._formats.get(table)
         if made is None:
-            context = self.client.create_insert_context(f"{self.database}.{table}", list(COLUMNS[table]))
+            context = self.client.create_insert_context(f"{self.database}.{storage_table(table)}", list(COLUMNS[table]))
             types = {n: t.name for n, t in zip(COLUMNS[table], context.column_types, strict=True)}
             made = self._formats[table] = RowFormat.of_types(table, types)
         return made

@@ -1,4 +1,5 @@
-"""The ClickHouse tables the pipeline writes: each one's columns in insert order, and the order tables go in.
+"""The ClickHouse tables the pipeline writes: each one's stored columns in insert order, where rows written under a
+view's name are stored, and the order tables go in.
 
 Apart from the sink so that a process without ClickHouse (the ingest process, which pre-encodes event rows; see
 battrace/store/row_codec.py) knows the columns without importing the ClickHouse client.
@@ -25,7 +26,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "lon",
         "payload",
         "canonical",
-        "event_hash",
     ),
     "sealed": (
         "entity_type",
@@ -33,7 +33,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "seq",
         "event_id",
         "event_hash",
-        "prev_hash",
         "chain_hash",
         "log_id",
         "log_index",
@@ -93,7 +92,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "signature",
         "reasons",
     ),
-    "log_entries": ("log_id", "log_index", "kind", "entry", "leaf_hash"),
+    "log_entries": ("log_id", "log_index", "kind", "entry"),
     "checkpoints": ("log_id", "size", "root", "note", "key_id", "compact_range", "created_at"),
     "rejects": (
         "source_topic",
@@ -169,6 +168,16 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "version",
     ),
 }
+# The storage table of each table the pipeline writes under an analyst-facing name that is now a view over it
+# (battrace/store/ddl/001_tables.sql): the view shows hashes in hex and the facts stored once.
+STORED_AS: dict[str, str] = {"events": "event_store", "sealed": "sealed_store", "log_entries": "log_store"}
+
+
+def storage_table(table: str) -> str:
+    """Where rows written as ``table`` are stored."""
+    return STORED_AS.get(table, table)
+
+
 # Parents before children: a sealed row never lands before the event row it points at.
 INSERT_ORDER = (
     "events",

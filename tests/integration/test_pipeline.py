@@ -85,8 +85,8 @@ def test_full_replay_adds_no_rows_and_changes_no_hash(processed) -> None:
     stack.rewind()
     stack.process()
     after = snapshot(stack)
-    write_sql(stack.settings.home, "OPTIMIZE TABLE battrace.sealed FINAL")
-    raw_sealed = stack.sql("SELECT count() FROM battrace.sealed")[0][0]
+    write_sql(stack.settings.home, "OPTIMIZE TABLE battrace.sealed_store FINAL")
+    raw_sealed = stack.sql("SELECT count() FROM battrace.sealed_store")[0][0]
     # The replay re-sent every event through trace.chain, so each log grew by one `redelivered` entry per
     # re-sent item; what was logged and signed before is unchanged (append-only), and it all still verifies.
     log_before, log_after = before.pop("log_entries"), after.pop("log_entries")
@@ -108,10 +108,9 @@ def _verify_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 FORGED_EXTENSION = (
-    "INSERT INTO battrace.sealed SELECT entity_type, entity_id, seq + 1, event_id, event_hash, chain_hash, "
-    "lower(hex(SHA256(concat(unhex(chain_hash), unhex(event_hash), "
-    "unhex(leftPad(hex(toUInt64(seq + 1)), 16, '0')))))), "
-    "log_id, log_index, sealed_at FROM battrace.sealed FINAL WHERE (entity_type, entity_id, seq) IN "
+    "INSERT INTO battrace.sealed_store SELECT entity_type, entity_id, seq + 1, event_id, event_hash, "
+    "SHA256(concat(chain_hash, event_hash, unhex(leftPad(hex(toUInt64(seq + 1)), 16, '0')))), "
+    "log_id, log_index, sealed_at FROM battrace.sealed_store FINAL WHERE (entity_type, entity_id, seq) IN "
     "(SELECT entity_type, entity_id, max(seq) FROM battrace.sealed FINAL WHERE entity_type = 'battery' "
     "GROUP BY entity_type, entity_id ORDER BY entity_id LIMIT 1)"
 )
@@ -120,25 +119,25 @@ FORGED_EXTENSION = (
 @pytest.mark.parametrize(
     "tamper",
     [
-        "ALTER TABLE battrace.sealed UPDATE chain_hash = lower(hex(SHA256('forged'))) "
+        "ALTER TABLE battrace.sealed_store UPDATE chain_hash = SHA256('forged') "
         "WHERE entity_type = 'battery' AND seq = 1 "
         "AND entity_id = (SELECT min(entity_id) FROM battrace.sealed WHERE entity_type = 'battery')",
-        "ALTER TABLE battrace.sealed DELETE WHERE (entity_type, entity_id, seq) IN "
+        "ALTER TABLE battrace.sealed_store DELETE WHERE (entity_type, entity_id, seq) IN "
         "(SELECT entity_type, entity_id, max(seq) FROM battrace.sealed GROUP BY entity_type, entity_id "
         "ORDER BY entity_id LIMIT 1)",
-        "ALTER TABLE battrace.sealed DELETE WHERE (entity_type, entity_id, seq) IN "
+        "ALTER TABLE battrace.sealed_store DELETE WHERE (entity_type, entity_id, seq) IN "
         "(SELECT entity_type, entity_id, 1 FROM battrace.sealed WHERE seq = 2 ORDER BY entity_id LIMIT 1)",
-        "ALTER TABLE battrace.events UPDATE canonical = concat(canonical, 'x') WHERE event_id IN "
+        "ALTER TABLE battrace.event_store UPDATE canonical = concat(canonical, 'x') WHERE event_id IN "
         "(SELECT event_id FROM battrace.events ORDER BY event_id LIMIT 1)",
         # swap seq 1 and 2 of one chain (ReplacingMergeTree: the re-inserted rows win)
-        "INSERT INTO battrace.sealed SELECT entity_type, entity_id, 3 - seq, event_id, event_hash, prev_hash, "
-        "chain_hash, log_id, log_index, sealed_at FROM battrace.sealed FINAL WHERE (entity_type, entity_id) IN "
+        "INSERT INTO battrace.sealed_store SELECT entity_type, entity_id, 3 - seq, event_id, event_hash, "
+        "chain_hash, log_id, log_index, sealed_at FROM battrace.sealed_store FINAL WHERE (entity_type, entity_id) IN "
         "(SELECT entity_type, entity_id FROM battrace.sealed WHERE seq = 2 ORDER BY entity_id LIMIT 1) AND seq <= 2",
         # a forged extension whose chain arithmetic is right: only the signed log can tell
         FORGED_EXTENSION,
-        "ALTER TABLE battrace.log_entries UPDATE entry = replace(entry, '\"seq\":1', '\"seq\":9'), "
-        "leaf_hash = lower(hex(SHA256(concat(unhex('00'), replace(entry, '\"seq\":1', '\"seq\":9'))))) "
-        "WHERE kind = 'sealed' AND log_index = 0",
+        # the entry stored in place of the one rendered from its sealed row (the view computes its leaf hash)
+        "INSERT INTO battrace.log_store SELECT log_id, log_index, kind, replace(entry, '\"seq\":1', '\"seq\":9') "
+        "FROM battrace.log_entries WHERE kind = 'sealed' AND log_index = 0",
         "ALTER TABLE battrace.checkpoints UPDATE note = replace(note, '\n\n', '\nextension\n\n') WHERE 1",
     ],
     ids=[

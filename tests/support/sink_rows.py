@@ -1,6 +1,10 @@
 """An events row with every awkward value the sink must carry: UInt64 past Int64, NULLs, non-ASCII text,
 bytes that are not UTF-8, and a genealogy edge of it. Shared by the sink's unit tests and its tests on real chDB."""
 
+import hashlib
+
+CANONICAL = b"\xc3\x01\xff\x00avro"  # bytes that are not UTF-8
+
 EVENT = {
     "event_id": "urn:uuid:6f1c0e2a-0000-4000-8000-000000000001",
     "source_topic": "mes.events",
@@ -18,8 +22,8 @@ EVENT = {
     "lat": None,
     "lon": 121.5,
     "payload": '{"note":"µ ✓"}',
-    "canonical": b"\xc3\x01\xff\x00avro",  # bytes that are not UTF-8
-    "event_hash": "ab" * 32,
+    "canonical": CANONICAL,
+    "event_hash": hashlib.sha256(CANONICAL).hexdigest(),  # the events view computes it from the stored bytes
 }
 EDGE = {
     "from_type": "lot",

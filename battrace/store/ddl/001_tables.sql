@@ -5,64 +5,117 @@
 
 CREATE DATABASE IF NOT EXISTS battrace;
 
+-- Storage and retention. Every hash is stored as its 32 bytes (FixedString(32)); the analyst-facing `events`,
+-- `sealed` and `log_entries` are views that show them in hex, over the storage tables `event_store`,
+-- `sealed_store` and `log_store`. A fact is stored once: an event's hash is SHA-256 of its canonical bytes (the
+-- view computes it), a sealed row's prev_hash is the chain_hash of the row before it (the view takes it), and a
+-- sealed item's log entry is the sealed row itself (the view renders its bytes, schemas/log_entries.py).
+-- Big tables are partitioned by month of a time that a replay reproduces (event time, the trace.chain message
+-- time), so a re-insert lands in the partition of the row it replaces. Sealed data has no TTL: it is kept for
+-- the ten years of EU 2023/1542; rejects' raw bytes expire (battrace/store/retention.py).
+
 -- Every accepted source event, decoded, with the canonical bytes its hash is computed over.
-CREATE TABLE IF NOT EXISTS battrace.events
+CREATE TABLE IF NOT EXISTS battrace.event_store
 (
-    event_id         String,
+    event_id         String CODEC(ZSTD(3)),
     source_topic     LowCardinality(String),
-    source_partition UInt32,
-    source_offset    UInt64,
+    source_partition UInt32 CODEC(ZSTD(1)),
+    source_offset    UInt64 CODEC(Delta, ZSTD(1)),
     schema           LowCardinality(String),
     kind             LowCardinality(String),
-    event_time       DateTime64(3, 'UTC'),
-    tz_offset        String,
-    entities         Array(String),
-    battery_ids      Array(String),
-    lot_ids          Array(String),
-    shipment_id      String,
-    site_id          String,
-    lat              Nullable(Float64),
-    lon              Nullable(Float64),
-    payload          String COMMENT 'the decoded record as JSON',
-    canonical        String COMMENT 'Avro single-object bytes the event hash is computed over',
-    event_hash       String COMMENT 'hex SHA-256(canonical)'
+    event_time       DateTime64(3, 'UTC') CODEC(Delta, ZSTD(1)),
+    tz_offset        LowCardinality(String),
+    entities         Array(String) CODEC(ZSTD(3)),
+    battery_ids      Array(String) CODEC(ZSTD(3)),
+    lot_ids          Array(String) CODEC(ZSTD(3)),
+    shipment_id      String CODEC(ZSTD(3)),
+    site_id          LowCardinality(String),
+    lat              Nullable(Float64) CODEC(ZSTD(1)),
+    lon              Nullable(Float64) CODEC(ZSTD(1)),
+    payload          String CODEC(ZSTD(9)) COMMENT 'the decoded record as JSON (recomputed from canonical by verify)',
+    canonical        String CODEC(ZSTD(9)) COMMENT 'Avro single-object bytes the event hash is computed over'
 )
 ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMM(event_time)
 ORDER BY event_id
 SETTINGS non_replicated_deduplication_window = 1000;
 
+CREATE OR REPLACE VIEW battrace.events AS
+SELECT
+    event_id, source_topic, source_partition, source_offset, schema, kind, event_time, tz_offset, entities,
+    battery_ids, lot_ids, shipment_id, site_id, lat, lon, payload, canonical,
+    lower(hex(SHA256(canonical))) AS event_hash
+FROM battrace.event_store;
+
 -- One row per (entity_type, entity_id, seq): the per-entity hash chain that verification recomputes.
 -- chain_hash = SHA-256(prev_hash || event_hash || seq as 8-byte big-endian); prev_hash of seq 1 = 32 zero bytes.
-CREATE TABLE IF NOT EXISTS battrace.sealed
+-- sealed_at is the trace.chain message time: a replay re-seals with the same one.
+CREATE TABLE IF NOT EXISTS battrace.sealed_store
 (
     entity_type LowCardinality(String),
-    entity_id   String,
-    seq         UInt64,
-    event_id    String,
-    event_hash  String,
-    prev_hash   String,
-    chain_hash  String,
+    entity_id   String CODEC(ZSTD(3)),
+    seq         UInt64 CODEC(Delta, ZSTD(1)),
+    event_id    String CODEC(ZSTD(3)),
+    event_hash  FixedString(32) CODEC(NONE),
+    chain_hash  FixedString(32) CODEC(NONE),
     log_id      LowCardinality(String),
-    log_index   UInt64,
-    sealed_at   DateTime64(3, 'UTC')
+    log_index   UInt64 CODEC(ZSTD(1)),
+    sealed_at   DateTime64(3, 'UTC') CODEC(Delta, ZSTD(1))
 )
 ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMM(sealed_at)
 ORDER BY (entity_type, entity_id, seq)
 SETTINGS non_replicated_deduplication_window = 1000;
 
+-- One row per key (FINAL inside: prev_hash is the previous row's chain_hash, which a duplicate would displace).
+-- The bytes get names of their own in the subquery: an alias of the outer select would shadow the stored column.
+CREATE OR REPLACE VIEW battrace.sealed AS
+SELECT
+    entity_type, entity_id, seq, event_id,
+    lower(hex(event_hash_bytes)) AS event_hash,
+    lower(hex(prev_hash_bytes)) AS prev_hash,
+    lower(hex(chain_hash_bytes)) AS chain_hash,
+    log_id, log_index, sealed_at
+FROM
+(
+    SELECT
+        entity_type, entity_id, seq, event_id, log_id, log_index, sealed_at,
+        event_hash AS event_hash_bytes,
+        chain_hash AS chain_hash_bytes,
+        lagInFrame(chain_hash, 1, toFixedString(unhex(repeat('00', 32)), 32))
+            OVER (PARTITION BY entity_type, entity_id ORDER BY seq ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)
+            AS prev_hash_bytes
+    FROM battrace.sealed_store FINAL
+);
+
 -- The per-partition RFC 6962 logs (index = trace.chain offset): one entry per index, see schemas/log_entries.py.
--- Inclusion and consistency proofs are computed from these leaf hashes; a sealed row must equal its entry.
-CREATE TABLE IF NOT EXISTS battrace.log_entries
+-- A sealed item's entry is its sealed_store row: `entry` is stored only where it cannot be rendered from that row
+-- (other kinds, and ids that JSON must escape; battrace/store/log_rows.py).
+CREATE TABLE IF NOT EXISTS battrace.log_store
 (
     log_id    LowCardinality(String),
-    log_index UInt64,
+    log_index UInt64 CODEC(Delta, ZSTD(1)),
     kind      LowCardinality(String) COMMENT 'sealed, redelivered or gap',
-    entry     String COMMENT 'the leaf entry bytes (compact JSON)',
-    leaf_hash String COMMENT 'hex SHA-256(0x00 || entry)'
+    entry     String CODEC(ZSTD(3)) COMMENT 'the entry bytes (compact JSON), empty where it is the sealed row at this index'
 )
 ENGINE = ReplacingMergeTree
 ORDER BY (log_id, log_index)
 SETTINGS non_replicated_deduplication_window = 1000;
+
+-- Inclusion and consistency proofs are computed from these leaf hashes; a sealed row must equal its entry.
+CREATE OR REPLACE VIEW battrace.log_entries AS
+SELECT
+    l.log_id AS log_id,
+    l.log_index AS log_index,
+    l.kind AS kind,
+    if(l.entry = '' AND l.kind = 'sealed',
+        concat('{"chain_hash":"', lower(hex(s.chain_hash)), '","entity_id":"', s.entity_id, '","entity_type":"',
+            s.entity_type, '","event_hash":"', lower(hex(s.event_hash)), '","event_id":"', s.event_id,
+            '","kind":"sealed","seq":', toString(s.seq), '}'),
+        l.entry) AS entry,
+    lower(hex(SHA256(concat(char(0), entry)))) AS leaf_hash
+FROM battrace.log_store AS l FINAL
+ANY LEFT JOIN battrace.sealed_store AS s FINAL ON s.log_id = l.log_id AND s.log_index = l.log_index;
 
 -- Signed C2SP checkpoints of the logs; each is proven consistent with the previous one before it is stored.
 CREATE TABLE IF NOT EXISTS battrace.checkpoints
@@ -157,20 +210,21 @@ ORDER BY shipment_id;
 -- Carbon ledger: every line names the factor it used.
 CREATE TABLE IF NOT EXISTS battrace.carbon
 (
-    line_id        String,
+    line_id        String CODEC(ZSTD(3)),
     entity_type    LowCardinality(String),
-    entity_id      String,
+    entity_id      String CODEC(ZSTD(3)),
     stage          LowCardinality(String) COMMENT 'raw_material | production | distribution | end_of_life',
     source         LowCardinality(String) COMMENT 'transport | refining | energy',
-    quantity       Float64,
+    quantity       Float64 CODEC(ZSTD(1)),
     unit           LowCardinality(String),
-    kg_co2e        Float64,
-    factor_id      String,
-    factor_version String,
-    event_id       String,
-    event_time     DateTime64(3, 'UTC')
+    kg_co2e        Float64 CODEC(ZSTD(1)),
+    factor_id      LowCardinality(String),
+    factor_version LowCardinality(String),
+    event_id       String CODEC(ZSTD(3)),
+    event_time     DateTime64(3, 'UTC') CODEC(ZSTD(1))
 )
 ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMM(event_time)
 ORDER BY (entity_type, entity_id, line_id)
 SETTINGS non_replicated_deduplication_window = 1000;
 
@@ -194,15 +248,16 @@ ORDER BY (entity_type, entity_id, category, code, event_id);
 CREATE TABLE IF NOT EXISTS battrace.genealogy
 (
     from_type  LowCardinality(String),
-    from_id    String,
+    from_id    String CODEC(ZSTD(3)),
     to_type    LowCardinality(String),
-    to_id      String,
+    to_id      String CODEC(ZSTD(3)),
     relation   LowCardinality(String) COMMENT 'consumed_into | assembled_into | dismantled_into | recycled_into',
-    mass_kg    Nullable(Float64),
-    event_id   String,
-    event_time DateTime64(3, 'UTC')
+    mass_kg    Nullable(Float64) CODEC(ZSTD(1)),
+    event_id   String CODEC(ZSTD(3)),
+    event_time DateTime64(3, 'UTC') CODEC(ZSTD(1))
 )
 ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMM(event_time)
 ORDER BY (to_type, to_id, from_type, from_id, relation, event_id);
 
 -- Mirror of trace.rejects; one row per rejected source message (keyed by its coordinates).
@@ -214,9 +269,10 @@ CREATE TABLE IF NOT EXISTS battrace.rejects
     reason           LowCardinality(String),
     detail           String,
     event_id         String,
-    original         String COMMENT 'the original message bytes',
+    original         String CODEC(ZSTD(3)) COMMENT 'the original message bytes (expire: battrace/store/retention.py)',
     kafka_timestamp  DateTime64(3, 'UTC')
 )
 ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMM(kafka_timestamp)
 ORDER BY (source_topic, source_partition, source_offset)
 SETTINGS non_replicated_deduplication_window = 1000;

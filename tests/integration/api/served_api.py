@@ -65,9 +65,9 @@ def _wait_until_answering(http: httpx.Client, proc: subprocess.Popen[bytes], log
 
 
 WRITES = {
-    "insert": "INSERT INTO battrace.sealed SELECT * FROM battrace.sealed LIMIT 1",
-    "alter_delete": "ALTER TABLE battrace.sealed DELETE WHERE 1",
-    "truncate": "TRUNCATE TABLE battrace.events",
+    "insert": "INSERT INTO battrace.sealed_store SELECT * FROM battrace.sealed_store LIMIT 1",
+    "alter_delete": "ALTER TABLE battrace.sealed_store DELETE WHERE 1",
+    "truncate": "TRUNCATE TABLE battrace.event_store",
     "drop": "DROP TABLE battrace.rejects",
     "create": "CREATE TABLE battrace.api_probe (x UInt8) ENGINE = Memory",
     "lift_readonly": "SET readonly = 0",

@@ -47,7 +47,7 @@ class Served:
     chain_length: int
     head: str
     carbon: dict[str, float]
-    tampered: str  # another battery, whose first sealed row was altered before serving
+    tampered: str  # another battery, whose first event's bytes were altered before serving
     sealed_rows: int
     probe: dict[str, object]
     report: str  # shipment id of a report row put into battrace.reports whose document is not a signed report
@@ -80,10 +80,15 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         f"AND entity_id = '{battery}' GROUP BY stage",
     )
     sealed_rows = run_sql(home, "SELECT count() FROM battrace.sealed")[0][0]
+    # The bytes of its first event, not its sealed row: a sealed row is also its log entry (the store keeps it once),
+    # so altering one breaks its whole log, and every battery of that log would fail with it.
+    [[first_event]] = run_sql(
+        home,
+        f"SELECT event_id FROM battrace.sealed WHERE entity_type = 'battery' AND entity_id = '{tampered}' AND seq = 1",
+    )
     write_sql(
         home,
-        "ALTER TABLE battrace.sealed UPDATE chain_hash = lower(hex(SHA256('forged'))) "
-        f"WHERE entity_type = 'battery' AND entity_id = '{tampered}' AND seq = 1",
+        f"ALTER TABLE battrace.event_store UPDATE canonical = concat(canonical, 'x') WHERE event_id = '{first_event}'",
     )
     write_sql(  # drafted later than any real report, with a document that is no signed report
         home,
@@ -201,7 +206,9 @@ def test_verify_battery_on_the_server(served: Served, keys) -> None:
 def test_verify_battery_reports_a_tampered_chain(served: Served) -> None:
     body = served.get(f"/verify/batteries/{served.tampered}").json()
     assert body["ok"] is False and body["checked"] == 1
-    assert any(f["seq"] == 1 and "chain_hash" in f["problem"] for f in body["failures"]), body["failures"]
+    assert any(f["seq"] == 1 and "do not hash to event_hash" in f["problem"] for f in body["failures"]), body[
+        "failures"
+    ]
 
 
 def test_verify_uploaded_bundle(served: Served, bundle: dict) -> None:
@@ -397,7 +404,7 @@ def test_page_verifies_a_pasted_battery_code(browser, served: Served) -> None:
 
 def test_page_shows_a_failed_battery_with_its_problems(browser, served: Served) -> None:
     status, text = _check_code(browser, served, served.tampered)
-    assert status == "failed" and text.startswith("Failed") and "chain_hash does not recompute" in text, text
+    assert status == "failed" and text.startswith("Failed") and "stored bytes do not hash to event_hash" in text, text
 
 
 def test_page_explains_a_malformed_code(browser, served: Served) -> None:

@@ -68,7 +68,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rows = ", ".join(f"('{t}', '{i}', 1)" for t, i in (("battery", KNOWN_BATTERY), ("lot", KNOWN_LOT)))
     rows += f", ('shipment', '{KNOWN_SHIPMENT}', 1)"
     written = battrace(
-        home, "query", "--write", f"INSERT INTO battrace.sealed (entity_type, entity_id, seq) VALUES {rows}"
+        home, "query", "--write", f"INSERT INTO battrace.sealed_store (entity_type, entity_id, seq) VALUES {rows}"
     )
     assert written.returncode == 0, written.stderr
     return home

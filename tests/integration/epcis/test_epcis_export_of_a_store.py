@@ -111,7 +111,7 @@ def test_edited_sealed_bytes_stop_the_export_naming_the_event(store_home: Path, 
     )[0]
     write_sql(
         home,
-        f"ALTER TABLE battrace.events UPDATE canonical = concat(canonical, '\\x00') WHERE event_id = '{event_id}'",
+        f"ALTER TABLE battrace.event_store UPDATE canonical = concat(canonical, '\\x00') WHERE event_id = '{event_id}'",
     )
     result = _battrace(home, "epcis", "export", "--lot", lot, "--out", str(tmp_path / "lot.jsonld"))
     assert result.returncode == 1, result.stderr

@@ -81,24 +81,26 @@ CASES = {
     "licence-valid-to-in-payload": (
         "SELECT 'party', JSONExtractString(payload, 'entity_id'), event_id FROM battrace.events FINAL "
         "WHERE kind = 'Licence' ORDER BY event_id LIMIT 1",
-        "ALTER TABLE battrace.events UPDATE payload = replaceRegexpOne(payload, '\"valid_to\":[0-9]+', "
+        "ALTER TABLE battrace.event_store UPDATE payload = replaceRegexpOne(payload, '\"valid_to\":[0-9]+', "
         "'\"valid_to\":4102444800000') WHERE event_id = '{key}'",
         False,
     ),
     "event-time": (
         _BATTERY_EVENT.format(kind="Commissioned") + "ORDER BY event_id LIMIT 1",
-        "ALTER TABLE battrace.events UPDATE event_time = event_time + 1 WHERE event_id = '{key}'",
+        # event_time is the partition key (no UPDATE): a re-inserted row with the same key replaces it
+        "INSERT INTO battrace.event_store SELECT * REPLACE (event_time + 1 AS event_time) "
+        "FROM battrace.event_store FINAL WHERE event_id = '{key}'",
         True,
     ),
     "event-battery-ids": (
         _BATTERY_EVENT.format(kind="MaterialConsumed") + "ORDER BY event_id LIMIT 1",
-        "ALTER TABLE battrace.events UPDATE battery_ids = [] WHERE event_id = '{key}'",
+        "ALTER TABLE battrace.event_store UPDATE battery_ids = [] WHERE event_id = '{key}'",
         True,
     ),
     "replacing-event-row": (
         _BATTERY_EVENT.format(kind="Commissioned") + "ORDER BY event_id DESC LIMIT 1",
-        "INSERT INTO battrace.events SELECT * REPLACE (replace(payload, 'Commissioned', 'Serviced') AS payload) "
-        "FROM battrace.events FINAL WHERE event_id = '{key}'",
+        "INSERT INTO battrace.event_store SELECT * REPLACE (replace(payload, 'Commissioned', 'Serviced') AS payload) "
+        "FROM battrace.event_store FINAL WHERE event_id = '{key}'",
         True,
     ),
     "carbon-kg-divided-by-ten": (

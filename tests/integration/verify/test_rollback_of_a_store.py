@@ -42,10 +42,10 @@ def test_a_store_rolled_back_after_verify_fails_the_next_verify_naming_the_log(t
     newest, keep = sorted(sizes)[-1], sorted(sizes)[-2]
     write_sql(
         tmp_path,
-        f"ALTER TABLE battrace.sealed DELETE WHERE log_id = '{log}' AND log_index >= {keep}",
-        f"ALTER TABLE battrace.log_entries DELETE WHERE log_id = '{log}' AND log_index >= {keep}",
+        f"ALTER TABLE battrace.sealed_store DELETE WHERE log_id = '{log}' AND log_index >= {keep}",
+        f"ALTER TABLE battrace.log_store DELETE WHERE log_id = '{log}' AND log_index >= {keep}",
         f"ALTER TABLE battrace.checkpoints DELETE WHERE log_id = '{log}' AND size > {keep}",
-        "ALTER TABLE battrace.events DELETE WHERE event_id NOT IN (SELECT event_id FROM battrace.sealed)",
+        "ALTER TABLE battrace.event_store DELETE WHERE event_id NOT IN (SELECT event_id FROM battrace.sealed)",
     )
     code, report = verify_all(tmp_path)
     assert code == 1 and not report["ok"]

@@ -10,7 +10,7 @@ import pytest
 from battrace.store.client import ddl_statements
 from battrace.store.panels import PANELS, Panel
 
-_CREATED = re.compile(r"^CREATE (?:TABLE|VIEW) IF NOT EXISTS (battrace\.\w+)", re.MULTILINE)
+_CREATED = re.compile(r"^CREATE (?:TABLE|VIEW|OR REPLACE VIEW) (?:IF NOT EXISTS )?(battrace\.\w+)", re.MULTILINE)
 
 
 def selected_columns(sql: str) -> list[str]:
