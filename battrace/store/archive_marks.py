@@ -92,8 +92,8 @@ def drop(client: Client, archived: list[ArchiveMark]) -> None:
     for m in archived:
         params = {"log": m.log_id, "size": m.size}
         for statement in (
-            "ALTER TABLE battrace.sealed DELETE WHERE log_id = {log:String} AND log_index < {size:UInt64}",
-            "ALTER TABLE battrace.log_entries DELETE WHERE log_id = {log:String} AND log_index < {size:UInt64}",
+            "ALTER TABLE battrace.sealed_store DELETE WHERE log_id = {log:String} AND log_index < {size:UInt64}",
+            "ALTER TABLE battrace.log_store DELETE WHERE log_id = {log:String} AND log_index < {size:UInt64}",
             "ALTER TABLE battrace.checkpoints DELETE WHERE log_id = {log:String} AND size < {size:UInt64}",
         ):
             client.command(statement, parameters=params, settings=SYNC)

@@ -23,10 +23,11 @@ _COPY = {
         "FROM battrace.events_legacy FINAL"
     ),
     "sealed": (
-        "INSERT INTO battrace.sealed_store (entity_type, entity_id, seq, event_id, event_hash, chain_hash, log_id, "
-        "log_index, sealed_at) "
+        "INSERT INTO battrace.sealed_store (entity_type, entity_id, seq, event_id, event_hash, prev_hash, chain_hash, "
+        "log_id, log_index, sealed_at) "
         "SELECT entity_type, entity_id, seq, event_id, toFixedString(unhex(event_hash), 32), "
-        "toFixedString(unhex(chain_hash), 32), log_id, log_index, sealed_at FROM battrace.sealed_legacy FINAL"
+        "toFixedString(unhex(prev_hash), 32), toFixedString(unhex(chain_hash), 32), log_id, log_index, sealed_at "
+        "FROM battrace.sealed_legacy FINAL"
     ),
     "log_entries": (
         "INSERT INTO battrace.log_store (log_id, log_index, kind, entry) "

@@ -33,6 +33,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "seq",
         "event_id",
         "event_hash",
+        "prev_hash",
         "chain_hash",
         "log_id",
         "log_index",

@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS battrace.sealed_store
     seq         UInt64 CODEC(Delta, ZSTD(1)),
     event_id    String CODEC(ZSTD(3)),
     event_hash  FixedString(32) CODEC(NONE),
+    prev_hash   FixedString(32) CODEC(NONE) COMMENT 'stored, not derived: the first live item after an archive drop links to an archived one',
     chain_hash  FixedString(32) CODEC(NONE),
     log_id      LowCardinality(String),
     log_index   UInt64 CODEC(ZSTD(1)),
@@ -67,26 +68,15 @@ PARTITION BY toYYYYMM(sealed_at)
 ORDER BY (entity_type, entity_id, seq)
 SETTINGS non_replicated_deduplication_window = 1000;
 
--- One row per key (FINAL inside: prev_hash is the previous row's chain_hash, which a duplicate would displace).
--- The bytes get names of their own in the subquery: an alias of the outer select would shadow the stored column.
+-- One row per key (FINAL inside), hashes in hex.
 CREATE OR REPLACE VIEW battrace.sealed AS
 SELECT
     entity_type, entity_id, seq, event_id,
-    lower(hex(event_hash_bytes)) AS event_hash,
-    lower(hex(prev_hash_bytes)) AS prev_hash,
-    lower(hex(chain_hash_bytes)) AS chain_hash,
+    lower(hex(event_hash)) AS event_hash,
+    lower(hex(prev_hash)) AS prev_hash,
+    lower(hex(chain_hash)) AS chain_hash,
     log_id, log_index, sealed_at
-FROM
-(
-    SELECT
-        entity_type, entity_id, seq, event_id, log_id, log_index, sealed_at,
-        event_hash AS event_hash_bytes,
-        chain_hash AS chain_hash_bytes,
-        lagInFrame(chain_hash, 1, toFixedString(unhex(repeat('00', 32)), 32))
-            OVER (PARTITION BY entity_type, entity_id ORDER BY seq ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)
-            AS prev_hash_bytes
-    FROM battrace.sealed_store FINAL
-);
+FROM battrace.sealed_store FINAL;
 
 -- The per-partition RFC 6962 logs (index = trace.chain offset): one entry per index, see schemas/log_entries.py.
 -- A sealed item's entry is its sealed_store row: `entry` is stored only where it cannot be rendered from that row

@@ -27,3 +27,7 @@ CREATE TABLE IF NOT EXISTS battrace.archived_heads
 )
 ENGINE = ReplacingMergeTree
 ORDER BY (log_id, position);
+
+-- Vertical merges, as battrace/store/ddl/005_merge_memory.sql says why.
+ALTER TABLE battrace.archives MODIFY SETTING vertical_merge_algorithm_min_columns_to_activate = 1;
+ALTER TABLE battrace.archived_heads MODIFY SETTING vertical_merge_algorithm_min_columns_to_activate = 1;

@@ -63,3 +63,6 @@ SELECT
     countIf(meets_2036) AS batteries_meeting_2036
 FROM battrace.recycled_content FINAL
 GROUP BY model, site_id, year, element, product_type;
+
+-- Vertical merges, as battrace/store/ddl/005_merge_memory.sql says why.
+ALTER TABLE battrace.recycled_exclusions MODIFY SETTING vertical_merge_algorithm_min_columns_to_activate = 1;

@@ -63,10 +63,15 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
         "ORDER BY entity_id LIMIT 1",
     )
     ((shipment,),) = run_sql(home, "SELECT shipment_id FROM battrace.reports ORDER BY shipment_id LIMIT 1")
+    # The bytes of its first event, not its sealed row: a sealed row is also its log entry (the store keeps it once),
+    # so altering one breaks its whole log, and the compliant battery might share that log.
+    [[first_event]] = run_sql(
+        home,
+        f"SELECT event_id FROM battrace.sealed WHERE entity_type = 'battery' AND entity_id = '{tampered}' AND seq = 1",
+    )
     write_sql(
         home,
-        "ALTER TABLE battrace.sealed UPDATE chain_hash = lower(hex(SHA256('forged'))) "
-        f"WHERE entity_type = 'battery' AND entity_id = '{tampered}' AND seq = 1",
+        f"ALTER TABLE battrace.event_store UPDATE canonical = concat(canonical, 'x') WHERE event_id = '{first_event}'",
     )
     with served_api(home) as api:
         yield Store(api, compliant, flagged, tampered, shipment)

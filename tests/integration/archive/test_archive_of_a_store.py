@@ -193,14 +193,18 @@ def test_history_missing_beyond_the_archive_still_fails(archived: tuple[Path, Pa
     )
     entity_type, entity_id, seq = row[:3]
     where = f"entity_type = '{entity_type}' AND entity_id = '{entity_id}' AND seq = {seq}"
-    write_sql(home, f"ALTER TABLE battrace.sealed DELETE WHERE {where}")
+    write_sql(home, f"ALTER TABLE battrace.sealed_store DELETE WHERE {where}")
     code, report = verify_all(home)
     assert code == 1
     assert f"{entity_type}:{entity_id}" in {f["entity"] for f in report["failures"]}, report["failures"][:5]
-    values = ", ".join(json.dumps(v).replace('"', "'") for v in row[:-1])
+    kept = dict(zip(columns.split(", "), row[:-1], strict=True))
+    values = ", ".join(
+        f"unhex('{v}')" if name.endswith("_hash") else json.dumps(v).replace('"', "'") for name, v in kept.items()
+    )
     write_sql(
         home,
-        f"INSERT INTO battrace.sealed ({columns}, sealed_at) VALUES ({values}, fromUnixTimestamp64Milli({row[-1]}))",
+        f"INSERT INTO battrace.sealed_store ({columns}, sealed_at) VALUES ({values}, "
+        f"fromUnixTimestamp64Milli({row[-1]}))",
     )
     code, report = verify_all(home)
     assert code == 0, report["failures"][:5]

@@ -177,7 +177,7 @@ def test_second_life_under_both_codes_and_disposition_reports_of_recycled_batche
     assert code == 0 and verdict["ok"], verdict["failures"][:5]
     write_sql(
         tmp_path,
-        f"ALTER TABLE battrace.events UPDATE payload = replaceAll(payload, '{VIN[PACK_A]}', 'LSVAA4182E2189999') "
+        f"ALTER TABLE battrace.event_store UPDATE payload = replaceAll(payload, '{VIN[PACK_A]}', 'LSVAA4182E2189999') "
         f"WHERE kind = 'Dismantled' AND has(battery_ids, '{PACK_A}')",
     )
     code, verdict = verify_all(tmp_path)

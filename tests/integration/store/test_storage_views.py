@@ -104,7 +104,7 @@ def test_the_views_give_back_every_hash_in_hex_and_every_log_entry_byte_for_byte
     assert event_hash == [[hashlib.sha256(EVENT["canonical"]).hexdigest()]]
 
 
-def test_a_stored_chain_hash_changed_shows_in_the_next_rows_prev_hash_and_in_the_log_entry(tmp_path: Path) -> None:
+def test_a_stored_chain_hash_changed_breaks_the_link_to_the_next_row_and_shows_in_the_log_entry(tmp_path: Path) -> None:
     sealed = _chain("battery", "B1", ["e1", "e2"], 0)
     entries = [
         {"log_id": r["log_id"], "log_index": r["log_index"], "kind": "sealed", "entry": sealed_entry(r)} for r in sealed
@@ -114,7 +114,7 @@ def test_a_stored_chain_hash_changed_shows_in_the_next_rows_prev_hash_and_in_the
     forged = hashlib.sha256(b"forged").hexdigest()
     assert run_sql(tmp_path, "SELECT seq, prev_hash, chain_hash FROM battrace.sealed ORDER BY seq") == [
         [1, GENESIS.hex(), forged],
-        [2, forged, sealed[1]["chain_hash"]],
+        [2, sealed[0]["chain_hash"], sealed[1]["chain_hash"]],  # stored: the next row still links to the true hash
     ]
     [[entry, leaf]] = run_sql(tmp_path, "SELECT entry, leaf_hash FROM battrace.log_entries WHERE log_index = 0")
     assert entry.encode() == sealed_entry({**sealed[0], "chain_hash": forged})
