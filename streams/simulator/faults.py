@@ -287,6 +287,15 @@ def padded_event(
     return Forged(reason, topic, key, encode(schema, record), now_ms, record["event_id"])  # type: ignore[arg-type]
 
 
+def late_event(battery_id: str, event_time_ms: int, published_ms: int, rng: random.Random) -> Forged:
+    """A valid EnergyUsed event of an existing battery, dated ``event_time_ms`` (before the battery's own latest
+    event) and published at ``published_ms``: sealed, and flagged ``arrived_late``."""
+    topic, _, schema, record = Forger(rng)._energy(event_time_ms)
+    record["event_time"] = event_time_ms
+    record["body"][1]["battery_id"] = battery_id
+    return Forged(None, topic, battery_id.encode(), encode(schema, record), published_ms, record["event_id"])  # type: ignore[arg-type]
+
+
 def far_future_event(rng: random.Random) -> Forged:
     """A valid EnergyUsed event dated in the year 3000 by a producer that stamps its Kafka timestamp 3000 too."""
     topic, key, schema, record = Forger(rng)._energy(FAR_FUTURE_MS)

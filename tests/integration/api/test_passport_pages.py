@@ -169,7 +169,7 @@ def test_an_unknown_code_gets_a_human_404(browser, store: Store, tmp_path: Path)
 def test_a_tampered_store_says_not_verified_naming_what_failed(browser, store: Store, tmp_path: Path) -> None:
     text = _open(browser, store, f"/passport/{store.tampered}", tmp_path / "tampered.png")
     assert _status(browser, "integrity") == "failed", text
-    assert "NOT verified" in text and f"battery:{store.tampered} seq 1" in text and "chain_hash" in text
+    assert "NOT verified" in text and f"battery:{store.tampered} seq 1" in text and "event_hash" in text
     assert _status(browser, "compliance") == "not_assessed"
     assert "Carbon footprint" not in text  # nothing unverified is shown
 

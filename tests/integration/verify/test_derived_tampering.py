@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import pytest
 from embedded import embedded_stack
 
 from streams.simulator import simulate
+from streams.simulator.faults import late_event
 
 _TAMPER = """
 import json, sys
@@ -54,6 +56,16 @@ def audited_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
         events = list(simulate(3000, seed=7))
         stack.publish(events)
         stack.process(reports_of=events)
+        # one event its source sent late: a minute before its battery's commissioning, after that was applied
+        [[battery, commissioned_ms]] = _sql(
+            home,
+            "select",
+            "SELECT battery_ids[1], toUnixTimestamp64Milli(event_time) FROM battrace.events "
+            "WHERE kind = 'Commissioned' ORDER BY event_id LIMIT 1",
+        )
+        late = late_event(battery, commissioned_ms - 60_000, events[-1].timestamp_ms, random.Random(3))
+        stack.publish([late])
+        stack.process()
     audit = _run(home, "-m", "battrace", "audit", "--json")
     assert audit.returncode == 0, audit.stderr[-3000:]
     return home
@@ -138,8 +150,8 @@ CASES = {
     ),
     "arrived-late-flag-deleted": (
         "SELECT entity_type, entity_id, entity_id FROM battrace.flags FINAL WHERE code = 'arrived_late' "
-        "AND entity_type = 'lot' ORDER BY entity_id LIMIT 1",
-        "ALTER TABLE battrace.flags DELETE WHERE code = 'arrived_late' AND entity_type = 'lot' AND entity_id = '{key}'",
+        "ORDER BY entity_type, entity_id LIMIT 1",
+        "ALTER TABLE battrace.flags DELETE WHERE code = 'arrived_late' AND entity_id = '{key}'",
         False,
     ),
     "expired-custody-flag-deleted": (
