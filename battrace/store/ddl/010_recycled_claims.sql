@@ -52,8 +52,8 @@ SELECT
     max(share) AS max_battery_share,
     any(min_share_2031) AS target_2031,
     any(min_share_2036) AS target_2036,
-    if(declared_share IS NULL, NULL, declared_share + 1e-9 >= target_2031) AS declared_meets_2031,
-    if(declared_share IS NULL, NULL, declared_share + 1e-9 >= target_2036) AS declared_meets_2036,
+    if(declared_share IS NULL, NULL, toBool(declared_share + 1e-9 >= target_2031)) AS declared_meets_2031,
+    if(declared_share IS NULL, NULL, toBool(declared_share + 1e-9 >= target_2036)) AS declared_meets_2036,
     multiIf(
         NOT all_complete, concat(toString(incomplete_batteries), ' of the batteries have an incomplete balance: ',
             arrayStringConcat(arraySlice(arraySort(groupUniqArrayIf(missing_reason, missing_reason != '')), 1, 3), ' | ')),
