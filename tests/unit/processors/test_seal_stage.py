@@ -38,7 +38,7 @@ from streams.simulator import simulate
 
 PARTITIONS = 2
 PACK = 100  # entries per trace.chain message
-SETTINGS = Settings(partitions=PARTITIONS, log_origin="test.example/log")
+SETTINGS = Settings(partitions=PARTITIONS, log_origin="test.example/log", evict_after_days=0)  # tests/unit/processors/test_eviction.py evicts
 LOG_KEYS = {log_state_key(p, PARTITIONS) for p in range(PARTITIONS)}
 
 
