@@ -34,7 +34,7 @@ from typing import Any, Protocol
 
 from battrace.domain.correlate import already_applied, apply, new_state
 from battrace.domain.entities import SHIPMENT
-from battrace.domain.finished import delivered, finished, horizon_ms, is_tombstone, last_event_ms, tombstone
+from battrace.domain.finished import delivered, finished, horizon_ms, is_tombstone, tombstone
 from battrace.domain.projections import projection
 from battrace.domain.sources import REPORT_EVENT
 from battrace.settings import Settings
@@ -48,7 +48,7 @@ from processors.log_signing import LogSigning
 from processors.metrics import WorkerMetrics
 from processors.report_stage import SealBacklog
 from processors.runtime import heap
-from processors.sealing import AlreadyLogged, PartitionLog, group_log_states, log_state_key
+from processors.sealing import AlreadyLogged, PartitionLog, group_log_states, key_partition, log_state_key
 from schemas.envelope import ChainItem, loads_pack
 from schemas.log_entries import REDELIVERED, SEALED, redelivered_entry, sealed_entry
 
@@ -106,7 +106,7 @@ class Sealed:
     started_s: float = 0.0  # monotonic clock when the batch was taken (processors/metrics.py)
     sealed_events: int = 0  # events sealed into their first entity's chain (their ``events`` rows)
     sealed_rows: int = 0  # ``sealed`` rows
-    newest_ms: int = 0  # the newest event time of the batch's events (the clock of eviction)
+    newest_ms: int = 0  # the newest time of the batch's source events (the clock of eviction)
 
 
 class Unstored:
@@ -186,8 +186,8 @@ class BatchSealer:
         index = log.first_index(msg.offset)
         for entry in loads_pack(msg.value):
             subject = entry.event.entities[0]
-            if entry.event.event_time_ms > result.newest_ms:
-                result.newest_ms = entry.event.event_time_ms
+            if entry.event.event_time_ms > result.newest_ms and entry.event.schema != REPORT_EVENT:
+                result.newest_ms = entry.event.event_time_ms  # a report step's time is when it was drafted
             for entity in entry.here:
                 item = ChainItem.of(entity, entry.event)
                 state = self._state(entity, event)
@@ -248,6 +248,7 @@ class Newest:
     def __init__(self, group: list[Sealed]) -> None:
         self.states: dict[str, tuple[dict[str, Any], Any]] = {}
         self.newest_ms = max((sealed.newest_ms for sealed in group), default=0)
+        self.deliveries = [d for sealed in group for d in sealed.deliveries]
         carriers: dict[int, Any] = {}
         for sealed in group:
             of_partition = {e.message.partition: e for e in sealed.events}  # a message of each partition
@@ -283,10 +284,10 @@ class SealStage:
         self.backlog = backlog or SealBacklog()
         self.evicted = EvictedStates(settings)  # opens its own client on the first tombstone an event touches
         self.horizon_ms = horizon_ms(settings.evict_after_days)
-        self.newest_ms = 0  # the newest event time of the stored groups: eviction's clock, never the wall clock
-        # Delivered consignments, not yet past the horizon: entity key -> (its partition, its last event time).
-        # Rechecked every group, since one is rarely touched again after delivery.
-        self.delivered: dict[str, tuple[int, int]] = {}
+        self.newest_ms = 0  # the newest source event time of the stored groups: eviction's clock, not the wall's
+        # Delivered consignments not yet past the horizon (entity key -> the time of its Delivered event), sealed
+        # since this worker started or read back: rechecked every group, since one is rarely touched after delivery.
+        self.delivered: dict[str, int] = {}
 
     async def run(self, stream: Any) -> None:
         """The agent's body. Batches are computed while the batches before them are written (ClickHouse, then
@@ -324,7 +325,7 @@ class SealStage:
 
     async def compute(self, events: list[Any], unstored: Unstored) -> Sealed:
         """Seal the batch in memory; the loop turns between packs, so the writer of the batches before moves on."""
-        sealer = BatchSealer(events, self.table, self.settings, unstored, self.evicted.read_back)
+        sealer = BatchSealer(events, self.table, self.settings, unstored, self._read_back)
         for event in events:
             sealer.add(event)
             await asyncio.sleep(0)
@@ -353,38 +354,48 @@ class SealStage:
         for partition, (log_state, carrier) in newest.logs.items():
             put(log_state_key(partition, self.settings.partitions), log_state, carrier)
         self.newest_ms = max(self.newest_ms, newest.newest_ms)
+        for delivery in newest.deliveries if self.horizon_ms else ():
+            self.delivered[f"{SHIPMENT}:{delivery['entity_id']}"] = delivery["event_time"]
         for entity, (state, carrier) in newest.states.items():
-            put(entity.encode(), self._hot(entity, state, carrier), carrier)
+            put(entity.encode(), self._hot(entity, state), carrier)
         for entity, carrier in self._delivered_due(newest):
-            stored = self.table.get(entity.encode())
-            reason = finished(stored, self.newest_ms, self.horizon_ms) if stored is not None else None
+            stored, delivered_ms = self.table.get(entity.encode()), self.delivered.pop(entity)
+            reason = finished(stored, self.newest_ms, self.horizon_ms, delivered_ms) if stored is not None else None
             if reason is not None:
-                put(entity.encode(), tombstone(stored, reason), carrier)
+                put(entity.encode(), tombstone(stored, reason, delivered_ms), carrier)
         lasts = await self.changelog(records)
         for partition, offset in lasts.items():  # what a disk store has applied, for recovery (as faust records it)
             self.table.changelogged(partition, offset)
 
-    def _hot(self, entity: str, state: dict[str, Any], carrier: Any) -> dict[str, Any]:
+    def _hot(self, entity: str, state: dict[str, Any]) -> dict[str, Any]:
         """What the table keeps of an entity's newest state: the state, or its tombstone once it is finished."""
-        reason = finished(state, self.newest_ms, self.horizon_ms)
+        delivered_ms = self.delivered.get(entity)
+        reason = finished(state, self.newest_ms, self.horizon_ms, delivered_ms)
         if reason is not None:
             self.delivered.pop(entity, None)
-            return tombstone(state, reason)
-        if self.horizon_ms and delivered(state):
-            self.delivered[entity] = (carrier.message.partition, last_event_ms(state))
-        else:
-            self.delivered.pop(entity, None)
+            return tombstone(state, reason, delivered_ms)
+        if delivered_ms is not None and not delivered(state):  # on the move again
+            del self.delivered[entity]
+        return state
+
+    def _read_back(self, entity: str, stone: dict[str, Any]) -> dict[str, Any]:
+        """An evicted entity's full state from the store; a consignment's delivery time goes back on the watch list,
+        so it leaves again once stored."""
+        state = self.evicted.read_back(entity, stone)
+        if self.horizon_ms and stone.get("delivered_ms") is not None:
+            self.delivered[entity] = stone["delivered_ms"]
         return state
 
     def _delivered_due(self, newest: Newest) -> list[tuple[str, Any]]:
         """Delivered consignments this group did not touch whose horizon has passed, each with a message of its
         partition from the group to carry its table write (one waits for a group that touched its partition)."""
         due = []
-        for entity, (partition, last_ms) in list(self.delivered.items()):
-            if entity in newest.states or self.newest_ms - last_ms <= self.horizon_ms or partition not in newest.logs:
+        for entity, delivered_ms in self.delivered.items():
+            if entity in newest.states or self.newest_ms - delivered_ms <= self.horizon_ms:
                 continue
-            del self.delivered[entity]
-            due.append((entity, newest.logs[partition][1]))
+            partition = key_partition(entity.encode(), self.settings.partitions)
+            if partition in newest.logs:
+                due.append((entity, newest.logs[partition][1]))
         return due
 
     async def store(self, group: list[Sealed], unstored: Unstored) -> None:

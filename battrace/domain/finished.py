@@ -27,32 +27,30 @@ def horizon_ms(days: float) -> int:
     return round(days * DAY_MS)
 
 
-def last_event_ms(state: dict[str, Any]) -> int:
-    """The newest event time the entity has applied (a late event does not move it back)."""
-    return max(state.get("updated_at") or 0, state.get("latest_ms") or 0)
-
-
 def delivered(state: dict[str, Any]) -> bool:
     """A consignment that has been delivered (it becomes finished once the horizon has passed)."""
     return state.get("type") == SHIPMENT and state.get("status") == DELIVERED
 
 
-def finished(state: dict[str, Any], newest_ms: int, horizon: int) -> str | None:
+def finished(state: dict[str, Any], newest_ms: int, horizon: int, delivered_ms: int | None = None) -> str | None:
     """Why the state may leave the table (DESTROYED, DELIVERED), or None while it stays.
 
-    ``newest_ms``: the newest event time the seal stage has applied; ``horizon``: horizon_ms(), 0 = never."""
+    ``newest_ms``: the newest time of a source event the seal stage has applied; ``horizon``: horizon_ms(), 0 =
+    never; ``delivered_ms``: the time of a consignment's Delivered event (None: not known, it stays). The times are
+    those of source events only: a traceability report's steps carry the time they were drafted and reviewed."""
     if horizon <= 0 or EVICTED in state:
         return None
     if state.get("type") == BATTERY:
         return DESTROYED if (state.get("lifecycle") or {}).get("destroyed") else None
-    if delivered(state) and newest_ms - last_event_ms(state) > horizon:
+    if delivered(state) and delivered_ms is not None and newest_ms - delivered_ms > horizon:
         return DELIVERED
     return None
 
 
-def tombstone(state: dict[str, Any], reason: str) -> dict[str, Any]:
-    """The small value that replaces a finished state: never empty (a missing key is a new entity)."""
-    return {
+def tombstone(state: dict[str, Any], reason: str, delivered_ms: int | None = None) -> dict[str, Any]:
+    """The small value that replaces a finished state: never empty (a missing key is a new entity). A consignment's
+    keeps its delivery time, so that it leaves again at once if an event brings it back."""
+    stone = {
         EVICTED: reason,
         "type": state["type"],
         "id": state["id"],
@@ -60,6 +58,9 @@ def tombstone(state: dict[str, Any], reason: str) -> dict[str, Any]:
         "head": state["head"],
         "applied": dict(state["applied"]),
     }
+    if delivered_ms is not None:
+        stone["delivered_ms"] = delivered_ms
+    return stone
 
 
 def is_tombstone(value: Any) -> bool:

@@ -27,9 +27,9 @@ def battery(destroyed: bool) -> dict:
     return state
 
 
-def shipment(status: str, last_ms: int = T0, late_ms: int | None = None) -> dict:
+def shipment(status: str) -> dict:
     state = new_state("shipment:CONS-000001")
-    state.update(status=status, updated_at=last_ms, latest_ms=late_ms if late_ms is not None else last_ms)
+    state.update(status=status, updated_at=T0 + 99 * DAY)  # a report step's time, when it was drafted: not the clock
     return state
 
 
@@ -39,22 +39,21 @@ def test_a_destroyed_battery_is_finished_at_once_and_a_battery_still_in_use_neve
     assert finished(new_state("battery:MJ1PEPB1000001T150000027"), T0, 30 * DAY) is None  # never commissioned
 
 
-def test_a_delivered_consignment_is_finished_only_past_the_horizon_of_its_newest_event() -> None:
-    assert finished(shipment("delivered"), newest_ms=T0 + 30 * DAY, horizon=30 * DAY) is None  # not more than
-    assert finished(shipment("delivered"), newest_ms=T0 + 30 * DAY + 1, horizon=30 * DAY) == DELIVERED
-    # a late event does not move the newest time back: the horizon runs from the newest one
-    late = shipment("delivered", last_ms=T0 - 10 * DAY, late_ms=T0)
-    assert finished(late, newest_ms=T0 + 30 * DAY, horizon=30 * DAY) is None
-    assert finished(shipment("in_transit"), newest_ms=T0 + 999 * DAY, horizon=30 * DAY) is None
+def test_a_delivered_consignment_is_finished_only_past_the_horizon_of_its_delivery() -> None:
+    delivered = shipment("delivered")
+    assert finished(delivered, newest_ms=T0 + 30 * DAY, horizon=30 * DAY, delivered_ms=T0) is None  # not more than
+    assert finished(delivered, newest_ms=T0 + 30 * DAY + 1, horizon=30 * DAY, delivered_ms=T0) == DELIVERED
+    assert finished(delivered, newest_ms=T0 + 999 * DAY, horizon=30 * DAY) is None  # its delivery time unknown
+    assert finished(shipment("in_transit"), newest_ms=T0 + 999 * DAY, horizon=30 * DAY, delivered_ms=T0) is None
 
 
 def test_lots_and_parties_stay_and_a_zero_horizon_turns_eviction_off() -> None:
     lot = {**new_state("lot:06901234000429.LOT-000009"), "status": "delivered", "lifecycle": {"destroyed": True}}
-    assert finished(lot, newest_ms=T0 + 999 * DAY, horizon=DAY) is None
+    assert finished(lot, newest_ms=T0 + 999 * DAY, horizon=DAY, delivered_ms=T0) is None
     assert finished(new_state("party:CN-DSM-001"), newest_ms=T0 + 999 * DAY, horizon=DAY) is None
     assert horizon_ms(0) == 0
     assert finished(battery(destroyed=True), newest_ms=T0, horizon=0) is None
-    assert finished(shipment("delivered"), newest_ms=T0 + 999 * DAY, horizon=0) is None
+    assert finished(shipment("delivered"), newest_ms=T0 + 999 * DAY, horizon=0, delivered_ms=T0) is None
 
 
 def test_a_tombstone_keeps_the_head_and_the_applied_offsets_is_never_empty_and_is_not_evicted_again() -> None:
