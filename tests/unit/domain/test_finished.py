@@ -90,3 +90,10 @@ def test_a_rebuilt_state_that_does_not_end_at_its_tombstone_is_refused_naming_th
     check_rebuilt("battery:MJ1PEPB1000001T150000027", state, stone)  # equal: accepted
     with pytest.raises(EvictedStateMismatch, match=f"battery:MJ1PEPB1000001T150000027: .* has {key} "):
         check_rebuilt("battery:MJ1PEPB1000001T150000027", {**state, key: value}, stone)
+
+
+def test_a_consignments_tombstone_keeps_its_delivery_time_to_leave_again_once_read_back() -> None:
+    state = shipment("delivered")
+    stone = tombstone(state, DELIVERED, delivered_ms=T0)
+    assert stone["delivered_ms"] == T0 and stone["evicted"] == DELIVERED
+    assert "delivered_ms" not in tombstone(battery(destroyed=True), DESTROYED)
