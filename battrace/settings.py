@@ -101,6 +101,12 @@ class Settings(BaseSettings):
     seal_group_batches: int = Field(
         3, ge=1, description="seal batches that may wait for the ClickHouse writer; those waiting are stored together"
     )
+    evict_after_days: float = Field(
+        30,
+        ge=0,
+        description="days of event time after which a delivered consignment's state leaves the worker's table (a "
+        "destroyed battery's leaves at once), read back from ClickHouse if an event touches it again; 0 = never evict",
+    )
     batch_seconds: float = Field(0.1, gt=0, description="longest wait to fill a batch (a full batch goes at once)")
     commit_interval_s: float = Field(0.1, gt=0, description="how often acked offsets are committed (latency)")
     rebalance_timeout_s: float | None = Field(

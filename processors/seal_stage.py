@@ -8,6 +8,9 @@ bigger batch would be (Newest), in this order:
    and each insert carries a token of its content, so a group sealed again after a crash stores nothing twice.
 2. The states: each partition's log state, then the entity states, into the table and its changelog
    (processors/sealing.py says why the log state goes first); then the changelog offsets the store has applied.
+   A finished entity's state is stored as a tombstone (battrace/domain/finished.py): only here, after its rows, so
+   the store always holds the chain a tombstone stands for, and an event that touches it again reads the full state
+   back from the store (processors/evicted.py).
 3. Reports of delivered consignments (trace.deliveries), then the checkpointer observes the stored log entries and
    signs what is due.
 4. The batches' messages are acked: only now may faust commit their offsets.
@@ -31,19 +34,21 @@ from typing import Any, Protocol
 
 from battrace.domain.correlate import already_applied, apply, new_state
 from battrace.domain.entities import SHIPMENT
+from battrace.domain.finished import delivered, finished, horizon_ms, is_tombstone, tombstone
 from battrace.domain.projections import projection
 from battrace.domain.sources import REPORT_EVENT
 from battrace.settings import Settings
 from battrace.store.report_rows import report_rows
 from battrace.store.sink import Blocks, SinkBatch
 from processors import table_codec
+from processors.evicted import EvictedStates
 from processors.failures import EXIT_PROCESSING_FAILED, run_or_exit
 from processors.group_commit import GroupCommit
 from processors.log_signing import LogSigning
 from processors.metrics import WorkerMetrics
 from processors.report_stage import SealBacklog
 from processors.runtime import heap
-from processors.sealing import AlreadyLogged, PartitionLog, group_log_states, log_state_key
+from processors.sealing import AlreadyLogged, PartitionLog, group_log_states, key_partition, log_state_key
 from schemas.envelope import ChainItem, loads_pack
 from schemas.log_entries import REDELIVERED, SEALED, redelivered_entry, sealed_entry
 
@@ -78,6 +83,8 @@ class SealSink(Protocol):
 # once the broker acknowledged them all (processors/changelog.py).
 ChangelogWriter = Callable[[Mapping[int, list[tuple[bytes, bytes]]]], Awaitable[dict[int, int]]]
 SendDelivery = Callable[[dict[str, Any]], Awaitable[None]]
+# (entity key, its tombstone) -> its full state, rebuilt from the store (processors/evicted.py)
+ReadBack = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 
 def _timestamp_ms(message: Any) -> int:
@@ -99,6 +106,7 @@ class Sealed:
     started_s: float = 0.0  # monotonic clock when the batch was taken (processors/metrics.py)
     sealed_events: int = 0  # events sealed into their first entity's chain (their ``events`` rows)
     sealed_rows: int = 0  # ``sealed`` rows
+    newest_ms: int = 0  # the newest time of the batch's source events (the clock of eviction)
 
 
 class Unstored:
@@ -129,12 +137,18 @@ class BatchSealer:
     from the batches before (``unstored``, sealed but possibly still being written) or else from the table."""
 
     def __init__(
-        self, events: list[Any], table: StateTable, settings: Settings, unstored: Unstored | None = None
+        self,
+        events: list[Any],
+        table: StateTable,
+        settings: Settings,
+        unstored: Unstored | None = None,
+        read_back: ReadBack | None = None,
     ) -> None:
         self.result = Sealed(events)
         self._table = table
         self._settings = settings
         self._unstored = unstored
+        self._read_back = read_back
 
     def _log(self, partition: int) -> PartitionLog:
         log = self.result.logs.get(partition)
@@ -151,7 +165,14 @@ class BatchSealer:
             stored = self._unstored.working.get(entity) if self._unstored else None
             if stored is None:
                 stored = self._table.get(entity.encode())
-            state = table_codec.copy(stored) if stored is not None else new_state(entity)
+            if stored is None:
+                state = new_state(entity)
+            elif is_tombstone(stored):  # rare: a finished entity touched again
+                if self._read_back is None:
+                    raise RuntimeError(f"{entity} was evicted and this seal stage cannot read states back")
+                state = self._read_back(entity, stored)
+            else:
+                state = table_codec.copy(stored)
             working[entity] = state
             self.result.carriers[entity] = event
         return state
@@ -165,6 +186,8 @@ class BatchSealer:
         index = log.first_index(msg.offset)
         for entry in loads_pack(msg.value):
             subject = entry.event.entities[0]
+            if entry.event.event_time_ms > result.newest_ms and entry.event.schema != REPORT_EVENT:
+                result.newest_ms = entry.event.event_time_ms  # a report step's time is when it was drafted
             for entity in entry.here:
                 item = ChainItem.of(entity, entry.event)
                 state = self._state(entity, event)
@@ -224,6 +247,8 @@ class Newest:
 
     def __init__(self, group: list[Sealed]) -> None:
         self.states: dict[str, tuple[dict[str, Any], Any]] = {}
+        self.newest_ms = max((sealed.newest_ms for sealed in group), default=0)
+        self.deliveries = [d for sealed in group for d in sealed.deliveries]
         carriers: dict[int, Any] = {}
         for sealed in group:
             of_partition = {e.message.partition: e for e in sealed.events}  # a message of each partition
@@ -257,6 +282,12 @@ class SealStage:
         self.changelog = changelog
         self.send_delivery = send_delivery
         self.backlog = backlog or SealBacklog()
+        self.evicted = EvictedStates(settings)  # opens its own client on the first tombstone an event touches
+        self.horizon_ms = horizon_ms(settings.evict_after_days)
+        self.newest_ms = 0  # the newest source event time of the stored groups: eviction's clock, not the wall's
+        # Delivered consignments not yet past the horizon (entity key -> the time of its Delivered event), sealed
+        # since this worker started or read back: rechecked every group, since one is rarely touched after delivery.
+        self.delivered: dict[str, int] = {}
 
     async def run(self, stream: Any) -> None:
         """The agent's body. Batches are computed while the batches before them are written (ClickHouse, then
@@ -294,7 +325,7 @@ class SealStage:
 
     async def compute(self, events: list[Any], unstored: Unstored) -> Sealed:
         """Seal the batch in memory; the loop turns between packs, so the writer of the batches before moves on."""
-        sealer = BatchSealer(events, self.table, self.settings, unstored)
+        sealer = BatchSealer(events, self.table, self.settings, unstored, self._read_back)
         for event in events:
             sealer.add(event)
             await asyncio.sleep(0)
@@ -322,11 +353,50 @@ class SealStage:
 
         for partition, (log_state, carrier) in newest.logs.items():
             put(log_state_key(partition, self.settings.partitions), log_state, carrier)
+        self.newest_ms = max(self.newest_ms, newest.newest_ms)
+        for delivery in newest.deliveries if self.horizon_ms else ():
+            self.delivered[f"{SHIPMENT}:{delivery['entity_id']}"] = delivery["event_time"]
         for entity, (state, carrier) in newest.states.items():
-            put(entity.encode(), state, carrier)
+            put(entity.encode(), self._hot(entity, state), carrier)
+        for entity, carrier in self._delivered_due(newest):
+            stored, delivered_ms = self.table.get(entity.encode()), self.delivered.pop(entity)
+            reason = finished(stored, self.newest_ms, self.horizon_ms, delivered_ms) if stored is not None else None
+            if reason is not None:
+                put(entity.encode(), tombstone(stored, reason, delivered_ms), carrier)
         lasts = await self.changelog(records)
         for partition, offset in lasts.items():  # what a disk store has applied, for recovery (as faust records it)
             self.table.changelogged(partition, offset)
+
+    def _hot(self, entity: str, state: dict[str, Any]) -> dict[str, Any]:
+        """What the table keeps of an entity's newest state: the state, or its tombstone once it is finished."""
+        delivered_ms = self.delivered.get(entity)
+        reason = finished(state, self.newest_ms, self.horizon_ms, delivered_ms)
+        if reason is not None:
+            self.delivered.pop(entity, None)
+            return tombstone(state, reason, delivered_ms)
+        if delivered_ms is not None and not delivered(state):  # on the move again
+            del self.delivered[entity]
+        return state
+
+    def _read_back(self, entity: str, stone: dict[str, Any]) -> dict[str, Any]:
+        """An evicted entity's full state from the store; a consignment's delivery time goes back on the watch list,
+        so it leaves again once stored."""
+        state = self.evicted.read_back(entity, stone)
+        if self.horizon_ms and stone.get("delivered_ms") is not None:
+            self.delivered[entity] = stone["delivered_ms"]
+        return state
+
+    def _delivered_due(self, newest: Newest) -> list[tuple[str, Any]]:
+        """Delivered consignments this group did not touch whose horizon has passed, each with a message of its
+        partition from the group to carry its table write (one waits for a group that touched its partition)."""
+        due = []
+        for entity, delivered_ms in self.delivered.items():
+            if entity in newest.states or self.newest_ms - delivered_ms <= self.horizon_ms:
+                continue
+            partition = key_partition(entity.encode(), self.settings.partitions)
+            if partition in newest.logs:
+                due.append((entity, newest.logs[partition][1]))
+        return due
 
     async def store(self, group: list[Sealed], unstored: Unstored) -> None:
         """ClickHouse first (one insert per table for the group), then states (table and changelog), reports and

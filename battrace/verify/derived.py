@@ -17,12 +17,12 @@ No I/O here: battrace/verify/derived_store.py reads the rows and reports.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from battrace.domain.correlate import apply, new_state
+from battrace.domain.correlate import Output, apply, new_state
 from battrace.domain.entities import entities_of, entity_key, kind_of
 from battrace.domain.projections import projection
 from battrace.store.event_rows import edges, event_row
@@ -113,11 +113,24 @@ class Derived:
         return self.rows.get(table, {})
 
 
+def applied_chain(
+    state: dict[str, Any],
+    entity: str,
+    chain: Sequence[Envelope],
+    logged: Sequence[tuple[str, int, int]] | None = None,
+) -> Iterator[Output]:
+    """Apply an entity's events to its ``state`` (new_state: from genesis) in chain order, yielding each step's
+    output. ``logged``: each event's (log_id, log_index, sealed_at ms) as sealed, for sealed rows equal to the stored
+    ones; without it they are left blank (nothing derived but the sealed row depends on them)."""
+    for seq, ev in enumerate(chain, start=1):
+        log_id, log_index, sealed_at = logged[seq - 1] if logged is not None else ("", seq, 0)
+        yield apply(state, ChainItem(entity, ("", 0, seq), ev), log_id, log_index, sealed_at)
+
+
 def replay(entity: str, chain: Sequence[Envelope], into: Derived) -> None:
     """Apply an entity's events from genesis in chain order: its carbon lines, stream flags and projection."""
     state = new_state(entity)
-    for seq, ev in enumerate(chain, start=1):
-        out = apply(state, ChainItem(entity, ("", 0, seq), ev), "", seq, 0)
+    for out in applied_chain(state, entity, chain):
         for line in out.carbon:
             into.add("carbon", line)
         for flag in out.flags:

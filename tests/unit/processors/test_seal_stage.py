@@ -38,7 +38,8 @@ from streams.simulator import simulate
 
 PARTITIONS = 2
 PACK = 100  # entries per trace.chain message
-SETTINGS = Settings(partitions=PARTITIONS, log_origin="test.example/log")
+# Eviction off: these tests read every state from the table (tests/unit/processors/test_eviction.py evicts).
+SETTINGS = Settings(partitions=PARTITIONS, log_origin="test.example/log", evict_after_days=0)
 LOG_KEYS = {log_state_key(p, PARTITIONS) for p in range(PARTITIONS)}
 
 
@@ -50,6 +51,10 @@ def no_malloc_trim(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def packs() -> dict[int, list[bytes]]:
+    return simulated_packs()
+
+
+def simulated_packs() -> dict[int, list[bytes]]:
     """Partition -> its trace.chain messages (in offset order), as ingest packs 2,000 simulator events."""
     events = list(simulate(2000, seed=7))
     records = [
@@ -206,7 +211,10 @@ class Worker:
 
 
 def worker(
-    table: Mapping[bytes, Any] | None = None, clickhouse: RecordingSink | None = None, sign_every: int = 10**9
+    table: Mapping[bytes, Any] | None = None,
+    clickhouse: RecordingSink | None = None,
+    sign_every: int = 10**9,
+    settings: Settings = SETTINGS,
 ) -> Worker:
     """A worker (re)started on what the changelog gave back (``table``) and what ClickHouse holds (``clickhouse``)."""
     journal = Journal()
@@ -224,7 +232,7 @@ def worker(
 
     signing = LogSigning(checkpointer, sink.stored_log, sink.write, publish, clock_ms=lambda: 0)
     dict_table = DictTable(journal, table or {})
-    stage = SealStage(SETTINGS, dict_table, sink, signing, changelog, deliver)
+    stage = SealStage(settings, dict_table, sink, signing, changelog, deliver)
     return Worker(stage, dict_table, sink, changelog, journal, checkpointer)
 
 
