@@ -108,7 +108,7 @@ def _verify_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 FORGED_EXTENSION = (
-    "INSERT INTO battrace.sealed_store SELECT entity_type, entity_id, seq + 1, event_id, event_hash, "
+    "INSERT INTO battrace.sealed_store SELECT entity_type, entity_id, seq + 1, event_id, event_hash, chain_hash, "
     "SHA256(concat(chain_hash, event_hash, unhex(leftPad(hex(toUInt64(seq + 1)), 16, '0')))), "
     "log_id, log_index, sealed_at FROM battrace.sealed_store FINAL WHERE (entity_type, entity_id, seq) IN "
     "(SELECT entity_type, entity_id, max(seq) FROM battrace.sealed FINAL WHERE entity_type = 'battery' "
@@ -130,7 +130,7 @@ FORGED_EXTENSION = (
         "ALTER TABLE battrace.event_store UPDATE canonical = concat(canonical, 'x') WHERE event_id IN "
         "(SELECT event_id FROM battrace.events ORDER BY event_id LIMIT 1)",
         # swap seq 1 and 2 of one chain (ReplacingMergeTree: the re-inserted rows win)
-        "INSERT INTO battrace.sealed_store SELECT entity_type, entity_id, 3 - seq, event_id, event_hash, "
+        "INSERT INTO battrace.sealed_store SELECT entity_type, entity_id, 3 - seq, event_id, event_hash, prev_hash, "
         "chain_hash, log_id, log_index, sealed_at FROM battrace.sealed_store FINAL WHERE (entity_type, entity_id) IN "
         "(SELECT entity_type, entity_id FROM battrace.sealed WHERE seq = 2 ORDER BY entity_id LIMIT 1) AND seq <= 2",
         # a forged extension whose chain arithmetic is right: only the signed log can tell
