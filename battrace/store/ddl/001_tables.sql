@@ -40,12 +40,13 @@ PARTITION BY toYYYYMM(event_time)
 ORDER BY event_id
 SETTINGS non_replicated_deduplication_window = 1000;
 
+-- One row per event (FINAL inside: a query's own FINAL does not reach through a view, and readers rely on it).
 CREATE OR REPLACE VIEW battrace.events AS
 SELECT
     event_id, source_topic, source_partition, source_offset, schema, kind, event_time, tz_offset, entities,
     battery_ids, lot_ids, shipment_id, site_id, lat, lon, payload, canonical,
     lower(hex(SHA256(canonical))) AS event_hash
-FROM battrace.event_store;
+FROM battrace.event_store FINAL;
 
 -- One row per (entity_type, entity_id, seq): the per-entity hash chain that verification recomputes.
 -- chain_hash = SHA-256(prev_hash || event_hash || seq as 8-byte big-endian); prev_hash of seq 1 = 32 zero bytes.

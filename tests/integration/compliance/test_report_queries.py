@@ -26,7 +26,7 @@ from battrace.store.client import connect
 from schemas.catalog import LICENSED_ENTITY
 
 client = connect(Settings())
-for table in ("events", "sealed"):
+for table in ("event_store", "sealed_store"):  # where the events and sealed views keep their rows
     before = client.command(f"SELECT count() FROM battrace.{table}")
     client.command(f"INSERT INTO battrace.{table} SELECT * FROM battrace.{table}", settings={"insert_deduplicate": 0})
     assert client.command(f"SELECT count() FROM battrace.{table}") == 2 * before
