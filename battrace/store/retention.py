@@ -1,5 +1,6 @@
 """How long the store keeps what may expire: a rejected message's original bytes, ``reject_bytes_days`` after the
-broker received it (a ClickHouse column TTL empties them; the reject's reason, detail and coordinates stay).
+reject was stored (a ClickHouse column TTL empties them; the reject's reason, detail and coordinates stay). Not from
+the message's Kafka timestamp: a producer stamps that, and an old or replayed message would lose its bytes at once.
 
 Everything sealed (events, chains, logs, checkpoints) and everything derived from it has no TTL: the traceability
 record is kept for the ten years of EU 2023/1542. The period is a setting, so the TTL is set here at start-up rather
@@ -15,7 +16,7 @@ from battrace.settings import Settings
 
 def reject_bytes_ttl(days: int) -> str:
     """The TTL expression of ``rejects.original``, as ClickHouse prints it back in the table's definition."""
-    return f"toDateTime(kafka_timestamp) + toIntervalDay({int(days)})"
+    return f"toDateTime(rejected_at) + toIntervalDay({int(days)})"
 
 
 def apply_retention(client: Client, settings: Settings) -> None:

@@ -261,9 +261,12 @@ CREATE TABLE IF NOT EXISTS battrace.rejects
     detail           String,
     event_id         String,
     original         String CODEC(ZSTD(3)) COMMENT 'the original message bytes (expire: battrace/store/retention.py)',
-    kafka_timestamp  DateTime64(3, 'UTC')
+    kafka_timestamp  DateTime64(3, 'UTC'),
+    rejected_at      DateTime64(3, 'UTC') DEFAULT now64(3) COMMENT 'when it was stored: the bytes expire from here'
 )
 ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(kafka_timestamp)
 ORDER BY (source_topic, source_partition, source_offset)
 SETTINGS non_replicated_deduplication_window = 1000;
+-- Stores made before rejected_at existed get it too (the DDL is applied at every start-up).
+ALTER TABLE battrace.rejects ADD COLUMN IF NOT EXISTS rejected_at DateTime64(3, 'UTC') DEFAULT now64(3);

@@ -200,8 +200,9 @@ client = clickhouse_connect.get_client(dsn="chdb:///" + os.path.realpath(sys.arg
 apply_ddl(client)
 client.command(
     "INSERT INTO battrace.rejects (source_topic, source_partition, source_offset, reason, detail, original, "
-    "kafka_timestamp) VALUES ('mes.events', 0, 1, 'undecodable', 'old', 'old bytes', now64(3) - INTERVAL 40 DAY), "
-    "('mes.events', 0, 2, 'undecodable', 'new', 'new bytes', now64(3) - INTERVAL 20 DAY)"
+    "kafka_timestamp, rejected_at) VALUES "
+    "('mes.events', 0, 1, 'undecodable', 'old', 'old bytes', now64(3), now64(3) - INTERVAL 40 DAY), "
+    "('mes.events', 0, 2, 'undecodable', 'new', 'new bytes', now64(3) - INTERVAL 400 DAY, now64(3) - INTERVAL 20 DAY)"
 )
 apply_retention(client, Settings(reject_bytes_days=30))
 apply_retention(client, Settings(reject_bytes_days=30))  # unchanged: no second ALTER

@@ -19,5 +19,5 @@ def test_the_period_is_a_setting_read_from_the_environment(monkeypatch: pytest.M
         Settings()
 
 
-def test_the_ttl_counts_days_from_the_brokers_receive_time() -> None:
-    assert reject_bytes_ttl(30) == "toDateTime(kafka_timestamp) + toIntervalDay(30)"
+def test_the_ttl_counts_days_from_when_the_reject_was_stored() -> None:
+    assert reject_bytes_ttl(30) == "toDateTime(rejected_at) + toIntervalDay(30)"
