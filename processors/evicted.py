@@ -7,9 +7,9 @@ them from genesis through the same correlation step the worker runs (battrace/ve
 coordinates. The result must end at the tombstone's seq and head with its offsets, else the store and the table
 disagree and sealing stops (a chain extended from a wrong state could never be repaired).
 
-Rows are read through the public ``battrace.sealed`` and ``battrace.events`` relations (one row per key taken with
-LIMIT BY, not FINAL, so they may be views), on a client of its own, opened on the first tombstone: reads are rare
-and synchronous.
+Rows are read from the ``battrace.sealed`` view and the ``battrace.event_store`` table (one row per key taken with
+LIMIT BY: the events view's FINAL would merge the whole table for a lookup by id), on a client of its own, opened on
+the first tombstone: reads are rare and synchronous.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ SEALED_ROWS = (
     "WHERE entity_type = {t:String} AND entity_id = {i:String} AND seq <= {n:UInt64} ORDER BY seq LIMIT 1 BY seq"
 )
 EVENT_ROWS = (
-    "SELECT event_id, canonical, source_topic, source_partition, source_offset FROM battrace.events "
+    "SELECT event_id, canonical, source_topic, source_partition, source_offset FROM battrace.event_store "
     "WHERE event_id IN {ids:Array(String)} LIMIT 1 BY event_id"
 )
 

@@ -18,7 +18,7 @@ def latest_assays(
     where = "AND has({ids:Array(String)}, lot_ids[1])" if lot_ids is not None else ""
     found = rows(
         client,
-        "SELECT event_id, toUnixTimestamp64Milli(event_time) AS at_ms, payload FROM battrace.events "
+        "SELECT event_id, toUnixTimestamp64Milli(event_time) AS at_ms, payload FROM battrace.event_store "
         f"WHERE kind = 'Assay' AND at_ms <= {{until:Int64}} {where} ORDER BY event_time, event_id",
         until=2**62 if as_of_ms is None else as_of_ms,
         ids=sorted(set(lot_ids or ())),

@@ -27,7 +27,7 @@ from battrace.domain.disposition import (
 from battrace.domain.entities import body_of
 
 _SELECT = (
-    "SELECT event_id, kind, toUnixTimestamp64Milli(event_time) AS at_ms, site_id, payload FROM battrace.events "
+    "SELECT event_id, kind, toUnixTimestamp64Milli(event_time) AS at_ms, site_id, payload FROM battrace.event_store "
     "WHERE has({{kinds:Array(String)}}, kind) AND hasAny({column}, {{ids:Array(String)}}) ORDER BY event_time, event_id"
 )
 

@@ -190,7 +190,7 @@ def first_seen(client: Client) -> dict[str, int]:
     """lot -> time of the first event naming it (the time an eligibility flag is dated)."""
     found = query_rows(
         client,
-        "SELECT lot, min(toUnixTimestamp64Milli(event_time)) AS at_ms FROM battrace.events FINAL "
+        "SELECT lot, min(toUnixTimestamp64Milli(event_time)) AS at_ms FROM battrace.event_store "
         "ARRAY JOIN lot_ids AS lot GROUP BY lot",
     )
     return {r["lot"]: r["at_ms"] for r in found}

@@ -252,7 +252,7 @@ def load_battery_records(client: Client) -> list[BatteryRecord]:
         "SELECT b.battery_id AS battery_id, b.model AS model, b.site_id AS site_id, b.product_type AS product_type, "
         "c.at_ms AS at_ms FROM (SELECT battery_id, model, site_id, product_type FROM battrace.batteries FINAL) AS b "
         "LEFT JOIN (SELECT battery_ids[1] AS battery_id, min(toUnixTimestamp64Milli(event_time)) AS at_ms "
-        "FROM battrace.events FINAL WHERE kind = 'Commissioned' GROUP BY battery_id) AS c "
+        "FROM battrace.event_store WHERE kind = 'Commissioned' GROUP BY battery_id) AS c "
         "ON c.battery_id = b.battery_id ORDER BY battery_id",
     )
     return [BatteryRecord(r["battery_id"], r["model"], r["site_id"], r["product_type"], r["at_ms"] or 0) for r in found]
@@ -262,7 +262,7 @@ def _packs_in_use(client: Client) -> frozenset[str]:
     """Batteries that reached a user: integrated into a vehicle at least once."""
     found = rows(
         client,
-        "SELECT DISTINCT battery_id FROM battrace.events FINAL ARRAY JOIN battery_ids AS battery_id "
+        "SELECT DISTINCT battery_id FROM battrace.event_store ARRAY JOIN battery_ids AS battery_id "
         "WHERE kind = 'VehicleIntegrated'",
     )
     return frozenset(r["battery_id"] for r in found)

@@ -25,7 +25,7 @@ def load_registry(client: Client, as_of_ms: int | None = None) -> Registry:
     # A LicensedEntity record extends exactly one chain, its party's; party chains hold nothing else.
     found = rows(
         client,
-        "SELECT event_id, payload FROM battrace.events WHERE event_id IN "
+        "SELECT event_id, payload FROM battrace.event_store WHERE event_id IN "
         "(SELECT event_id FROM battrace.sealed WHERE entity_type = {party:String}) AND schema = {schema:String} "
         "AND toUnixTimestamp64Milli(event_time) <= {until:Int64} ORDER BY event_time, event_id",
         party=PARTY,

@@ -28,7 +28,7 @@ def links(client: Client, battery_id: str) -> dict[str, list[dict[str, Any]]]:
         "FROM (SELECT DISTINCT from_id, to_id, event_id, event_time FROM battrace.genealogy "
         "WHERE relation = {relation:String} AND from_type = {t:String} AND to_type = {t:String} "
         "AND (from_id = {id:String} OR to_id = {id:String})) AS g "
-        "INNER JOIN (SELECT event_id, any(payload) AS payload FROM battrace.events WHERE kind = 'Repurposed' "
+        "INNER JOIN (SELECT event_id, any(payload) AS payload FROM battrace.event_store WHERE kind = 'Repurposed' "
         "GROUP BY event_id) AS e ON e.event_id = g.event_id ORDER BY at_ms, event_id",
         relation=REPURPOSED_INTO,
         t=BATTERY,

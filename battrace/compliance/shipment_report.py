@@ -37,7 +37,7 @@ class NotDelivered(LookupError):
 def _delivery(client: Client, shipment_id: str) -> dict[str, Any]:
     found = rows(
         client,
-        "SELECT event_id, toUnixTimestamp64Milli(event_time) AS at_ms FROM battrace.events "
+        "SELECT event_id, toUnixTimestamp64Milli(event_time) AS at_ms FROM battrace.event_store "
         f"WHERE {IN_CHAINS_OF} AND shipment_id = {{s:String}} AND kind = 'Delivered' "
         "ORDER BY event_time, event_id LIMIT 1",
         chain_type=SHIPMENT,

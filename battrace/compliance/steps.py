@@ -106,7 +106,7 @@ def load_steps(client: Client, entities: Collection[str] | None = None, as_of_ms
     until = as_of_ms if as_of_ms is not None else 2**62
     select = (
         "SELECT event_id, kind, toUnixTimestamp64Milli(event_time) AS at_ms, payload, shipment_id "
-        "FROM battrace.events WHERE has({kinds:Array(String)}, kind) AND "
+        "FROM battrace.event_store WHERE has({kinds:Array(String)}, kind) AND "
     )
     order = " ORDER BY event_time, event_id"
     if entities is None:

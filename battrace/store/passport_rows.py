@@ -106,6 +106,6 @@ def event_bytes(client: Client, event_ids: list[str]) -> list[dict[str, Any]]:
     """Every stored version of the given events' canonical bytes (the recomputation keeps those that hash right)."""
     return _rows(
         client,
-        "SELECT event_id, canonical FROM battrace.events WHERE event_id IN {ids:Array(String)}",
+        "SELECT event_id, canonical FROM battrace.event_store WHERE event_id IN {ids:Array(String)}",
         ids=event_ids,
     )

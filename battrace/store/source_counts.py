@@ -17,8 +17,8 @@ NOT_REPORT_STEPS = "source_topic != {steps:String}"
 def sealed_sources(client: Client) -> int:
     """Distinct events sealed, report steps left out."""
     sql = (
-        "SELECT uniqExact(event_id) FROM battrace.sealed FINAL WHERE event_id IN "
-        f"(SELECT event_id FROM battrace.events WHERE {NOT_REPORT_STEPS})"
+        "SELECT uniqExact(event_id) FROM battrace.sealed_store WHERE event_id IN "
+        f"(SELECT event_id FROM battrace.event_store WHERE {NOT_REPORT_STEPS})"
     )
     return int(client.query(sql, parameters={"steps": REPORTS.name}).result_rows[0][0])
 

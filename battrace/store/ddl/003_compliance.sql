@@ -70,57 +70,7 @@ CREATE TABLE IF NOT EXISTS battrace.recycled_content
 ENGINE = ReplacingMergeTree
 ORDER BY (battery_id, element);
 
-CREATE VIEW IF NOT EXISTS battrace.footprint_by_model_plant AS
-SELECT
-    model,
-    site_id,
-    product_type,
-    count() AS batteries,
-    countIf(complete) AS complete_batteries,
-    countIf(distribution_kg IS NOT NULL) AS with_distribution,
-    avg(raw_material_per_kwh) AS avg_raw_material_per_kwh,
-    min(raw_material_per_kwh) AS min_raw_material_per_kwh,
-    max(raw_material_per_kwh) AS max_raw_material_per_kwh,
-    avg(production_per_kwh) AS avg_production_per_kwh,
-    min(production_per_kwh) AS min_production_per_kwh,
-    max(production_per_kwh) AS max_production_per_kwh,
-    avg(distribution_per_kwh) AS avg_distribution_per_kwh,
-    min(distribution_per_kwh) AS min_distribution_per_kwh,
-    max(distribution_per_kwh) AS max_distribution_per_kwh,
-    avg(end_of_life_per_kwh) AS avg_end_of_life_per_kwh,
-    min(end_of_life_per_kwh) AS min_end_of_life_per_kwh,
-    max(end_of_life_per_kwh) AS max_end_of_life_per_kwh,
-    avg(total_per_kwh) AS avg_total_per_kwh,
-    min(total_per_kwh) AS min_total_per_kwh,
-    max(total_per_kwh) AS max_total_per_kwh
-FROM battrace.footprints FINAL
-GROUP BY model, site_id, product_type;
-
--- The Art. 8 declaration per model, plant and production year: the mass-weighted share of each element
--- against the minimums; a group meets a minimum only if its balance is complete.
-CREATE VIEW IF NOT EXISTS battrace.recycled_by_model_plant_year AS
-SELECT
-    model,
-    site_id,
-    toYear(produced_at) AS year,
-    element,
-    product_type,
-    count() AS batteries,
-    sum(element_kg) AS total_element_kg,
-    sum(pre_consumer_kg) AS total_pre_consumer_kg,
-    sum(post_consumer_kg) AS total_post_consumer_kg,
-    if(total_element_kg > 0, (total_pre_consumer_kg + total_post_consumer_kg) / total_element_kg, NULL) AS declared_share,
-    min(share) AS min_battery_share,
-    max(share) AS max_battery_share,
-    any(min_share_2031) AS target_2031,
-    any(min_share_2036) AS target_2036,
-    min(complete) AS all_complete,
-    if(declared_share IS NULL, NULL, all_complete AND declared_share + 1e-9 >= target_2031) AS declared_meets_2031,
-    if(declared_share IS NULL, NULL, all_complete AND declared_share + 1e-9 >= target_2036) AS declared_meets_2036,
-    countIf(meets_2031) AS batteries_meeting_2031,
-    countIf(meets_2036) AS batteries_meeting_2036
-FROM battrace.recycled_content FINAL
-GROUP BY model, site_id, year, element, product_type;
+-- The per-model views over these tables are 007_honest_footprints.sql and 010_recycled_claims.sql.
 
 -- When `battrace audit` ran, and how far each log was then: the audit is a function of exactly those entries, so
 -- `verify` compares the audit rows only while no log has grown since (battrace/verify/derived_audit.py).

@@ -1,6 +1,6 @@
 -- Footprints whose totals are the sum of their parts. A stage a battery has no data for is NULL with a reason
 -- (footprints.missing_reasons), so it can neither count as 0 in a mean nor hide inside a total of the stages that
--- do have data. Applied after 003_compliance.sql, whose view this replaces.
+-- do have data. Replaces the view of stores made before it.
 
 ALTER TABLE battrace.footprints
     ADD COLUMN IF NOT EXISTS missing_reasons Array(String) COMMENT 'one "stage: why" per missing stage'

@@ -1,7 +1,7 @@
 -- Recycled-content claims that count only what the audit can stand behind (battrace/domain/recycled_claims.py):
 -- lots that are ineligible or behind a step whose outputs exceeded its inputs count as not recycled, and each
 -- recycled mass left out is listed with its reasons. What cannot be known is NULL with a reason, never 0.
--- Applied after 003_compliance.sql, whose table it extends and whose view it replaces.
+-- Extends 003_compliance.sql's recycled_content table; replaces the view of stores made before it.
 
 ALTER TABLE battrace.recycled_content
     MODIFY COLUMN element_kg Nullable(Float64) COMMENT 'NULL: the balance could not be computed (missing_reason)';
