@@ -16,11 +16,14 @@ battrace/tlog/tree.py and battrace/tlog/proof.py over another source of subtree 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 from battrace.tlog.proof import subproof
 from battrace.tlog.rfc6962 import EMPTY_ROOT, node_hash, split_point, subtree_root
 from battrace.tlog.tree import path
+
+KEPT_BLOCKS = 8  # leaf blocks a tree keeps: the right edge and the last few proven ones (a server proves many)
 
 TILE_HEIGHTS = (8, 16, 24, 32, 40)
 """Heights whose complete subtrees are stored: every 8 levels, as tlog-tiles' tiles of 256 hashes."""
@@ -58,7 +61,7 @@ class TiledTree:
         self._stored, self._leaves = stored, leaves
         self._heights = frozenset(heights)
         self._block = 1 << min(heights)  # leaves under one node of the lowest tiled height
-        self._blocks: dict[int, tuple[int, list[bytes]]] = {}  # block -> (first leaf held, its leaf hashes)
+        self._blocks: OrderedDict[int, tuple[int, list[bytes]]] = OrderedDict()  # block -> (first leaf, leaf hashes)
         # Only ranges of at least a block are remembered: smaller ones are rehashed from their block's leaves, so a
         # tree without stored nodes keeps about size / 256 hashes, not size.
         self._memo: dict[tuple[int, int], bytes] = {}
@@ -119,9 +122,10 @@ class TiledTree:
         return found
 
     def _leaf_block(self, block: int, end: int) -> tuple[int, list[bytes]]:
-        """The held leaves of ``block`` up to at least ``end``, read once per block (again only if the tree grew)."""
+        """The held leaves of ``block`` up to at least ``end``; the last few blocks read are kept."""
         cached = self._blocks.get(block)
         if cached is not None and cached[0] + len(cached[1]) >= end:
+            self._blocks.move_to_end(block)
             return cached
         first = max(block * self._block, self.start)
         last = min((block + 1) * self._block, self.size)
@@ -129,6 +133,9 @@ class TiledTree:
         if len(leaves) != last - first:
             raise LookupError(f"leaves [{first}, {last}) are not all held ({len(leaves)} found)")
         self._blocks[block] = (first, leaves)
+        self._blocks.move_to_end(block)
+        while len(self._blocks) > KEPT_BLOCKS:
+            self._blocks.popitem(last=False)
         return first, leaves
 
     def _checked_size(self, size: int | None) -> int:

@@ -236,3 +236,16 @@ def test_a_tree_held_from_a_cut_proves_like_the_whole_one_without_reading_before
 def test_tile_heights_are_every_eighth_level() -> None:
     assert TILE_HEIGHTS == (8, 16, 24, 32, 40)
     assert node_range(8, 3) == (768, 1024)
+
+
+def test_a_tree_proving_every_leaf_keeps_a_few_leaf_blocks_only() -> None:
+    hashes = leaves(40 * 256)
+    reads = Reads(hashes, tiles_of(hashes))
+    tree = TiledTree(len(hashes), reads.node, reads.leaves)
+    full = MerkleTree(hashes)
+    for index in range(0, len(hashes), 97):
+        assert tree.inclusion_proof(index) == full.inclusion_proof(index)
+    assert len(tree._blocks) <= 8
+    before = len(reads.leaf_reads)
+    tree.inclusion_proof(len(hashes) - 1)  # the newest blocks are still kept
+    assert len(reads.leaf_reads) == before
