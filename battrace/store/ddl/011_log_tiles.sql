@@ -2,7 +2,7 @@
 -- `tile_index` of `height` covers log indexes [tile_index * 2^height, (tile_index + 1) * 2^height)), written by the
 -- seal stage with the entries that complete it. Proofs read these and the leaves of at most two 256-entry blocks
 -- instead of the whole log (battrace/tlog/tiles.py); they are checked against signed roots, so a wrong hash here
--- makes proofs fail and is named by `battrace verify --all`. About 0.13 bytes per entry: not partitioned by month,
+-- makes proofs fail and is named by `battrace verify --all`. Under 0.2 bytes per entry: not partitioned by month,
 -- never archived or dropped, so proofs after an archive drop use them too.
 CREATE TABLE IF NOT EXISTS battrace.log_tiles
 (
