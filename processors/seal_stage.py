@@ -231,9 +231,12 @@ class BatchSealer:
         of batches stores one projection row per entity, its newest; see SealStage.store)."""
         batch = self.result.batch
         for partition, log in self.result.logs.items():
+            log_id = self._settings.log_id(partition)
             for e in log.appended:
-                row = {"log_id": self._settings.log_id(partition), "log_index": e.index, "entry": e.entry}
+                row = {"log_id": log_id, "log_index": e.index, "entry": e.entry}
                 batch.add("log_entries", {**row, "kind": e.kind, "leaf_hash": e.leaf_hash.hex()})
+            for height, index, h in log.tiles:
+                batch.add("log_tiles", {"log_id": log_id, "height": height, "tile_index": index, "hash": h.hex()})
         for entity, state in self.result.working.items():
             projected = projection(state)
             if projected:

@@ -7,6 +7,9 @@ in pack order, so the log is a pure function of the partition's content. trace.c
 was not delivered, and it is refused (MissingMessage) rather than logged as a ``gap``, which would seal the
 loss into the log for good.
 
+The subtrees of tiled heights each batch completes (battrace/tlog/tiles.py) go with its entries, so a proof reads
+stored tiles instead of every leaf; a replayed batch completes the same ones, so they are written again unchanged.
+
 The log state (a compact tree: size + at most 64 subtree roots, plus where the last batch's messages
 start in the log) is stored in the entities table under a key that hashes to the same partition as the
 log, so it moves with the partition and is written (changelog) before the entity states of the same
@@ -24,6 +27,7 @@ from functools import cache
 from typing import Any, NamedTuple
 
 from battrace.tlog import CompactTree, leaf_hash
+from battrace.tlog.compact import Tile
 from streams.murmur2 import murmur2
 
 
@@ -72,6 +76,7 @@ class PartitionLog:
         self._this_batch: dict[int, int] = {}
         self._reached = -1  # the last offset opened in this batch
         self.appended: list[LogEntry] = []
+        self.tiles: list[Tile] = []  # subtrees of tiled heights completed in this batch, stored with its entries
 
     @property
     def size(self) -> int:
@@ -109,7 +114,7 @@ class PartitionLog:
         h = leaf_hash(entry)
         index = self.tree.size
         self.appended.append(LogEntry(index, entry, h, kind, head))
-        self.tree.append(h)
+        self.tree.append(h, self.tiles)
         return index
 
     def state(self, stored_with: Sequence[PartitionLog] = ()) -> dict[str, Any]:

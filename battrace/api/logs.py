@@ -96,10 +96,7 @@ def get_consistency(
             f"first={first} is larger than second={second}; a consistency proof goes from a smaller size to a larger",
             {"first": first, "second": second},
         )
-    try:
-        tree = held_tree(ctx.client, log_id, second)
-    except LookupError as exc:
-        raise ApiError(409, "log_incomplete", f"{exc}; the store cannot prove this log", {"log": log_id}) from None
+    tree = held_tree(ctx.client, log_id, second)
     if first < held_from(tree) and first > 0:
         raise ApiError(
             409,
@@ -108,13 +105,19 @@ def get_consistency(
             "`battrace verify --archive` on the archive, or ask from its size on",
             {"log": log_id, "first": first, "archived_size": held_from(tree)},
         )
+    try:  # the tree reads stored tiles and leaves as the proof needs them
+        first_root = tree.root(first) if first else EMPTY_ROOT
+        second_root = tree.root(second) if second else EMPTY_ROOT
+        proof = tree.consistency_proof(first, second)
+    except LookupError as exc:
+        raise ApiError(409, "log_incomplete", f"{exc}; the store cannot prove this log", {"log": log_id}) from None
     return ConsistencyProof(
         log_id=log_id,
         first=first,
         second=second,
-        first_root=tree.root(first).hex() if first else EMPTY_ROOT.hex(),
-        second_root=tree.root(second).hex() if second else EMPTY_ROOT.hex(),
-        proof=[h.hex() for h in tree.consistency_proof(first, second)],
+        first_root=first_root.hex(),
+        second_root=second_root.hex(),
+        proof=[h.hex() for h in proof],
     )
 
 

@@ -82,7 +82,20 @@ def log_sizes(client: Client) -> dict[str, int]:
     return {log_id: int(size) for log_id, size in rows}
 
 
+def entries_at(client: Client, log_id: str, indexes: list[int]) -> dict[int, bytes]:
+    """Index -> entry of the given entries of a log (those the store holds): a battery's records, without the rest."""
+    if not indexes:
+        return {}
+    rows = client.query(
+        "SELECT log_index, entry FROM battrace.log_entries FINAL "
+        "WHERE log_id = {log:String} AND log_index IN {indexes:Array(UInt64)}",
+        parameters={"log": log_id, "indexes": sorted(set(indexes))},
+        column_formats={"entry": "bytes"},
+    ).result_rows
+    return {int(r[0]): r[1] for r in rows}
+
+
 def log_starts(client: Client) -> dict[str, int]:
     """Log id -> index of its first stored entry: 0, or where an archive of its beginning ends."""
-    rows = client.query("SELECT log_id, min(log_index) FROM battrace.log_entries GROUP BY log_id").result_rows
+    rows = client.query("SELECT log_id, min(log_index) FROM battrace.log_store GROUP BY log_id").result_rows
     return {log_id: int(start) for log_id, start in rows}

@@ -94,6 +94,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "reasons",
     ),
     "log_entries": ("log_id", "log_index", "kind", "entry"),
+    "log_tiles": ("log_id", "height", "tile_index", "hash"),
     "checkpoints": ("log_id", "size", "root", "note", "key_id", "compact_range", "created_at"),
     "rejects": (
         "source_topic",
@@ -193,6 +194,7 @@ INSERT_ORDER = (
     "report_reviews",
     "sealed",
     "log_entries",
+    "log_tiles",
     "checkpoints",
     "rejects",
 )

@@ -15,6 +15,7 @@ output interoperates with the Go transparency-log ecosystem:
 * :mod:`~battrace.tlog.proof` — inclusion and consistency proofs (RFC 9162)
 * :mod:`~battrace.tlog.compact` — O(log n) incremental tree for the sealing pipeline
 * :mod:`~battrace.tlog.tree` — incremental tree of every complete subtree, for cheap inclusion proofs
+* :mod:`~battrace.tlog.tiles` — proofs of a stored log from its stored subtree hashes and a few leaves
 * :mod:`~battrace.tlog.note` — C2SP signed notes with Ed25519 keys
 * :mod:`~battrace.tlog.checkpoint` — C2SP tlog checkpoints
 """

@@ -13,8 +13,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from battrace.tlog.rfc6962 import EMPTY_ROOT, HASH_SIZE, MAX_TREE_SIZE, leaf_hash, node_hash
+from battrace.tlog.tiles import TILE_HEIGHTS
 
 _SIZE_BYTES = 8
+_LOWEST_TILE = (1 << TILE_HEIGHTS[0]) - 1  # a size with these bits clear has just completed a tiled subtree
+
+Tile = tuple[int, int, bytes]
+"""(height, index, hash): a complete subtree of a tiled height (battrace/tlog/tiles.py)."""
 
 
 class CompactTree:
@@ -36,13 +41,21 @@ class CompactTree:
         """Roots of the perfect subtrees, left to right (the compact range [0, size))."""
         return tuple(self._hashes)
 
-    def append(self, leaf_hash_: bytes) -> None:
-        """Append one leaf hash (see :func:`battrace.tlog.rfc6962.leaf_hash`)."""
+    def append(self, leaf_hash_: bytes, tiles: list[Tile] | None = None) -> None:
+        """Append one leaf hash (see :func:`battrace.tlog.rfc6962.leaf_hash`).
+
+        ``tiles``: gets (height, index, hash) of each subtree of a tiled height this leaf completes, the nodes a log
+        stores so that proofs need not rehash its leaves (battrace/tlog/tiles.py). They are formed by the carry loop
+        anyway; only one leaf in 256 can complete one, so the others pay a single test.
+        """
         if not isinstance(leaf_hash_, bytes) or len(leaf_hash_) != HASH_SIZE:
             raise ValueError(f"leaf hash must be {HASH_SIZE} bytes")
         if self._size >= MAX_TREE_SIZE:
             raise OverflowError("tree is full")
         h, s = leaf_hash_, self._size
+        if tiles is not None and not (s + 1) & _LOWEST_TILE:
+            self._append_completing(h, tiles)
+            return
         # Each trailing 1-bit of the old size is a perfect subtree of the same
         # height as the one being carried: merge them, as in binary addition.
         while s & 1:
@@ -51,16 +64,28 @@ class CompactTree:
         self._hashes.append(h)
         self._size += 1
 
+    def _append_completing(self, h: bytes, tiles: list[Tile]) -> None:
+        """The carry loop of :meth:`append`, reporting the subtrees of tiled heights it forms."""
+        s, height, size = self._size, 0, self._size + 1
+        while s & 1:
+            h = node_hash(self._hashes.pop(), h)
+            s >>= 1
+            height += 1
+            if height in TILE_HEIGHTS:
+                tiles.append((height, (size >> height) - 1, h))
+        self._hashes.append(h)
+        self._size = size
+
     def append_entry(self, entry: bytes) -> bytes:
         """Hash ``entry`` as a leaf, append it and return its leaf hash."""
         h = leaf_hash(entry)
         self.append(h)
         return h
 
-    def extend(self, leaf_hashes: Iterable[bytes]) -> None:
-        """Append many leaf hashes in order."""
+    def extend(self, leaf_hashes: Iterable[bytes], tiles: list[Tile] | None = None) -> None:
+        """Append many leaf hashes in order (``tiles``: as for :meth:`append`)."""
         for h in leaf_hashes:
-            self.append(h)
+            self.append(h, tiles)
 
     def root(self) -> bytes:
         """The RFC 6962 root of the tree so far (equal to ``root_hash`` over all leaves)."""

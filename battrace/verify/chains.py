@@ -20,7 +20,7 @@ from battrace.compliance.audit import AuditParams
 from battrace.domain.chain import GENESIS, chain_step
 from battrace.domain.entities import BATTERY, entity_key, split_key
 from battrace.settings import get_settings
-from battrace.store import archive_marks
+from battrace.store import archive_marks, log_tiles
 from battrace.store import logs as log_store
 from battrace.tlog import Verifier
 from battrace.verify import log_audit
@@ -179,13 +179,18 @@ def _verify_logs(
     starts: dict[str, ArchivedStart],
 ) -> None:
     """Every log is audited (a deleted battery is found through its logged records); rows are checked against it,
-    under its newest checkpoint, which must carry the required witness cosignatures."""
+    under its newest checkpoint, which must carry the required witness cosignatures. For one battery, only its rows
+    are proven, in the logs that hold them (battrace/verify/log_audit.py ``prove_rows``)."""
+    if battery_id is not None:
+        _prove_battery_rows(client, verifiers, rows, report, witnesses)
+        return
     logged = client.query("SELECT DISTINCT log_id FROM battrace.log_entries ORDER BY log_id").result_rows
     log_ids = [r[0] for r in logged]
     by_log: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         by_log[row[7]].append(dict(zip((*SEALED_COLUMNS, "log_id", "log_index"), row, strict=True)))
     held = {(r[0], r[1], r[2]): (r[7], r[8]) for r in rows}
+    tiled = log_tiles.has_tiles(client)
     for log_id in sorted(set(log_ids) | set(by_log) | set(starts)):
         start = starts.get(log_id)
         view = log_audit.audit_log(client, log_id, verifiers, start.start if start is not None else None)
@@ -194,14 +199,35 @@ def _verify_logs(
         short = witnesses.problem(view.latest_note) if witnesses is not None and view.latest_note else None
         if short is not None:
             report.fail(log_id, None, f"checkpoint {view.signed_size}: {short}")
-        for entity, seq, problem in log_audit.check_rows(view, by_log.get(log_id, []), prove=battery_id is not None):
+        for entity, seq, problem in log_audit.check_rows(view, by_log.get(log_id, []), prove=False):
             report.fail(entity, seq, problem)
+        stored_tiles = log_tiles.stored_tiles(client, log_id) if tiled else {}
+        for problem in log_audit.tile_problems(view, stored_tiles, start.start if start is not None else None):
+            report.fail(log_id, None, problem)
         for index, rec in log_audit.logged_records(view):
-            if battery_id is not None and (rec["entity_type"], rec["entity_id"]) != (BATTERY, battery_id):
-                continue
             if held.get((rec["entity_type"], rec["entity_id"], rec["seq"])) != (log_id, index):
                 entity = entity_key(rec["entity_type"], rec["entity_id"])
                 report.fail(entity, rec["seq"], f"logged as entry {index} of {log_id} but no sealed row holds it")
+
+
+def _prove_battery_rows(
+    client: Client, verifiers: list[Verifier], rows: list[tuple], report: VerifyReport, witnesses: WitnessQuorum | None
+) -> None:
+    """Each log holding the battery's rows: its rows proven against the latest checkpoint, which must carry the
+    required witness cosignatures."""
+    by_log: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_log[row[7]].append(dict(zip((*SEALED_COLUMNS, "log_id", "log_index"), row, strict=True)))
+    for log_id, log_rows in sorted(by_log.items()):
+        entity = entity_key(log_rows[0]["entity_type"], log_rows[0]["entity_id"])
+        proven = log_audit.prove_rows(client, log_id, verifiers, entity, log_rows)
+        for problem in proven.log_problems:
+            report.fail(log_id, None, problem)
+        short = witnesses.problem(proven.latest_note) if witnesses is not None and proven.latest_note else None
+        if short is not None:
+            report.fail(log_id, None, f"checkpoint {proven.signed_size}: {short}")
+        for failed_entity, seq, problem in proven.row_problems:
+            report.fail(failed_entity, seq, problem)
 
 
 def verify_chain(

@@ -1,10 +1,10 @@
 """The Merkle tree and the heads of a signed checkpoint, built once and kept for the next bundle that needs them.
 
-Both are fixed once a checkpoint is signed (its entries never change), and building them reads and hashes the
-whole log up to it: tens of milliseconds per thousand entries. A server exports many bundles against the same few
-checkpoints (a co-signer reviewing a day's reports fetches dozens), so it keeps the newest few; the CLI exports one
-bundle and needs no cache. The tree keeps every complete subtree, so each record's proof is O(log² n) lookups
-rather than a rehash of the log.
+Both are fixed once a checkpoint is signed (its entries never change). The tree reads stored tiles and leaf blocks as
+proofs need them and keeps what it read, so the records of one chain are proven with a few queries; the heads read
+and group the whole log up to the checkpoint. A server exports many bundles against the same few checkpoints (a
+co-signer reviewing a day's reports fetches dozens), so it keeps the newest few; the CLI exports one bundle and needs
+no cache.
 """
 
 from __future__ import annotations

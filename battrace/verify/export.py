@@ -14,6 +14,7 @@ from battrace.store import logs as log_store
 from battrace.store.heads import Heads
 from battrace.tlog import MerkleTree, Verifier
 from battrace.tlog.held_tree import HeldFromTree
+from battrace.tlog.tiles import TiledTree
 from battrace.verify.bundle import FORMAT
 from battrace.verify.bundle_report import certification_of, report_steps
 from battrace.verify.checkpoint_proofs import CheckpointProofs
@@ -61,7 +62,7 @@ def assemble_bundle(
     entity_id: str,
     rows: Sequence[Sequence[Any]],
     latest: Mapping[str, log_store.StoredCheckpoint],
-    tree_of: Callable[[str, int], MerkleTree | HeldFromTree],
+    tree_of: Callable[[str, int], MerkleTree | HeldFromTree | TiledTree],
     heads_of: Callable[[str, int], Heads],
     verifiers: list[Verifier],
 ) -> dict[str, Any]:

@@ -1,11 +1,17 @@
 """Audit the per-partition logs held in ClickHouse against their signed checkpoints.
 
-For each log: every checkpoint's signature (by a trusted key, with the log's own origin), its root recomputed from
-the stored entries, its heads line (schemas/heads.py) recomputed from the same entries, and consistency between
-successive checkpoints (a proof is generated from the entries and verified). Then each sealed row is checked
-against the log: its entry must equal the logged one and lie under the latest checkpoint — with the root recomputed
-over every entry, that is a full inclusion check; for a single battery, RFC 9162 inclusion proofs are also
-verified. Finally every logged ``sealed`` entry must still have its row (a deleted row is caught here).
+For each log (`battrace verify --all`): every checkpoint's signature (by a trusted key, with the log's own origin),
+its root recomputed from the stored entries, its heads line (schemas/heads.py) recomputed from the same entries, and
+consistency between successive checkpoints (a proof is generated from the entries and verified). Then each sealed row
+is checked against the log: its entry must equal the logged one and lie under the latest checkpoint — with the root
+recomputed over every entry, that is a full inclusion check. Every logged ``sealed`` entry must still have its row (a
+deleted row is caught here), and every stored tile (battrace/tlog/tiles.py) must be the hash of the entries it covers.
+
+For one battery (`battrace verify --battery`), only what vouches for its own rows is read: the checkpoints'
+signatures, an RFC 9162 inclusion proof of each row against the latest checkpoint, built from stored tiles and the
+leaves of the row's own 256-entry block and of the partial block at the log's right edge, and its head in that
+checkpoint's heads tree (no record of it left out). An altered row of another entity elsewhere in the log then fails
+that entity, not this battery; the log's own history (consistency of its checkpoints) is `--all`'s to check.
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ from dataclasses import dataclass, field
 from clickhouse_connect.driver.client import Client
 
 from battrace.store import logs as log_store
-from battrace.store.heads import Heads
+from battrace.store.heads import Heads, stored_heads
+from battrace.store.log_trees import held_tree
 from battrace.tlog import (
     Checkpoint,
     CompactTree,
@@ -32,7 +39,9 @@ from battrace.tlog import (
     verify_inclusion,
 )
 from battrace.tlog.checkpoint import CheckpointError
-from schemas.heads import HeadsLineError, parse_heads
+from battrace.tlog.compact import Tile
+from battrace.tlog.tiles import node_range
+from schemas.heads import HeadsLineError, head_leaf, parse_heads
 from schemas.log_entries import SEALED, sealed_entry
 
 
@@ -197,3 +206,108 @@ def logged_records(view: LogView) -> Iterable[tuple[int, dict]]:
         obj = json.loads(entry)
         if obj["kind"] == SEALED:
             yield index, obj
+
+
+def tile_problems(view: LogView, stored: dict[tuple[int, int], bytes], start: LogStart | None = None) -> list[str]:
+    """Stored tiles that are not the hash of the entries they cover, or that cover entries the log does not hold.
+    ``start``: where the view's entries begin after an archive cut; tiles wholly below it cannot be recomputed from
+    the live store and are left to the archive's checks (a wrong one only makes proofs fail). A missing tile is no
+    problem: proofs hash its entries instead."""
+    completed: list[Tile] = []
+    tree = start.tree.copy() if start is not None and view.start else CompactTree()
+    tree.extend(view.leaves, completed)
+    expected = {(height, index): h for height, index, h in completed}
+    problems = []
+    for (height, index), h in sorted(stored.items()):
+        first, end = node_range(height, index)
+        want = expected.get((height, index))
+        if want is None and first < view.start:
+            continue
+        if want is None:
+            problems.append(f"tile {height}/{index}: entries [{first}, {end}) are not all held, yet a tile covers them")
+        elif want != h:
+            problems.append(f"tile {height}/{index}: not the hash of entries [{first}, {end})")
+    return problems
+
+
+@dataclass
+class RowProofs:
+    """What one entity's rows of a log came to (`verify --battery`): problems of the log, problems of rows
+    (entity, seq, problem), and the note of the latest verified checkpoint (for the witness check)."""
+
+    log_problems: list[str] = field(default_factory=list)
+    row_problems: list[tuple[str, int | None, str]] = field(default_factory=list)
+    latest_note: str = ""
+    signed_size: int = 0
+
+
+def prove_rows(client: Client, log_id: str, verifiers: Sequence[Verifier], entity: str, rows: list[dict]) -> RowProofs:
+    """Check one entity's sealed rows of a log (in seq order) against the log's latest verified checkpoint: each row
+    equals its entry and is proven included, and the checkpoint's heads hold its last row as its newest."""
+    found = RowProofs()
+    signed: list[tuple[Checkpoint, str]] = []
+    for cp_row in log_store.checkpoints(client, log_id):
+        try:
+            signed.append((open_checkpoint(cp_row.note, verifiers, origin=log_id), cp_row.note))
+        except (NoteError, CheckpointError) as exc:
+            found.log_problems.append(f"checkpoint {cp_row.size}: {exc}")
+    if not signed:
+        found.log_problems.append("no checkpoint signed by a trusted key")
+        return found
+    latest, found.latest_note = signed[-1]
+    found.signed_size = latest.size
+    tree = held_tree(client, log_id, latest.size)
+    covered = [row for row in rows if tree.start <= row["log_index"] < latest.size]
+    entries = log_store.entries_at(client, log_id, [row["log_index"] for row in covered])
+    for row in rows:
+        seq, index = row["seq"], row["log_index"]
+        if index < tree.start:
+            found.row_problems.append((entity, seq, f"log index {index} lies in the archived part of {log_id}"))
+        elif index >= latest.size:
+            found.row_problems.append(
+                (entity, seq, f"log index {index} is not covered by a signed checkpoint of {log_id}")
+            )
+        elif entries.get(index) != sealed_entry(row):
+            found.row_problems.append((entity, seq, f"sealed row differs from entry {index} of {log_id}"))
+        else:
+            try:
+                proven = verify_inclusion(
+                    leaf_hash(entries[index]), index, latest.size, tree.inclusion_proof(index), latest.root
+                )
+            except LookupError as exc:
+                proven, why = False, f" ({exc})"
+            else:
+                why = ""
+            if not proven:
+                found.row_problems.append(
+                    (entity, seq, f"inclusion proof for entry {index} of {log_id} does not verify{why}")
+                )
+    if covered:
+        problem = head_problem(client, log_id, latest, entity, covered[-1])
+        if problem is not None:
+            found.row_problems.append((entity, None, problem))
+    return found
+
+
+def head_problem(client: Client, log_id: str, checkpoint: Checkpoint, entity: str, last: dict) -> str | None:
+    """Completeness: why the checkpoint's heads tree does not hold ``last`` (the entity's last row under it) as the
+    entity's newest record, or None when it does."""
+    where = f"checkpoint {checkpoint.size} of {log_id}"
+    try:
+        committed = parse_heads(checkpoint.extensions)
+    except HeadsLineError as exc:
+        return f"{where}: {exc}"
+    if committed is None:
+        return f"{where} has no heads line, so nothing proves the records are complete"
+    count, root = committed
+    proof = stored_heads(client, log_id, checkpoint.size, keep_values=True).proof(entity)
+    if proof is None:
+        return f"{where} commits to no head of {entity}"
+    leaf = proof["leaf"]
+    length, chain_hash = leaf["length"], leaf["chain_hash"]  # type: ignore[index]
+    if (length, chain_hash) != (last["seq"], last["chain_hash"]):
+        return f"{where} commits to a chain of {length} records, the store's rows under it end at {last['seq']}"
+    path = [bytes.fromhex(h) for h in proof["inclusion_proof"]]  # type: ignore[union-attr]
+    if not verify_inclusion(leaf_hash(head_leaf(entity, length, chain_hash)), proof["index"], count, path, root):
+        return f"its head does not reach the heads root of {where}"
+    return None

@@ -1,25 +1,23 @@
-"""seal_reference from a cached MerkleTree: the same SealReference as a full read of the log, reading only new entries.
+"""seal_reference from stored tiles: the same SealReference as a full read of the log, reading at most two blocks.
 
-A stand-in client answers the three queries seal.py makes (sealed, checkpoints, log_entries) from dicts, so the
+A stand-in client answers the queries seal.py makes (sealed, checkpoints, log_entries, log_tiles) from dicts, so the
 test needs no chDB (which one process may open only once) and can count what each call reads. The real store is
-exercised by the pipeline's report tests.
+exercised by the pipeline's report tests and tests/integration/store/test_log_tiles_on_a_store.py.
 """
 
 from __future__ import annotations
 
-import gc
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-from battrace.compliance import seal
 from battrace.compliance.seal import seal_reference
 from battrace.report.build import inclusion_from_row
 from battrace.report.model import SealReference
 from battrace.store import logs as log_store
-from battrace.tlog import inclusion_proof, leaf_hash, root_hash, verify_inclusion
+from battrace.tlog import CompactTree, inclusion_proof, leaf_hash, root_hash, verify_inclusion
 
 LOG = "battrace/log/0"
 
@@ -40,6 +38,13 @@ class FakeStore:
     entries: dict[str, list[bytes]] = field(default_factory=dict)
     sizes: dict[str, list[int]] = field(default_factory=dict)  # checkpointed sizes per log
     reads: list[tuple[int, int | None]] = field(default_factory=list)  # log_entries ranges read
+    tiled: bool = True  # whether the store has a log_tiles table (older stores have none)
+
+    def tiles(self, log_id: str) -> dict[tuple[int, int], bytes]:
+        """The tiles the seal stage stores for the log as it stands."""
+        found: list[tuple[int, int, bytes]] = []
+        CompactTree().extend([leaf_hash(e) for e in self.entries.get(log_id, [])], found)
+        return {(h, i): x for h, i, x in found}
 
     def seal(self, log_id: str, n: int) -> None:
         log = self.entries.setdefault(log_id, [])
@@ -52,7 +57,8 @@ class FakeStore:
         assert sql == "EXISTS TABLE battrace.archives", sql
         return 0  # a store no archive was dropped from
 
-    def query(self, sql: str, parameters: dict[str, Any], column_formats: Any = None) -> _Result:
+    def query(self, sql: str, parameters: dict[str, Any] | None = None, column_formats: Any = None) -> _Result:
+        parameters = parameters or {}
         if "FROM battrace.sealed" in sql:
             log_id, index = _locate(parameters["i"])
             found = index < len(self.entries.get(log_id, []))
@@ -64,6 +70,13 @@ class FakeStore:
                 (log_id, s, root_hash(hashes[:s]).hex(), f"note {log_id} {s}", ()) for s in self.sizes.get(log_id, [])
             ]
             return _Result(sorted(rows, key=lambda r: r[1]))
+        if "FROM system.tables" in sql:
+            return _Result([(int(self.tiled),)])
+        if "FROM battrace.log_tiles" in sql:
+            assert self.tiled
+            tiles = self.tiles(parameters["log"])
+            first, end, height = parameters["first"], parameters["end"], parameters["h"]
+            return _Result([(h, i, x.hex()) for (h, i), x in tiles.items() if h == height and first <= i < end])
         if "FROM battrace.log_entries" in sql:
             log = self.entries.get(parameters["log"], [])
             start, end = parameters["start"], parameters["end"] if "log_index <" in sql else None
@@ -104,7 +117,7 @@ def full_read_reference(client: Any, entity_id: str) -> SealReference | None:
 
 
 def check(store: FakeStore, log_id: str, index: int) -> SealReference | None:
-    """The cached answer, asserted equal to the full read (whose reads are then forgotten)."""
+    """The answer, asserted equal to the full read (whose reads are then forgotten)."""
     got = seal_reference(store, "shipment", f"{log_id}#{index}", "e")  # type: ignore[arg-type]
     reads = list(store.reads)
     assert got == full_read_reference(store, f"{log_id}#{index}")
@@ -117,87 +130,48 @@ def check(store: FakeStore, log_id: str, index: int) -> SealReference | None:
     return got
 
 
-def test_same_reference_as_a_full_read_and_only_new_entries_are_read() -> None:
+def test_same_reference_as_a_full_read_reading_two_blocks_at_most() -> None:
     store = FakeStore()
     store.seal(LOG, 5)
     assert check(store, LOG, 0) is None  # sealed, but no checkpoint yet
     store.checkpoint(LOG)
     assert all(check(store, LOG, i) is not None for i in range(5))
     assert check(store, LOG, 5) is None  # not sealed
-    store.entries_read()
-    for grown in range(6, 80):
-        store.seal(LOG, 1)
+    for grown in (300, 512, 1300):
+        store.seal(LOG, grown - len(store.entries[LOG]))
         store.checkpoint(LOG)
-        for i in (0, grown // 2, grown - 1):
+        for i in (0, 255, 256, grown // 2, grown - 1):
+            store.entries_read()
             check(store, LOG, i)
-        # One new leaf for the tree, plus the proved entry itself on each call.
-        assert store.entries_read() == 1 + 3
-    assert check(store, LOG, 79) is None  # beyond the latest checkpoint is not covered
+            # The proved entry's block, the partial block at the right edge, and the proved entry itself.
+            assert store.entries_read() <= 2 * 256 + 1
+    assert check(store, LOG, 1300) is None  # beyond the latest checkpoint is not covered
 
 
-def test_a_checkpoint_older_than_the_cached_tree() -> None:
+def test_a_checkpoint_older_than_the_log() -> None:
     store = FakeStore()
-    store.seal(LOG, 40)
+    store.seal(LOG, 700)
+    store.checkpoint(
+        LOG, 517
+    )  # the latest checkpoint covers fewer entries than the log holds (and tiles exist past it)
+    for i in (0, 300, 516):
+        assert check(store, LOG, i).inclusions[0].tree_size == 517  # type: ignore[union-attr]
+    assert check(store, LOG, 517) is None
+
+
+def test_a_store_without_tiles_gives_the_same_reference() -> None:
+    store = FakeStore(tiled=False)
+    store.seal(LOG, 600)
     store.checkpoint(LOG)
-    for i in range(40):
-        check(store, LOG, i)
-    store.sizes[LOG] = [17]  # the latest checkpoint now covers fewer leaves than the tree holds
-    store.entries_read()
-    for i in range(17):
-        assert check(store, LOG, i).inclusions[0].tree_size == 17  # type: ignore[union-attr]
-    assert store.entries_read() == 17  # only the proved entries: the tree already had them
-    assert check(store, LOG, 17) is None
-
-
-def test_logs_and_clients_have_their_own_trees() -> None:
-    a, b = FakeStore(), FakeStore()
-    for store in (a, b):
-        for log_id in (LOG, "battrace/log/1"):
-            store.seal(log_id, 9)
-            store.checkpoint(log_id)
-    b.entries["battrace/log/1"] = [b"other " + e for e in b.entries["battrace/log/1"]]  # same id, other log
-    for round_ in range(2):
-        for store in (a, b):
-            for log_id in (LOG, "battrace/log/1"):
-                for i in range(9):
-                    check(store, log_id, i)
-                # A shared tree would be rebuilt on every switch; its own is read once, then only proved entries.
-                assert store.entries_read() == (9 + 9 if round_ == 0 else 9)
-
-
-def test_a_rewritten_store_is_read_again() -> None:
-    store = FakeStore()
-    store.seal(LOG, 12)
-    store.checkpoint(LOG)
-    check(store, LOG, 3)
-    store.entries[LOG] = [b"rewritten " + e for e in store.entries[LOG]]  # root no longer the cached tree's
-    store.entries_read()
-    check(store, LOG, 3)
-    assert store.entries_read() == 12 + 1  # the whole log again, then the proved entry
-    check(store, LOG, 4)
-    assert store.entries_read() == 1
+    for i in (0, 299, 599):
+        assert check(store, LOG, i) is not None
 
 
 def test_a_missing_entry_still_raises() -> None:
-    store = FakeStore()
-    store.seal(LOG, 4)
-    store.checkpoint(LOG)
-    check(store, LOG, 0)
-    store.seal(LOG, 4)
+    store = FakeStore(tiled=False)
+    store.seal(LOG, 8)
     store.checkpoint(LOG)
     del store.entries[LOG][6:]
     store.sizes[LOG] = [8]
     with pytest.raises(LookupError):
         seal_reference(store, "shipment", f"{LOG}#1", "e")  # type: ignore[arg-type]
-
-
-def test_the_cache_goes_with_its_client() -> None:
-    store = FakeStore()
-    store.seal(LOG, 3)
-    store.checkpoint(LOG)
-    check(store, LOG, 1)
-    assert store in seal._trees
-    before = len(seal._trees)
-    del store
-    gc.collect()
-    assert len(seal._trees) == before - 1

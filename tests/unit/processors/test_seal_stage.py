@@ -21,7 +21,7 @@ from battrace.settings import Settings
 from battrace.store.heads import Heads
 from battrace.store.logs import LastCheckpoint, StoredCheckpoint
 from battrace.store.sink import Blocks, SinkBatch
-from battrace.tlog import Checkpoint, generate_signer, leaf_hash, root_hash
+from battrace.tlog import Checkpoint, CompactTree, generate_signer, leaf_hash, root_hash
 from processors import table_codec
 from processors.checkpointer import Checkpointer
 from processors.event_ids import EventIdIndex
@@ -421,6 +421,22 @@ def test_every_item_is_sealed_once_on_an_unbroken_chain_across_batches(packs) ->
     assert {r["kind"] for r in entries} == {SEALED}
     for seen in indexes.values():
         assert sorted(seen) == list(range(len(seen)))  # every log index once, in a log with no hole
+
+
+def test_the_tiles_each_batch_completes_are_stored_with_its_entries(packs) -> None:
+    w = worker()
+    for start in range(0, max(len(v) for v in packs.values()), 3):
+        w.seal(messages(packs, start=start, end=start + 3))
+    stored_tiles = 0
+    for log_id in sorted({r["log_id"] for r in w.sink.rows("log_entries")}):
+        entries = sorted((r["log_index"], r["entry"]) for r in w.sink.rows("log_entries") if r["log_id"] == log_id)
+        completed: list[tuple[int, int, bytes]] = []
+        CompactTree().extend([leaf_hash(entry) for _, entry in entries], completed)
+        tiles = [(r["height"], r["tile_index"], r["hash"]) for r in w.sink.rows("log_tiles") if r["log_id"] == log_id]
+        assert sorted(tiles) == sorted((height, index, h.hex()) for height, index, h in completed)
+        assert len(tiles) == len(entries) // 256
+        stored_tiles += len(tiles)
+    assert stored_tiles >= 2
 
 
 def reference_heads(entries: list[bytes]) -> tuple[int, bytes]:

@@ -1,0 +1,161 @@
+"""Stored Merkle tiles on a real store: the worker stores the root of every complete 256-entry block (and above) of
+its log, equal to the hash recomputed from the entries; an altered sealed row fails its own battery and not one whose
+rows lie in other blocks of the same log; an altered or extra tile fails `battrace verify --all`, naming it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from embedded import Stack, run_sql, verify_all, write_sql
+
+from battrace.settings import Settings
+from battrace.stack.broker import EmbeddedBroker
+from battrace.tlog import CompactTree, leaf_hash
+from streams.kafka import ensure_topics
+from streams.simulator import simulate
+
+BLOCK = 256
+
+
+def _verify_battery(home: Path, battery: str) -> tuple[int, dict]:
+    env = {**os.environ, "BATTRACE_HOME": str(home)}
+    cmd = [sys.executable, "-m", "battrace", "verify", "--battery", battery, "--json"]
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert result.stdout.strip(), result.stderr
+    return result.returncode, json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A one-log store of a few blocks, verified: (home, log id)."""
+    home = tmp_path_factory.mktemp("tiles")
+    settings = Settings(
+        home=home, partitions=1, batch_seconds=0.2, batch_size=100, seal_batch_packs=1, checkpoint_every=50
+    )
+    with EmbeddedBroker(home / "broker") as broker:
+        ensure_topics(broker.bootstrap, settings.partitions)
+        stack = Stack(settings, broker.bootstrap)
+        stack.publish(list(simulate(600, seed=5, invalid_share=0.0)))
+        stack.process()
+    code, report = verify_all(home)
+    assert code == 0 and report["ok"], report["failures"][:5]
+    [[log]] = run_sql(home, "SELECT DISTINCT log_id FROM battrace.log_entries")
+    return home, log
+
+
+def _recomputed_tiles(home: Path, log: str) -> dict[tuple[int, int], str]:
+    entries = run_sql(home, f"SELECT entry FROM battrace.log_entries FINAL WHERE log_id = '{log}' ORDER BY log_index")
+    completed: list[tuple[int, int, bytes]] = []
+    CompactTree().extend([leaf_hash(e[0].encode()) for e in entries], completed)
+    return {(height, index): h.hex() for height, index, h in completed}
+
+
+def _stored_tiles(home: Path, log: str) -> dict[tuple[int, int], str]:
+    rows = run_sql(
+        home, f"SELECT height, tile_index, lower(hex(hash)) FROM battrace.log_tiles FINAL WHERE log_id = '{log}'"
+    )
+    return {(height, index): h for height, index, h in rows}
+
+
+def test_every_complete_block_has_its_tile_equal_to_the_entries_hash(store: tuple[Path, str]) -> None:
+    home, log = store
+    recomputed = _recomputed_tiles(home, log)
+    [[size]] = run_sql(home, f"SELECT count() FROM battrace.log_entries FINAL WHERE log_id = '{log}'")
+    assert size >= 3 * BLOCK, size  # enough blocks for a row to lie apart from another battery's
+    assert len(recomputed) == size // BLOCK
+    assert _stored_tiles(home, log) == recomputed
+
+
+def _batteries(home: Path, log: str) -> dict[str, list[tuple[int, int]]]:
+    """Battery -> (seq, log index) of its rows, in seq order."""
+    rows = run_sql(
+        home,
+        "SELECT entity_id, seq, log_index FROM battrace.sealed FINAL "
+        f"WHERE entity_type = 'battery' AND log_id = '{log}' ORDER BY entity_id, seq",
+    )
+    found: dict[str, list[tuple[int, int]]] = {}
+    for battery, seq, index in rows:
+        found.setdefault(battery, []).append((seq, index))
+    return found
+
+
+def test_an_altered_row_fails_its_battery_and_not_one_in_other_blocks(store: tuple[Path, str]) -> None:
+    home, log = store
+    [[signed]] = run_sql(home, f"SELECT max(size) FROM battrace.checkpoints FINAL WHERE log_id = '{log}'")
+    edge = {signed // BLOCK} if signed % BLOCK else set()  # the partial block every proof of the log reads
+    batteries = _batteries(home, log)
+    # A: a battery whose first row is not its newest (its head stays as signed) and lies in a complete block.
+    altered, (_, index) = next(
+        (b, rows[0]) for b, rows in sorted(batteries.items()) if len(rows) >= 2 and rows[0][1] // BLOCK not in edge
+    )
+    block = index // BLOCK
+    # B: a battery none of whose rows lies in A's block.
+    other = next(
+        b for b, rows in sorted(batteries.items()) if b != altered and all(i // BLOCK != block for _, i in rows)
+    )
+    [[original]] = run_sql(
+        home, f"SELECT event_hash FROM battrace.sealed FINAL WHERE entity_id = '{altered}' AND seq = 1"
+    )
+    tamper = (
+        "ALTER TABLE battrace.sealed_store UPDATE event_hash = unhex('{h}') "
+        f"WHERE entity_type = 'battery' AND entity_id = '{altered}' AND seq = 1"
+    )
+    write_sql(home, tamper.format(h="ab" * 32))
+    try:
+        code, report = _verify_battery(home, other)
+        assert code == 0 and report["ok"], report["failures"][:5]
+
+        code, report = _verify_battery(home, altered)
+        assert code == 1 and not report["ok"]
+        assert {f["entity"] for f in report["failures"]} == {f"battery:{altered}"}, report["failures"][:5]
+        assert any(f"inclusion proof for entry {index}" in f["problem"] for f in report["failures"]), report
+
+        code, report = verify_all(home)
+        assert code == 1 and f"battery:{altered}" in {f["entity"] for f in report["failures"]}, report["failures"]
+    finally:
+        write_sql(home, tamper.format(h=original))
+    code, report = verify_all(home)
+    assert code == 0 and report["ok"], report["failures"][:5]
+
+
+def test_an_altered_or_extra_tile_fails_verify_all_naming_it(store: tuple[Path, str]) -> None:
+    home, log = store
+    batteries = _batteries(home, log)
+    # A battery whose rows all lie apart from block 1: its proofs are hashed from the tile over block 1.
+    battery = next(b for b, rows in sorted(batteries.items()) if all(i // BLOCK > 1 for _, i in rows))
+    original = _stored_tiles(home, log)[(8, 1)]
+    write_sql(
+        home,
+        f"ALTER TABLE battrace.log_tiles UPDATE hash = unhex(repeat('cd', 32)) "
+        f"WHERE log_id = '{log}' AND height = 8 AND tile_index = 1",
+        f"INSERT INTO battrace.log_tiles VALUES ('{log}', 8, 100000, unhex(repeat('ef', 32)))",
+    )
+    try:
+        code, report = verify_all(home)
+        assert code == 1 and not report["ok"]
+        tiles = [f for f in report["failures"] if f["problem"].startswith("tile ")]
+        assert tiles == [
+            {"entity": log, "seq": None, "problem": "tile 8/1: not the hash of entries [256, 512)"},
+            {
+                "entity": log,
+                "seq": None,
+                "problem": "tile 8/100000: entries [25600000, 25600256) are not all held, yet a tile covers them",
+            },
+        ], report["failures"]
+        # A wrong tile makes the proofs that use it fail: never forges one.
+        code, report = _verify_battery(home, battery)
+        assert code == 1 and {f["entity"] for f in report["failures"]} == {f"battery:{battery}"}, report
+    finally:
+        write_sql(
+            home,
+            f"ALTER TABLE battrace.log_tiles UPDATE hash = unhex('{original}') "
+            f"WHERE log_id = '{log}' AND height = 8 AND tile_index = 1",
+            f"ALTER TABLE battrace.log_tiles DELETE WHERE log_id = '{log}' AND tile_index = 100000",
+        )
+    code, report = verify_all(home)
+    assert code == 0 and report["ok"], report["failures"][:5]
