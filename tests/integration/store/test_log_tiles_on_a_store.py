@@ -71,6 +71,71 @@ def test_every_complete_block_has_its_tile_equal_to_the_entries_hash(store: tupl
     assert _stored_tiles(home, log) == recomputed
 
 
+_SEAL_REFERENCES = """
+import json, sys
+from battrace.compliance.seal import seal_reference
+from battrace.settings import Settings
+from battrace.store import logs as log_store
+from battrace.store.client import connect
+from battrace.tlog import inclusion_proof, leaf_hash, verify_inclusion
+
+log, tiled = sys.argv[1], sys.argv[2] == "tiled"
+client = connect(Settings())
+if not tiled:
+    client.command("RENAME TABLE battrace.log_tiles TO battrace.log_tiles_aside")
+try:
+    checkpoint = log_store.checkpoints(client, log)[-1]
+    leaves = log_store.leaf_hashes(client, log, 0, checkpoint.size)
+    rows = client.query(
+        "SELECT entity_type, entity_id, event_id, log_index FROM battrace.sealed WHERE log_id = {l:String} "
+        "ORDER BY log_index", parameters={"l": log}
+    ).result_rows
+    compared, wrong, uncovered = 0, [], 0
+    for entity_type, entity_id, event_id, index in rows[::5]:
+        got = seal_reference(client, entity_type, entity_id, event_id)
+        if index >= checkpoint.size:
+            uncovered += got is None
+            continue
+        inclusion = got.inclusions[0]
+        expected = [h.hex() for h in inclusion_proof(leaves, index)]
+        proof = [bytes.fromhex(h) for h in inclusion.proof]
+        root = bytes.fromhex(checkpoint.root)
+        ok = (
+            got.checkpoints == (checkpoint.note,) and inclusion.leaf_index == index
+            and inclusion.tree_size == checkpoint.size and list(inclusion.proof) == expected
+            and verify_inclusion(leaf_hash(inclusion.entry.encode()), index, checkpoint.size, proof, root)
+        )
+        compared += 1
+        if not ok:
+            wrong.append(index)
+    print(json.dumps({"compared": compared, "wrong": wrong, "size": checkpoint.size, "uncovered": uncovered,
+                      "beyond": sum(1 for r in rows[::5] if r[3] >= checkpoint.size)}))
+finally:
+    if not tiled:
+        client.command("RENAME TABLE battrace.log_tiles_aside TO battrace.log_tiles")
+"""
+
+
+@pytest.mark.parametrize("tiles", ["tiled", "without tiles"])
+def test_seal_references_equal_a_full_read_of_the_log(store: tuple[Path, str], tiles: str) -> None:
+    """A report's seal reference (compliance/seal.py) proves its record exactly as a proof from every leaf of the
+    log would, from the stored tiles or, in a store that has none, from the leaves."""
+    home, log = store
+    env = {**os.environ, "BATTRACE_HOME": str(home)}
+    result = subprocess.run(
+        [sys.executable, "-c", _SEAL_REFERENCES, log, tiles.split()[0]],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    assert found["size"] > 2 * BLOCK and found["compared"] > 2 * BLOCK // 5 - 5, found  # proofs across blocks
+    assert found["wrong"] == [], found
+    assert found["uncovered"] == found["beyond"], found  # not yet under a checkpoint: no reference
+
+
 def _batteries(home: Path, log: str) -> dict[str, list[tuple[int, int]]]:
     """Battery -> (seq, log index) of its rows, in seq order."""
     rows = run_sql(
