@@ -36,7 +36,7 @@ from processors.failures import EXIT_PROCESSING_FAILED, run_or_exit
 from processors.ingest import MAX_MESSAGE_BYTES, run_stage
 from processors.ingest_process import IngestProcess
 from processors.log_signing import LogSigning
-from processors.metrics import IngestMetrics, WorkerMetrics
+from processors.metrics import LOGS_FOLLOWED, SEAL_ASSIGNED, TABLE_RECOVERED, IngestMetrics, WorkerMetrics
 from processors.metrics_server import Readiness
 from processors.reports import ReportIssuer
 from processors.runtime.faust_table import FaustStateTable, changelog_writer
@@ -184,6 +184,7 @@ def build_worker(settings: Settings, tansu: bool | None = None, ingest_process: 
         publish_checkpoint,
         cosigning=witness_cosigning(settings, clickhouse, publish_checkpoint),
         on_signed=metrics.checkpoints.signed,
+        on_all_followed=lambda: metrics.startup.reached(LOGS_FOLLOWED),
     )
     backlog = report_stage.SealBacklog()  # reports yield the cores to a seal backlog
     seal_stage = SealStage(
@@ -206,13 +207,15 @@ def build_worker(settings: Settings, tansu: bool | None = None, ingest_process: 
         """Reports on a plain consumer (processors/report_stage.py says why)."""
         await run_or_exit(report_stage.run_stage(settings, reports.issue, backlog), "issuing a report")
 
-    async def follow_assigned_logs() -> None:
-        """Resume the checkpointer of every assigned log it does not follow yet.
+    async def follow_assigned_logs(recovered: bool = False) -> None:
+        """Start resuming (in the background: processors/log_signing.py) every assigned log the checkpointer does not
+        follow yet; ``recovered``: the table was just recovered (the app still says it is recovering).
 
-        A restarted worker resumes a log when a batch of its partition is stored. A partition with nothing left to
-        seal brings no batch, and the tail its crashed worker sealed but did not sign would stay unsigned until new
-        events arrive (its reports meanwhile wait for a checkpoint and go out without their seal reference)."""
-        if app.rebalancing or app.in_recovery:
+        Started as soon as the table holds the partitions' log states, not when a batch of the partition is stored: a
+        partition with nothing left to seal brings no batch, and the tail its crashed worker sealed but did not sign
+        would stay unsigned until new events arrive (its reports meanwhile wait for a checkpoint and go out without
+        their seal reference)."""
+        if not recovered and (app.rebalancing or app.in_recovery):
             return  # the table may not hold the log states yet
         for tp in sorted(app.assignor.assigned_actives()):
             log_id = settings.log_id(tp.partition)
@@ -232,6 +235,19 @@ def build_worker(settings: Settings, tansu: bool | None = None, ingest_process: 
             log.critical("signing a checkpoint failed: exiting", exc_info=True)
             os._exit(EXIT_PROCESSING_FAILED)
 
+    async def on_assigned(sender: Any, assigned: Any = None, **kwargs: Any) -> None:
+        """faust's signal: the seal stage's group assigned this worker its partitions (table recovery follows)."""
+        metrics.startup.reached(SEAL_ASSIGNED)
+
+    async def on_recovered(sender: Any, **kwargs: Any) -> None:
+        """faust's signal: the table holds every assigned partition's states now; the logs start resuming here."""
+        metrics.startup.reached(TABLE_RECOVERED)
+        try:
+            await follow_assigned_logs(recovered=True)
+        except Exception:
+            log.critical("resuming the assigned logs failed: exiting", exc_info=True)
+            os._exit(EXIT_PROCESSING_FAILED)
+
     async def store_rejects() -> None:
         """Rejects on a plain consumer (processors/reject_stage.py says why); ``write`` exits if ClickHouse stays
         down."""
@@ -241,6 +257,8 @@ def build_worker(settings: Settings, tansu: bool | None = None, ingest_process: 
     app.agent(chain_topic, name="processors.worker.seal")(seal)
     app.task(report)
     app.timer(interval=settings.checkpoint_seconds / 2)(checkpoint_idle_logs)
+    app.on_partitions_assigned.connect(on_assigned)
+    app.on_rebalance_complete.connect(on_recovered)
     app.task(store_rejects)
     return Worker(app, entity_state, seal_stage, signing, clickhouse, metrics, readiness)
 
