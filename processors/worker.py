@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import faust
-import httpx
 
 from battrace.domain.sources import REPORT_EVENT
 from battrace.keys import KeyRing
@@ -33,7 +32,6 @@ from processors.clickhouse_writer import ClickHouseWriter
 from processors.consumer_lag import LagReader
 from processors.cosigning import Cosigning
 from processors.failures import EXIT_PROCESSING_FAILED, run_or_exit
-from processors.ingest import MAX_MESSAGE_BYTES, run_stage
 from processors.ingest_process import IngestProcess
 from processors.log_signing import LogSigning
 from processors.metrics import LOGS_FOLLOWED, SEAL_ASSIGNED, TABLE_RECOVERED, IngestMetrics, WorkerMetrics
@@ -42,10 +40,10 @@ from processors.reports import ReportIssuer
 from processors.runtime.faust_table import FaustStateTable, changelog_writer
 from processors.seal_stage import SealStage
 from processors.sealing import log_state_key
-from processors.witnesses import WitnessClient, WitnessEndpoint
 from schemas.codec import encode
 from streams import topics
 from streams.kafka_security import faust_credentials
+from streams.topics import MAX_MESSAGE_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +121,8 @@ async def run_ingest(
     one ``process`` the entry point started before anything else, or a new one.
     """
     if not settings.ingest_process:
+        from processors.ingest import run_stage  # only here: a worker with an ingest child never imports it
+
         await run_stage(settings, metrics)
         return
     await (process or IngestProcess(settings)).supervise()
@@ -134,10 +134,17 @@ def witness_cosigning(
     """The witnesses of BATTRACE_WITNESSES that have a URL, asked about every new checkpoint; None if there are none.
 
     Each request waits at most BATTRACE_WITNESS_TIMEOUT_S (a 409 costs a second one), so a round of requests is
-    bounded whatever the witnesses do."""
+    bounded whatever the witnesses do. The HTTP client is imported only when there are witnesses to ask (a
+    tenth of a second of a worker's start-up otherwise)."""
+    from processors.witnesses import WitnessEndpoint
+
     endpoints = [WitnessEndpoint(url.rstrip("/"), key) for key, url in KeyRing(settings).witnesses() if url]
     if not endpoints:
         return None
+    import httpx
+
+    from processors.witnesses import WitnessClient
+
     timeout = settings.witness_timeout_s
     client = WitnessClient(endpoints, httpx.AsyncClient(timeout=timeout))
     return Cosigning(client, clickhouse.stored_proof, clickhouse.write, publish, deadline_s=2 * timeout + 1)
