@@ -34,14 +34,15 @@ Recovery (``--restart``, throughput runs with one worker)
   Once the load is sealed (the catch-up above), the bench SIGKILLs the worker's process group (``WorkerProcess.kill``,
   as a crash: no commit, no flush), reads where the killed worker's stores left off on disk, publishes
   ``RESTART_EVENTS`` ``EnergyUsed`` events about batteries the load commissioned (battrace/runs/recovery.py
-  ``follow_ups``: each extends a sealed chain), and starts a new worker on the same home, broker and store.
+  ``follow_ups``: each extends a sealed chain) as it starts a new worker on the same home, broker and store.
   ``recovery_s`` runs from the kill to the first moment, seen by the same poller of committed offsets, at which the
   new batch is sealed: every source partition committed as far as the batch reached, then every trace.chain
   partition committed as far as it ended once ingest had taken the batch (the ``sealed_at`` rule below), so the
   seal stage's commit covers the batch's packs and ClickHouse holds them. It includes the new worker's start-up,
   its joining the consumer groups (on Tansu the killed member holds its partitions until its session expires),
   both tables' recovery, and ingesting and sealing the batch; the bench's own work between the kill and the spawn
-  (reading two stores and the changelogs' offsets, publishing the batch) takes a fraction of a second.
+  (reading two stores and the topics' offsets; ``recovery_phases.spawned``) is in it too, and the batch is published
+  while the new worker starts.
   ``recovery_replayed``: the changelog records the new worker reads back to recover its tables, counted from the
   broker and the stores at the kill
   (battrace/runs/recovery.py says how), split per table in ``recovery_replayed_by`` (``entities``: the seal
@@ -306,12 +307,13 @@ def _crash_and_restart(
     earliest = earliest_offsets(broker.bootstrap, changelog_topics(settings))  # an error if a changelog is missing
     ends = end_offsets(broker.bootstrap, changelog_topics(settings))  # faust reads up to these high watermarks
     chain_ends = ends_at(broker.bootstrap, topics.CHAIN.name)  # the batch's packs come after these
-    batch = follow_ups(sim, RESTART_EVENTS)
-    published = produce(broker.bootstrap, batch, progress, "after the kill")
     log = settings.home / "worker-restarted.log"
     watched = settings.model_copy(update={"metrics_port": free_port()})  # its start-up steps (recovery_phases.py)
     spawned = time.time()
     restarted = stack.enter_context(WorkerProcess(watched, broker.bootstrap, log, broker.tansu))
+    # Published while the new worker starts, as a source goes on publishing while a crashed worker is restarted;
+    # the worker takes seconds to import and join, publishing the batch a fraction of one.
+    published = produce(broker.bootstrap, follow_ups(sim, RESTART_EVENTS), progress, "after the kill")
     final = _caught_up(broker.bootstrap, settings, [restarted], progress, broker.tansu)
     back = sealed_at(clock, final)
     moments: dict[str, float | None] = {**_startup_steps(watched), SPAWNED: spawned, SEALED: back}
