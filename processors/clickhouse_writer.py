@@ -1,4 +1,4 @@
-"""The worker's ClickHouse: one writer thread for every insert, and a client of their own for reports.
+"""The worker's ClickHouse: one writer thread for every insert, and clients of their own for reports and resumes.
 
 The sink is opened (and its tables created) on the writer thread as soon as the worker's entry point asks
 (``open_early``): loading chDB and applying the DDL take about two seconds, which then pass while the worker joins
