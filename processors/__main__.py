@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from typing import TYPE_CHECKING
 
 from battrace.log_format import json_formatter
@@ -53,18 +54,20 @@ def bind_metrics(settings: Settings) -> WSGIServer | None:
 
 
 def main() -> None:
+    entered = time.time()  # the interpreter and this module's imports are done: the first step of a start-up
     settings = get_settings()
     listener = bind_metrics(settings)
     ingest = IngestProcess(settings).start() if settings.ingest_process else None
     try:
-        _run_worker(settings, ingest, listener)
+        _run_worker(settings, ingest, listener, entered)
     except BaseException:
         if ingest is not None:
             ingest.stop()
         raise
 
 
-def _run_worker(settings: Settings, ingest: IngestProcess | None, listener: WSGIServer | None) -> None:
+def _run_worker(settings: Settings, ingest: IngestProcess | None, listener: WSGIServer | None, entered: float) -> None:
+    from processors.metrics import BUILT, ENTERED
     from processors.metrics_server import answer, health_app
     from processors.runtime import faust_patches, tuning  # imported after the ingest child started (docstring)
     from processors.worker import build_worker
@@ -76,6 +79,8 @@ def _run_worker(settings: Settings, ingest: IngestProcess | None, listener: WSGI
     if fetch_wait_ms is not None:
         faust_patches.set_worker_fetch_max_wait(fetch_wait_ms)
     worker = build_worker(settings, tansu=tansu, ingest_process=ingest)
+    worker.metrics.startup.reached(ENTERED, entered)
+    worker.metrics.startup.reached(BUILT)
     if listener is not None:
         answer(listener, health_app(worker.metrics, worker.readiness))
         host, port = settings.metrics_host, settings.metrics_port

@@ -1,4 +1,4 @@
-"""The worker's ClickHouse: one writer thread for every insert, and a client of their own for reports.
+"""The worker's ClickHouse: one writer thread for every insert, and clients of their own for reports and resumes.
 
 The sink is opened (and its tables created) on the writer thread as soon as the worker's entry point asks
 (``open_early``): loading chDB and applying the DDL take about two seconds, which then pass while the worker joins
@@ -35,6 +35,7 @@ T = TypeVar("T")
 # Reports read a lot (genealogy walks, steps): on their own thread and their own client (report_client), so the
 # sink's inserts never wait for them. chDB releases the GIL while a query runs.
 REPORT_QUERY_THREADS = 1
+RESUME_QUERY_THREADS = 1
 
 
 class ClickHouseWriter:
@@ -43,6 +44,7 @@ class ClickHouseWriter:
         self._metrics = metrics
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse")
         self._opening: Future[ClickHouseSink] | None = None
+        self._resume_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse-resume")
 
     def open_early(self) -> Future[ClickHouseSink]:
         """Open the sink on the writer thread now; every job queued on that thread later finds it open."""
@@ -105,13 +107,27 @@ class ClickHouseWriter:
         """``fn(*args)`` on the writer thread (reads that must see every insert before them)."""
         return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
 
+    @cached_property
+    def resume_client(self) -> Client:
+        """Resuming a log (``stored_log``) reads on a client and thread of their own, so a batch's insert never waits
+        for it (processors/log_signing.py resumes in the background); one query thread each, so the reads leave the
+        cores to the seal stage."""
+        self.sink  # noqa: B018 - the tables exist before the first read
+        client = connect(self._settings)
+        client.set_client_setting("max_threads", RESUME_QUERY_THREADS)
+        return client
+
     async def stored_log(self, log_id: str, size: int) -> tuple[LastCheckpoint | None, list[bytes], Heads]:
         """A log's last stored checkpoint, the leaf hashes stored after it up to ``size`` and its heads (committed as
-        of the checkpoint, the entries after it observed), to resume signing."""
-        client = self.sink.client
+        of the checkpoint, the entries after it observed), to resume signing. Every entry below ``size`` is stored
+        before anyone asks (the log state of that size is written after them), so this reads beside the inserts.
+
+        The heads are the one part that grows with the log: one row per entity it ever sealed (the heads tree has a
+        leaf for each, in order of first appearance), grouped from the entries before the checkpoint."""
 
         def read() -> tuple[LastCheckpoint | None, list[bytes], Heads]:
-            last = next(iter(log_store.checkpoints(client, log_id)[-1:]), None)
+            client = self.resume_client
+            last = log_store.last_checkpoint(client, log_id)
             start = last.size if last else 0
             found = log_store.entries(client, log_id, start, size)
             if [i for i, _, _ in found] != list(range(start, size)):
@@ -121,7 +137,7 @@ class ClickHouseWriter:
                 heads.observe_entry(entry)
             return (last.last() if last else None), [leaf_hash(e) for _, e, _ in found], heads
 
-        return await self.run(read)
+        return await asyncio.get_running_loop().run_in_executor(self._resume_thread, read)
 
     async def stored_proof(self, log_id: str, old_size: int, new_size: int) -> list[bytes]:
         """The consistency proof from ``old_size`` to ``new_size`` of a stored log (what a witness that holds an older
@@ -132,10 +148,10 @@ class ClickHouseWriter:
         def read() -> list[bytes]:
             if old_size == 0:
                 return []
-            held = [cp for cp in log_store.checkpoints(client, log_id) if cp.size == old_size]
-            if held:
+            held = log_store.last_checkpoint(client, log_id, old_size)
+            if held is not None:
                 since = log_store.leaf_hashes(client, log_id, old_size, new_size)
-                return consistency_proof_appended(list(held[0].last().compact_range), old_size, since)
+                return consistency_proof_appended(list(held.last().compact_range), old_size, since)
             return consistency_proof(log_store.leaf_hashes(client, log_id, 0, new_size), old_size)
 
         return await self.run(read)

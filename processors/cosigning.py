@@ -18,11 +18,13 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from battrace.store.sink import SinkBatch
 from battrace.tlog import CompactTree, consistency_proof_appended
-from processors.witnesses import WitnessClient
+
+if TYPE_CHECKING:  # the HTTP client is imported only by a worker that has witnesses (processors/worker.py)
+    from processors.witnesses import WitnessClient
 
 log = logging.getLogger(__name__)
 

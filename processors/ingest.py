@@ -51,10 +51,10 @@ from schemas.registry import value_subject
 from schemas.writers import catalogue
 from streams import topics
 from streams.kafka_security import aiokafka_options
+from streams.topics import MAX_MESSAGE_BYTES
 
 log = logging.getLogger("processors.ingest")  # not __name__: run as the child process, that is "__main__"
 PACK_MAX_EVENTS = 500  # events per trace.chain message: keeps a pack well under Kafka's 1 MiB message limit
-MAX_MESSAGE_BYTES = 4 * 1024 * 1024  # producer request limit; a 500-event pack is ~150 kB (LZ4-compressed)
 # A pack is split to stay under the producer limit, with room for the record batch around it (~100 bytes).
 PACK_MAX_BYTES = MAX_MESSAGE_BYTES - 4096
 OVERSIZE_KEPT_BYTES = 4096  # what a reject keeps of an oversize message: its framing, schema and first fields

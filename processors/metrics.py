@@ -103,6 +103,40 @@ class CheckpointAges(Collector):
         return [age, size]
 
 
+# The steps of a worker's start-up, in the order they are reached (StartupSteps): its entry point ran (interpreter and
+# entry-point imports done), its modules imported and app built, the seal stage's group assigned it partitions, its
+# table recovered, its first seal group stored, and every log it was assigned followed by the checkpointer.
+STARTUP_STEPS = ("entered", "built", "seal_assigned", "table_recovered", "first_batch_stored", "logs_followed")
+ENTERED, BUILT, SEAL_ASSIGNED, TABLE_RECOVERED, FIRST_BATCH_STORED, LOGS_FOLLOWED = STARTUP_STEPS
+STARTUP_METRIC = "battrace_worker_startup_timestamp_seconds"
+
+
+class StartupSteps(Collector):
+    """``battrace_worker_startup_timestamp_seconds{step}``: when the worker first reached each step of its start-up
+    (Unix time), so that a slow start or restart shows where its time went (`battrace bench --restart` reads them)."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self._at: dict[str, float] = {}
+
+    def reached(self, step: str, at_s: float | None = None) -> None:
+        """The step is reached now (or at ``at_s``); only the first time counts."""
+        self._at.setdefault(step, self.clock() if at_s is None else at_s)
+
+    def at(self) -> dict[str, float]:
+        return dict(self._at)
+
+    def collect(self) -> Iterable[Metric]:
+        steps = GaugeMetricFamily(
+            STARTUP_METRIC,
+            "When the worker first reached each step of its start-up (Unix time)",
+            labels=["step"],
+        )
+        for step, at_s in self._at.items():
+            steps.add_metric([step], at_s)
+        return [steps]
+
+
 @dataclass(frozen=True)
 class TopicLag:
     """One consumer group's position on one topic, summed over its partitions."""
@@ -180,12 +214,15 @@ class WorkerMetrics:
         self.stored_any = False  # a seal batch was stored (processors/metrics_server.py Readiness)
         self.checkpoints = CheckpointAges()
         registry.register(self.checkpoints)
+        self.startup = StartupSteps()
+        registry.register(self.startup)
         if read_lag is not None:
             registry.register(ConsumerLagGauge(read_lag))
 
     def batches_stored(self, events: int, rows: int, started_s: Iterable[float], now_s: float) -> None:
         """A group of seal batches was stored: its events, its chain rows and each batch's duration."""
         self.stored_any = True
+        self.startup.reached(FIRST_BATCH_STORED)
         self.sealed_events.inc(events)
         self.sealed_rows.inc(rows)
         for started in started_s:

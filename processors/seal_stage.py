@@ -12,7 +12,8 @@ bigger batch would be (Newest), in this order:
    the store always holds the chain a tombstone stands for, and an event that touches it again reads the full state
    back from the store (processors/evicted.py).
 3. Reports of delivered consignments (trace.deliveries), then the checkpointer observes the stored log entries and
-   signs what is due.
+   signs what is due (a log it does not follow yet is resumed in the background, processors/log_signing.py: the
+   batch does not wait for it).
 4. The batches' messages are acked: only now may faust commit their offsets.
 
 A crash anywhere before 4 leaves the offsets uncommitted, and the batches are sealed again from the states stored

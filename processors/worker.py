@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import faust
-import httpx
 
 from battrace.domain.sources import REPORT_EVENT
 from battrace.keys import KeyRing
@@ -33,19 +32,18 @@ from processors.clickhouse_writer import ClickHouseWriter
 from processors.consumer_lag import LagReader
 from processors.cosigning import Cosigning
 from processors.failures import EXIT_PROCESSING_FAILED, run_or_exit
-from processors.ingest import MAX_MESSAGE_BYTES, run_stage
 from processors.ingest_process import IngestProcess
 from processors.log_signing import LogSigning
-from processors.metrics import IngestMetrics, WorkerMetrics
+from processors.metrics import LOGS_FOLLOWED, SEAL_ASSIGNED, TABLE_RECOVERED, IngestMetrics, WorkerMetrics
 from processors.metrics_server import Readiness
 from processors.reports import ReportIssuer
 from processors.runtime.faust_table import FaustStateTable, changelog_writer
 from processors.seal_stage import SealStage
 from processors.sealing import log_state_key
-from processors.witnesses import WitnessClient, WitnessEndpoint
 from schemas.codec import encode
 from streams import topics
 from streams.kafka_security import faust_credentials
+from streams.topics import MAX_MESSAGE_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +121,8 @@ async def run_ingest(
     one ``process`` the entry point started before anything else, or a new one.
     """
     if not settings.ingest_process:
+        from processors.ingest import run_stage  # only here: a worker with an ingest child never imports it
+
         await run_stage(settings, metrics)
         return
     await (process or IngestProcess(settings)).supervise()
@@ -134,10 +134,17 @@ def witness_cosigning(
     """The witnesses of BATTRACE_WITNESSES that have a URL, asked about every new checkpoint; None if there are none.
 
     Each request waits at most BATTRACE_WITNESS_TIMEOUT_S (a 409 costs a second one), so a round of requests is
-    bounded whatever the witnesses do."""
+    bounded whatever the witnesses do. The HTTP client is imported only when there are witnesses to ask (a
+    tenth of a second of a worker's start-up otherwise)."""
+    from processors.witnesses import WitnessEndpoint
+
     endpoints = [WitnessEndpoint(url.rstrip("/"), key) for key, url in KeyRing(settings).witnesses() if url]
     if not endpoints:
         return None
+    import httpx
+
+    from processors.witnesses import WitnessClient
+
     timeout = settings.witness_timeout_s
     client = WitnessClient(endpoints, httpx.AsyncClient(timeout=timeout))
     return Cosigning(client, clickhouse.stored_proof, clickhouse.write, publish, deadline_s=2 * timeout + 1)
@@ -184,6 +191,7 @@ def build_worker(settings: Settings, tansu: bool | None = None, ingest_process: 
         publish_checkpoint,
         cosigning=witness_cosigning(settings, clickhouse, publish_checkpoint),
         on_signed=metrics.checkpoints.signed,
+        on_all_followed=lambda: metrics.startup.reached(LOGS_FOLLOWED),
     )
     backlog = report_stage.SealBacklog()  # reports yield the cores to a seal backlog
     seal_stage = SealStage(
@@ -206,13 +214,15 @@ def build_worker(settings: Settings, tansu: bool | None = None, ingest_process: 
         """Reports on a plain consumer (processors/report_stage.py says why)."""
         await run_or_exit(report_stage.run_stage(settings, reports.issue, backlog), "issuing a report")
 
-    async def follow_assigned_logs() -> None:
-        """Resume the checkpointer of every assigned log it does not follow yet.
+    async def follow_assigned_logs(recovered: bool = False) -> None:
+        """Start resuming (in the background: processors/log_signing.py) every assigned log the checkpointer does not
+        follow yet; ``recovered``: the table was just recovered (the app still says it is recovering).
 
-        A restarted worker resumes a log when a batch of its partition is stored. A partition with nothing left to
-        seal brings no batch, and the tail its crashed worker sealed but did not sign would stay unsigned until new
-        events arrive (its reports meanwhile wait for a checkpoint and go out without their seal reference)."""
-        if app.rebalancing or app.in_recovery:
+        Started as soon as the table holds the partitions' log states, not when a batch of the partition is stored: a
+        partition with nothing left to seal brings no batch, and the tail its crashed worker sealed but did not sign
+        would stay unsigned until new events arrive (its reports meanwhile wait for a checkpoint and go out without
+        their seal reference)."""
+        if not recovered and (app.rebalancing or app.in_recovery):
             return  # the table may not hold the log states yet
         for tp in sorted(app.assignor.assigned_actives()):
             log_id = settings.log_id(tp.partition)
@@ -232,6 +242,19 @@ def build_worker(settings: Settings, tansu: bool | None = None, ingest_process: 
             log.critical("signing a checkpoint failed: exiting", exc_info=True)
             os._exit(EXIT_PROCESSING_FAILED)
 
+    async def on_assigned(sender: Any, assigned: Any = None, **kwargs: Any) -> None:
+        """faust's signal: the seal stage's group assigned this worker its partitions (table recovery follows)."""
+        metrics.startup.reached(SEAL_ASSIGNED)
+
+    async def on_recovered(sender: Any, **kwargs: Any) -> None:
+        """faust's signal: the table holds every assigned partition's states now; the logs start resuming here."""
+        metrics.startup.reached(TABLE_RECOVERED)
+        try:
+            await follow_assigned_logs(recovered=True)
+        except Exception:
+            log.critical("resuming the assigned logs failed: exiting", exc_info=True)
+            os._exit(EXIT_PROCESSING_FAILED)
+
     async def store_rejects() -> None:
         """Rejects on a plain consumer (processors/reject_stage.py says why); ``write`` exits if ClickHouse stays
         down."""
@@ -241,6 +264,8 @@ def build_worker(settings: Settings, tansu: bool | None = None, ingest_process: 
     app.agent(chain_topic, name="processors.worker.seal")(seal)
     app.task(report)
     app.timer(interval=settings.checkpoint_seconds / 2)(checkpoint_idle_logs)
+    app.on_partitions_assigned.connect(on_assigned)
+    app.on_rebalance_complete.connect(on_recovered)
     app.task(store_rejects)
     return Worker(app, entity_state, seal_stage, signing, clickhouse, metrics, readiness)
 

@@ -16,6 +16,9 @@ class TopicSpec:
     value_schema: str | None = None  # the Avro contract of a source topic's values (registered as <topic>-value)
 
 
+# The largest message a stage sends (the ingest producer's request limit) and so the most a consumer of trace.chain
+# must fetch at once; a 500-event pack is ~150 kB (LZ4-compressed).
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 # Source messages carry the broker's append time, not the producer's: ingest checks event times against it
 # (processors/validate.py; the embedded Tansu broker keeps the producer's timestamp whatever this says).
 APPEND_TIME = {"message.timestamp.type": "LogAppendTime"}

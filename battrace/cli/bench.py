@@ -50,8 +50,9 @@ from rich.table import Table
     is_flag=True,
     help="after the load is sealed, SIGKILL the worker, publish 200 events about its batteries and start a new "
     "worker: reports recovery_s (kill -> that batch sealed) and recovery_replayed (changelog records the new worker "
-    "reads back: all of them with memory://, those after the stores' persisted offsets with rocksdb://); "
-    "not with --rate or --workers",
+    "reads back: all of them with memory://, those after the stores' persisted offsets with rocksdb://) and "
+    "recovery_phases (seconds after the kill at which the new worker was spawned, imported, joined, recovered its "
+    "table, ingested and stored the batch, and resumed its logs); not with --rate or --workers",
 )
 @click.option("--json", "as_json", is_flag=True, help="print one line of JSON instead of a table")
 @click.option(

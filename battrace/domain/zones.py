@@ -11,7 +11,9 @@ Geometry is shapely's (2.x); only the choice of metric frame is ours:
   centred on the fix itself, so long sea and rail corridors are never projected as a whole.
 
 Coordinates are (lon, lat) everywhere in this module, as in GeoJSON and shapely; ranges are checked when a zone is
-read. Pure functions; the compiled shapes are cached by the zone's content, never by anything else.
+read. Pure functions; the compiled shapes are cached by the zone's content, never by anything else. numpy and
+shapely are imported where a zone is compiled or measured, not with the module: most events carry no zone, and the
+two cost a fifth of a second of every worker's start-up.
 """
 
 from __future__ import annotations
@@ -22,10 +24,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
 from typing import Any
-
-import numpy as np
-import shapely
-from shapely.geometry import Point, Polygon, shape
 
 from battrace.domain.geodesy import EARTH_RADIUS_M, along_great_circle, haversine_m
 
@@ -109,6 +107,8 @@ class _Area:
     """A polygon in the equirectangular frame of its centroid, prepared for repeated point queries."""
 
     def __init__(self, geom: Any) -> None:
+        import shapely
+
         centre = geom.centroid
         self.lon0, self.lat0 = centre.x, centre.y
         self.k = math.cos(math.radians(self.lat0))
@@ -116,10 +116,14 @@ class _Area:
         shapely.prepare(self.area)
 
     def _xy(self, lon: Any, lat: Any) -> tuple[Any, Any]:
+        import numpy as np
+
         scale = EARTH_RADIUS_M * math.pi / 180.0
         return (np.asarray(lon) - self.lon0) * scale * self.k, (np.asarray(lat) - self.lat0) * scale
 
     def excess_m(self, lon: float, lat: float) -> float:
+        from shapely.geometry import Point
+
         x, y = self._xy(lon, lat)
         pt = Point(float(x), float(y))
         return 0.0 if self.area.covers(pt) else float(self.area.distance(pt))
@@ -129,6 +133,8 @@ class _Corridor:
     """A centre line densified along great circles; distances are taken in a frame centred on each fix."""
 
     def __init__(self, coords: list[tuple[float, float]], half_width_m: float) -> None:
+        import numpy as np
+
         lons, lats = _densified(coords)
         self.lons, self.lats, self.half_width_m = np.asarray(lons), np.asarray(lats), half_width_m
         self._segments = list(pairwise(zip(lons, lats, strict=True)))
@@ -162,6 +168,10 @@ class _Corridor:
         return False
 
     def excess_m(self, lon: float, lat: float) -> float:
+        import numpy as np
+        import shapely
+        from shapely.geometry import Point
+
         scale = EARTH_RADIUS_M * math.pi / 180.0
         dlon = (self.lons - lon + 180.0) % 360.0 - 180.0  # across the antimeridian too
         xs, ys = dlon * scale * math.cos(math.radians(lat)), (self.lats - lat) * scale
@@ -216,6 +226,9 @@ def _densified(coords: list[tuple[float, float]]) -> tuple[list[float], list[flo
 @lru_cache(maxsize=4096)
 def _compiled(geometry: str, kind: str, radius_m: float | None, half_width_m: float | None) -> Any:
     """The zone's shape in metres, cached by content (a trip's zones are checked against every one of its fixes)."""
+    import shapely
+    from shapely.geometry import Polygon, shape
+
     try:
         geom = shape(json.loads(geometry))
     except (ValueError, TypeError, KeyError, AttributeError, shapely.errors.ShapelyError) as exc:

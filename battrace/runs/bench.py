@@ -34,20 +34,27 @@ Recovery (``--restart``, throughput runs with one worker)
   Once the load is sealed (the catch-up above), the bench SIGKILLs the worker's process group (``WorkerProcess.kill``,
   as a crash: no commit, no flush), reads where the killed worker's stores left off on disk, publishes
   ``RESTART_EVENTS`` ``EnergyUsed`` events about batteries the load commissioned (battrace/runs/recovery.py
-  ``follow_ups``: each extends a sealed chain), and starts a new worker on the same home, broker and store.
+  ``follow_ups``: each extends a sealed chain) as it starts a new worker on the same home, broker and store.
   ``recovery_s`` runs from the kill to the first moment, seen by the same poller of committed offsets, at which the
   new batch is sealed: every source partition committed as far as the batch reached, then every trace.chain
   partition committed as far as it ended once ingest had taken the batch (the ``sealed_at`` rule below), so the
   seal stage's commit covers the batch's packs and ClickHouse holds them. It includes the new worker's start-up,
   its joining the consumer groups (on Tansu the killed member holds its partitions until its session expires),
   both tables' recovery, and ingesting and sealing the batch; the bench's own work between the kill and the spawn
-  (reading two stores and the changelogs' offsets, publishing the batch) takes a fraction of a second.
+  (reading two stores and the topics' offsets; ``recovery_phases.spawned``) is in it too, and the batch is published
+  while the new worker starts.
   ``recovery_replayed``: the changelog records the new worker reads back to recover its tables, counted from the
   broker and the stores at the kill
   (battrace/runs/recovery.py says how), split per table in ``recovery_replayed_by`` (``entities``: the seal
   stage's faust table; ``event_ids``: ingest's dedup index). ``memory://`` replays every record; ``rocksdb://``
   only what was written after the offsets the stores persisted. ``published`` includes the batch
   (``recovery_events``); ``events``, ``pipeline_s`` and the rates are the load's alone.
+  ``recovery_phases``: where ``recovery_s`` goes, as seconds after the kill at which the new worker first reached
+  each step: ``spawned`` (its process started), ``entered`` (interpreter up), ``built`` (modules imported, app
+  built), ``seal_assigned`` (the seal stage's group joined), ``table_recovered``, ``ingested`` (the first
+  trace.chain pack of the batch sent), ``first_batch_stored``, ``sealed`` (= ``recovery_s``) and ``logs_followed``
+  (every log resumed by the checkpointer, in the background: it may come after ``sealed``). The steps are read from
+  the new worker's metrics port, which the bench turns on for it (battrace/runs/recovery_phases.py).
 
 ``peak_rss_mb`` is the largest VmHWM (/proc/<pid>/status) of the workers, each summed with its child processes
 (the ingest stage runs in one), read just before they stop;
@@ -69,6 +76,7 @@ from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import httpx
 from rich.console import Console
 from rich.progress import Progress
 
@@ -80,14 +88,24 @@ from battrace.runs.demo import for_simulated_world, progress_bars
 from battrace.runs.latency import latencies_ms, offer_paced, percentile
 from battrace.runs.profiler import Profiler
 from battrace.runs.recovery import changelog_topics, earliest_offsets, follow_ups, replayed, store_starts
+from battrace.runs.recovery_phases import (
+    INGESTED,
+    SEALED,
+    SPAWNED,
+    ends_at,
+    first_sent_since,
+    recovery_phases,
+    startup_steps,
+)
 from battrace.runs.topic_reads import PackAt, chain_positions, first_output_time, raw_consume
 from battrace.settings import Settings
 from battrace.stack.apache_kafka import ApacheKafkaBroker
-from battrace.stack.broker import EmbeddedBroker
+from battrace.stack.broker import EmbeddedBroker, free_port
 from battrace.stack.local_broker import local_broker
 from battrace.stack.worker import WorkerProcess, committed_by_groups, consumed_topics, wait_until_caught_up
 from battrace.store.client import connect
 from battrace.store.source_counts import rejected_sources, sealed_sources
+from processors.metrics import LOGS_FOLLOWED
 from streams import topics
 from streams.kafka import end_offsets, ensure_topics
 from streams.producer import EventProducer
@@ -136,6 +154,7 @@ class BenchResult:
     recovery_replayed: int | None = None
     recovery_replayed_by: dict[str, int] | None = None
     recovery_events: int | None = None
+    recovery_phases: dict[str, float] | None = None  # phase -> seconds after the kill (recovery_phases.py)
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -268,6 +287,7 @@ class _Recovered:
     published: int
     recovery_s: float
     replayed: dict[str, int]
+    phases: dict[str, float]
 
 
 def _crash_and_restart(
@@ -286,13 +306,34 @@ def _crash_and_restart(
     starts = store_starts(settings)  # before the new worker opens the stores
     earliest = earliest_offsets(broker.bootstrap, changelog_topics(settings))  # an error if a changelog is missing
     ends = end_offsets(broker.bootstrap, changelog_topics(settings))  # faust reads up to these high watermarks
-    batch = follow_ups(sim, RESTART_EVENTS)
-    published = produce(broker.bootstrap, batch, progress, "after the kill")
+    chain_ends = ends_at(broker.bootstrap, topics.CHAIN.name)  # the batch's packs come after these
     log = settings.home / "worker-restarted.log"
-    restarted = stack.enter_context(WorkerProcess(settings, broker.bootstrap, log, broker.tansu))
+    watched = settings.model_copy(update={"metrics_port": free_port()})  # its start-up steps (recovery_phases.py)
+    spawned = time.time()
+    restarted = stack.enter_context(WorkerProcess(watched, broker.bootstrap, log, broker.tansu))
+    # Published while the new worker starts, as a source goes on publishing while a crashed worker is restarted;
+    # the worker takes seconds to import and join, publishing the batch a fraction of one.
+    published = produce(broker.bootstrap, follow_ups(sim, RESTART_EVENTS), progress, "after the kill")
     final = _caught_up(broker.bootstrap, settings, [restarted], progress, broker.tansu)
     back = sealed_at(clock, final)
-    return _Recovered(published, back - killed, replayed(settings, ends, earliest, starts))
+    moments: dict[str, float | None] = {**_startup_steps(watched), SPAWNED: spawned, SEALED: back}
+    moments[INGESTED] = first_sent_since(broker.bootstrap, topics.CHAIN.name, chain_ends, killed)
+    phases = recovery_phases(killed, moments)
+    return _Recovered(published, back - killed, replayed(settings, ends, earliest, starts), phases)
+
+
+def _startup_steps(settings: Settings, wait_s: float = 5.0) -> dict[str, float]:
+    """The restarted worker's start-up steps from its metrics port; its checkpointer may still be resuming logs
+    in the background when the batch is sealed, so ``logs_followed`` is waited for a moment."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            steps = startup_steps(settings.metrics_host, settings.metrics_port)
+        except httpx.HTTPError as exc:
+            raise BenchError(f"the restarted worker's metrics port did not answer: {exc}") from None
+        if LOGS_FOLLOWED in steps or time.monotonic() > deadline:
+            return steps
+        time.sleep(0.2)
 
 
 def sealed_at(clock: CommitClock, final: dict[TP, int]) -> float:
@@ -472,6 +513,7 @@ def run_bench(
         recovery_replayed=sum(recovered.replayed.values()) if recovered else None,
         recovery_replayed_by=recovered.replayed if recovered else None,
         recovery_events=recovered.published if recovered else None,
+        recovery_phases=recovered.phases if recovered else None,
     )
 
 

@@ -52,6 +52,18 @@ def checkpoints(client: Client, log_id: str | None = None) -> list[StoredCheckpo
     return [StoredCheckpoint(r[0], r[1], r[2], r[3], tuple(r[4])) for r in rows]
 
 
+def last_checkpoint(client: Client, log_id: str, size: int | None = None) -> StoredCheckpoint | None:
+    """A log's largest stored checkpoint (``size``: the one of that size), or None: one row read, however many
+    checkpoints the log has (a restarted worker resumes from it)."""
+    where = "AND size = {size:UInt64}" if size is not None else ""
+    rows = client.query(
+        "SELECT log_id, size, root, note, compact_range FROM battrace.checkpoints FINAL "
+        f"WHERE log_id = {{log:String}} {where} ORDER BY size DESC LIMIT 1",
+        parameters={"log": log_id, "size": size or 0},
+    ).result_rows
+    return next((StoredCheckpoint(r[0], r[1], r[2], r[3], tuple(r[4])) for r in rows), None)
+
+
 def latest_checkpoints(client: Client) -> dict[str, StoredCheckpoint]:
     return {cp.log_id: cp for cp in checkpoints(client)}  # ordered by size: the last one wins
 

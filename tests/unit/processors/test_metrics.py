@@ -9,7 +9,16 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from processors.metrics import CheckpointAges, TopicLag, WorkerMetrics, fresh_multiprocess_dir
+from processors.metrics import (
+    ENTERED,
+    FIRST_BATCH_STORED,
+    SEAL_ASSIGNED,
+    STARTUP_METRIC,
+    CheckpointAges,
+    TopicLag,
+    WorkerMetrics,
+    fresh_multiprocess_dir,
+)
 
 
 def scrape(metrics: WorkerMetrics) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -118,3 +127,16 @@ def test_consumer_lag_is_read_at_scrape_time_and_left_out_when_the_broker_fails(
 
 def test_a_commit_past_the_end_is_no_negative_lag() -> None:
     assert TopicLag("seal", "g", "t", committed=12, end=10).lag == 0
+
+
+def test_the_startup_steps_keep_when_each_was_first_reached() -> None:
+    metrics = WorkerMetrics()
+    clock = iter([100.0, 101.5, 109.0])
+    metrics.startup.clock = lambda: next(clock)
+    metrics.startup.reached(ENTERED, 99.0)
+    metrics.startup.reached(SEAL_ASSIGNED)
+    metrics.batches_stored(10, 10, [0.0], 1.0)
+    metrics.startup.reached(SEAL_ASSIGNED)  # a later rebalance: the start-up's own time stays
+    families = {f.name: f for f in text_string_to_metric_families(generate_latest(metrics.registry).decode())}
+    samples = {s.labels["step"]: s.value for s in families[STARTUP_METRIC].samples}
+    assert samples == {ENTERED: 99.0, SEAL_ASSIGNED: 100.0, FIRST_BATCH_STORED: 101.5}

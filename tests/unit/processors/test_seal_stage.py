@@ -21,7 +21,15 @@ from battrace.settings import Settings
 from battrace.store.heads import Heads
 from battrace.store.logs import LastCheckpoint, StoredCheckpoint
 from battrace.store.sink import Blocks, SinkBatch
-from battrace.tlog import Checkpoint, CompactTree, generate_signer, leaf_hash, root_hash
+from battrace.tlog import (
+    Checkpoint,
+    CompactTree,
+    consistency_proof,
+    generate_signer,
+    leaf_hash,
+    root_hash,
+    verify_consistency,
+)
 from processors import table_codec
 from processors.checkpointer import Checkpointer
 from processors.event_ids import EventIdIndex
@@ -125,6 +133,7 @@ class RecordingSink:
         self.journal = journal
         self.fail = False
         self.stored: dict[str, list[bytes]] = defaultdict(list)
+        self.resume_gate: asyncio.Event | None = None  # set: reads to resume a log wait for it
 
     def blocks(self, batch: SinkBatch) -> Blocks:
         blocks = Blocks()
@@ -149,6 +158,8 @@ class RecordingSink:
 
     async def stored_log(self, log_id: str, size: int) -> tuple[LastCheckpoint | None, list[bytes], Heads]:
         """What ClickHouse gives back to resume signing: the last checkpoint, the leaves after it, the heads."""
+        if self.resume_gate is not None:
+            await self.resume_gate.wait()
         rows = {r["log_index"]: r for r in self.rows("log_entries") if r["log_id"] == log_id}
         signed = [r for r in self.rows("checkpoints") if r["log_id"] == log_id]
         last = None
@@ -200,7 +211,14 @@ class Worker:
         return sealed
 
     def store(self, *group: Sealed) -> None:
-        asyncio.run(self.stage.store(list(group), self.unstored))
+        """Store the group; then, as the worker's timer does, let the logs' resumes finish and sign what is due."""
+
+        async def store_and_sign() -> None:
+            await self.stage.store(list(group), self.unstored)
+            await self.stage.signing.wait_resumed()
+            await self.stage.signing.publish_due()
+
+        asyncio.run(store_and_sign())
 
     def seal(self, messages: list[Message]) -> Sealed:
         sealed = self.compute(messages)
@@ -277,7 +295,10 @@ def by_item(rows: list[dict[str, Any]]) -> dict[tuple[bytes, str], dict[str, Any
 
 def test_rows_go_before_the_states_that_say_they_are_stored_and_the_offsets_are_acked_last(packs) -> None:
     w = worker(sign_every=1)
-    sealed = w.seal(messages(packs))
+    w.seal(messages(packs, end=2))  # the checkpointer follows the logs from their first batch on
+    w.journal.clear()
+    before = {p: len(r) for p, r in w.changelog.records.items()}
+    sealed = w.seal(messages(packs, start=2))
     kinds = w.journal.kinds()
     assert kinds[0] == "sink" and {"sealed", "log_entries", "events"} <= set(w.journal[0][1])  # one insert, all rows
     puts = [key for kind, key, *_ in w.journal if kind == "table"]
@@ -291,6 +312,7 @@ def test_rows_go_before_the_states_that_say_they_are_stored_and_the_offsets_are_
     assert kinds[w.journal.first("ack") :] == ["ack"] * len(sealed.events)  # everything acked, at the very end
     assert sorted(w.changelog.records) == list(range(PARTITIONS))
     for partition, records in w.changelog.records.items():  # the changelog in the order sealing relies on
+        records = records[before[partition] :]
         assert records[0][0] == log_state_key(partition, PARTITIONS)
         assert len(records) == len({k for k, _ in records})  # one record per key and group
 
@@ -464,3 +486,38 @@ def test_every_checkpoint_commits_to_the_heads_of_its_entries_also_after_a_resta
         cp = Checkpoint.parse(row["note"].split("\n\n")[0] + "\n")
         log = entries[row["log_id"]]
         assert parse_heads(cp.extensions) == reference_heads([log[i] for i in range(cp.size)]), row["size"]
+
+
+def test_a_batch_stored_while_its_log_is_resumed_is_acked_before_the_resume_ends_and_signed_after_it(packs) -> None:
+    w = worker(sign_every=1)
+    w.seal(messages(packs, end=4))
+    signed = {r["log_id"]: r for r in sorted(w.sink.rows("checkpoints"), key=lambda r: r["size"])}  # newest per log
+    restarted = worker(decoded(w.changelog), w.sink, sign_every=1)
+    restarted.sink.resume_gate = gate = asyncio.Event()  # reading a long log back takes seconds
+    stage, signing = restarted.stage, restarted.stage.signing
+    later = [messages(packs, start=4, end=6), messages(packs, start=6)]
+
+    async def scenario() -> None:
+        for batch in later:
+            sealed = await stage.compute(restarted.events(batch), restarted.unstored)
+            restarted.unstored.add(sealed)
+            await asyncio.wait_for(stage.store([sealed], restarted.unstored), 5)
+        assert restarted.journal.kinds().count("ack") == sum(len(batch) for batch in later)  # every batch acked
+        assert signing.resuming == set(signed) and "checkpoint published" not in restarted.journal.kinds()
+        gate.set()
+        await signing.wait_resumed()
+        await signing.publish_due()
+
+    asyncio.run(scenario())
+    entries: dict[str, dict[int, bytes]] = defaultdict(dict)
+    for row in w.sink.rows("log_entries"):
+        entries[row["log_id"]][row["log_index"]] = row["entry"]
+    for log_id, last in signed.items():
+        newest = max((r for r in w.sink.rows("checkpoints") if r["log_id"] == log_id), key=lambda r: r["size"])
+        log = [entries[log_id][i] for i in range(len(entries[log_id]))]
+        assert newest["size"] == len(log) > last["size"]
+        proof = consistency_proof([leaf_hash(e) for e in log], last["size"])
+        old_root, new_root = bytes.fromhex(last["root"]), bytes.fromhex(newest["root"])
+        assert verify_consistency(last["size"], newest["size"], proof, old_root, new_root)
+        note = Checkpoint.parse(newest["note"].split("\n\n")[0] + "\n")
+        assert parse_heads(note.extensions) == reference_heads(log)
