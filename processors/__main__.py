@@ -12,8 +12,10 @@ import on two shared cores) are imported only after it: the two processes load a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
+import threading
 import time
 from typing import TYPE_CHECKING
 
@@ -70,6 +72,8 @@ def _run_worker(settings: Settings, ingest: IngestProcess | None, listener: WSGI
     from processors.metrics import BUILT, ENTERED
     from processors.metrics_server import answer, health_app
     from processors.runtime import faust_patches, tuning  # imported after the ingest child started (docstring)
+
+    predecessors = _leave_for_dead_seal_members(settings)  # alongside the imports below, on its own thread
     from processors.worker import build_worker
 
     tansu = broker.embedded_tansu(settings)
@@ -86,7 +90,18 @@ def _run_worker(settings: Settings, ingest: IngestProcess | None, listener: WSGI
         host, port = settings.metrics_host, settings.metrics_port
         say(settings, logging.INFO, f"metrics on http://{host}:{port}/metrics (health: /healthz, /readyz)")
     worker.clickhouse.open_early()  # while faust starts and joins (processors/clickhouse_writer.py)
+    predecessors.join()  # before faust's consumer joins its group
     worker.app.main()
+
+
+def _leave_for_dead_seal_members(settings: Settings) -> threading.Thread:
+    """Send the seal stage's group members of a killed worker away (processors/predecessors.py), on a thread with
+    its own event loop: faust's loop is not running yet, and the worker's imports go on meanwhile."""
+    from processors.predecessors import leave_for_dead
+
+    thread = threading.Thread(target=lambda: asyncio.run(leave_for_dead(settings, settings.app_id)), daemon=True)
+    thread.start()
+    return thread
 
 
 if __name__ == "__main__":

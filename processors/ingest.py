@@ -32,8 +32,9 @@ from battrace.store import event_rows
 from processors.dedup import Verdict, decide
 from processors.event_id_reader import EventIdReader
 from processors.event_ids import Coordinates, EventIdIndex, encode_changes
-from processors.group_consumer import group_consumer
+from processors.group_consumer import group_consumer, member_id
 from processors.metrics import IngestMetrics
+from processors.predecessors import Succession
 from processors.sealing import key_partition
 from processors.validate import Accepted, Rejected, Validator
 from schemas.codec import Decoder
@@ -220,11 +221,20 @@ class IngestStage:
             **aiokafka_options(settings),
         )
         self.reader = EventIdReader(settings, index)
+        self.succession = Succession(settings, settings.ingest_group)  # processors/predecessors.py
+
+    async def _start_consumer(self) -> None:
+        await self.succession.before_join()
+        await self.consumer.start()
+
+    async def _assigned(self, assigned: set[TopicPartition]) -> None:
+        self.succession.joined(member_id(self.consumer))
+        await self._load(assigned)
 
     async def run(self) -> None:
-        await asyncio.gather(self.producer.start(), self.consumer.start(), self.reader.start())
+        await asyncio.gather(self.producer.start(), self._start_consumer(), self.reader.start())
         try:
-            listener = _LoadDedupState(self._load, self._unload)
+            listener = _LoadDedupState(self._assigned, self._unload)
             self.consumer.subscribe([t.name for t in topics.SOURCES], listener=listener)
             while True:
                 batch = await self._gather()

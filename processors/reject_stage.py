@@ -18,6 +18,7 @@ from battrace.settings import Settings
 from battrace.store.sink import SinkBatch
 from processors.group_consumer import Batch, consume_and_commit, group_consumer
 from processors.metrics import WorkerMetrics
+from processors.predecessors import Succession
 from schemas.envelope import RejectRecord
 from streams import topics
 
@@ -63,4 +64,4 @@ async def run_stage(settings: Settings, write: WriteRows, metrics: WorkerMetrics
         if metrics is not None:
             metrics.rejects_stored(Counter(row["reason"] for row in rows.rows["rejects"]))
 
-    await consume_and_commit(consumer, store, settings.batch_seconds)
+    await consume_and_commit(consumer, store, settings.batch_seconds, Succession(settings, settings.rejects_group))

@@ -22,6 +22,7 @@ from aiokafka.structs import ConsumerRecord
 
 from battrace.settings import Settings
 from processors.group_consumer import Batch, consume_and_commit, group_consumer
+from processors.predecessors import Succession
 from streams import topics
 
 REPORTS_SIDE_BY_SIDE = 4  # reports of one batch issued at once (each mostly waits: for inputs, for chDB)
@@ -176,4 +177,5 @@ async def run_stage(settings: Settings, issue: IssueReport, backlog: SealBacklog
     async def issue_all(batch: Batch) -> None:
         await issue_batch(batch, issue, backlog, settings.report_defer_s)
 
-    await consume_and_commit(consumer_for(settings), issue_all, settings.batch_seconds)
+    succession = Succession(settings, settings.report_group)
+    await consume_and_commit(consumer_for(settings), issue_all, settings.batch_seconds, succession)

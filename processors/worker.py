@@ -32,10 +32,12 @@ from processors.clickhouse_writer import ClickHouseWriter
 from processors.consumer_lag import LagReader
 from processors.cosigning import Cosigning
 from processors.failures import EXIT_PROCESSING_FAILED, run_or_exit
+from processors.group_consumer import member_id
 from processors.ingest_process import IngestProcess
 from processors.log_signing import LogSigning
 from processors.metrics import LOGS_FOLLOWED, SEAL_ASSIGNED, TABLE_RECOVERED, IngestMetrics, WorkerMetrics
 from processors.metrics_server import Readiness
+from processors.predecessors import Succession
 from processors.reports import ReportIssuer
 from processors.runtime.faust_table import FaustStateTable, changelog_writer
 from processors.seal_stage import SealStage
@@ -245,6 +247,7 @@ def build_worker(settings: Settings, tansu: bool | None = None, ingest_process: 
     async def on_assigned(sender: Any, assigned: Any = None, **kwargs: Any) -> None:
         """faust's signal: the seal stage's group assigned this worker its partitions (table recovery follows)."""
         metrics.startup.reached(SEAL_ASSIGNED)
+        seal_succession.joined(faust_member_id(app))
 
     async def on_recovered(sender: Any, **kwargs: Any) -> None:
         """faust's signal: the table holds every assigned partition's states now; the logs start resuming here."""
@@ -260,6 +263,7 @@ def build_worker(settings: Settings, tansu: bool | None = None, ingest_process: 
         down."""
         await run_or_exit(reject_stage.run_stage(settings, clickhouse.write, metrics), "storing rejects")
 
+    seal_succession = Succession(settings, settings.app_id)  # faust's group id is the app id
     app.task(ingest)
     app.agent(chain_topic, name="processors.worker.seal")(seal)
     app.task(report)
@@ -268,6 +272,12 @@ def build_worker(settings: Settings, tansu: bool | None = None, ingest_process: 
     app.on_rebalance_complete.connect(on_recovered)
     app.task(store_rejects)
     return Worker(app, entity_state, seal_stage, signing, clickhouse, metrics, readiness)
+
+
+def faust_member_id(app: faust.App) -> str:
+    """The seal stage's member id in its group: faust's consumer runs an aiokafka consumer in its own thread."""
+    consumer = getattr(getattr(app.consumer, "_thread", None), "_consumer", None)
+    return member_id(consumer) if consumer is not None else ""
 
 
 def faust_state(app: faust.App) -> str | None:

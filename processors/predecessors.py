@@ -1,0 +1,129 @@
+"""The group members a killed worker left behind, asked to leave before its successor joins.
+
+A member killed without a LeaveGroup stays in its consumer group until its session expires, and the broker holds
+the successor's join until then (Tansu drops an expired member only when a join arrives; Apache Kafka waits for it
+in the rebalance): a restart waits out the session timeout before it seals again. So each of the worker's group
+consumers notes its member id under the worker's home, with the process that holds it, and a starting consumer
+first sends LeaveGroup for every member of its group noted by a process that no longer runs.
+
+Only dead processes' members are sent away: several workers may share a home (``battrace bench --workers N`` on
+``memory://``), and a live member sent away would rebalance its group for nothing. A process is the same one only if
+its start time matches too (/proc/<pid>/stat), so a pid reused after a reboot or in a new container is not taken for
+the one that noted the member. A LeaveGroup for a member the broker no longer knows is answered with an error and
+changes nothing; the broker checks no more than the group and member id, on Tansu as on Apache Kafka.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+from battrace.settings import Settings
+
+log = logging.getLogger(__name__)
+
+FIND_GROUP_COORDINATOR = 0  # FindCoordinator key type of a consumer group
+
+
+def members_dir(settings: Settings) -> Path:
+    return settings.home / "faust" / "members"
+
+
+def _started(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat), None if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rpartition(")")[2].split()[19]  # the fields after the command name, which may hold spaces
+
+
+class MemberNote:
+    """The member id one consumer of this process holds in ``group``, kept in a file of its own."""
+
+    def __init__(self, settings: Settings, group: str) -> None:
+        self._path = members_dir(settings) / f"{group}.{os.getpid()}.json"
+        self._group = group
+        self._noted: str | None = None
+
+    def note(self, member_id: str) -> None:
+        """Called whenever the consumer may have (re)joined: writes only when the id changed."""
+        if not member_id or member_id == self._noted:
+            return
+        pid = os.getpid()
+        record = {"group": self._group, "member_id": member_id, "pid": pid, "started": _started(pid)}
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self._path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(record))
+        tmp.replace(self._path)
+        self._noted = member_id
+
+
+def dead_members(settings: Settings, group: str) -> list[tuple[Path, str]]:
+    """(file, member id) of every member of ``group`` noted by a process that no longer runs."""
+    found = []
+    for path in sorted(members_dir(settings).glob(f"{group}.*.json")):
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        pid, started = record.get("pid"), record.get("started")
+        if record.get("group") != group or not isinstance(pid, int):
+            continue
+        if pid != os.getpid() and (_started(pid) is None or _started(pid) != started):
+            found.append((path, str(record.get("member_id", ""))))
+    return found
+
+
+async def leave_for_dead(settings: Settings, group: str, timeout_s: float = 5.0) -> int:
+    """Send LeaveGroup for the group's members noted by dead processes, then forget them; how many were asked.
+
+    Best effort: a broker that cannot be reached or refuses only costs the wait this saves (the join then waits out
+    the session as before), so failures are logged, not raised."""
+    dead = dead_members(settings, group)
+    if not dead:
+        return 0
+    import asyncio
+
+    from aiokafka.client import AIOKafkaClient
+    from aiokafka.protocol.group import LeaveGroupRequest
+
+    from streams.kafka_security import aiokafka_options
+
+    client = AIOKafkaClient(bootstrap_servers=settings.kafka or "localhost:9092", **aiokafka_options(settings))
+    left = 0
+    try:
+        async with asyncio.timeout(timeout_s):
+            await client.bootstrap()
+            node = await client.coordinator_lookup(FIND_GROUP_COORDINATOR, group)
+            for path, member_id in dead:
+                await client.send(node, LeaveGroupRequest(group, member_id))
+                left += 1
+                path.unlink(missing_ok=True)
+    except Exception as exc:  # best effort (docstring)
+        log.warning("could not ask %s's dead members to leave (%s): the join waits for their sessions", group, exc)
+    finally:
+        await client.close()
+    return left
+
+
+class Succession:
+    """One consumer group's side of it: ``before_join`` sends the dead members away, ``joined`` notes this one."""
+
+    def __init__(self, settings: Settings, group: str) -> None:
+        self.settings = settings
+        self.group = group
+        self._note = MemberNote(settings, group)
+
+    async def before_join(self) -> None:
+        asked = await leave_for_dead(self.settings, self.group)
+        if asked:
+            log.info("asked %d member(s) of %s left by a dead process to leave", asked, self.group)
+
+    def joined(self, member_id: str) -> None:
+        try:
+            self._note.note(member_id)
+        except OSError as exc:  # a read-only or full home: the next start waits out the session instead
+            log.warning("could not note the member id of %s: %s", self.group, exc)
