@@ -95,11 +95,11 @@ def _run_worker(settings: Settings, ingest: IngestProcess | None, listener: WSGI
 
 
 def _leave_for_dead_seal_members(settings: Settings) -> threading.Thread:
-    """Send the seal stage's group members of a killed worker away (processors/predecessors.py), on a thread with
-    its own event loop: faust's loop is not running yet, and the worker's imports go on meanwhile."""
-    from processors.predecessors import leave_for_dead
+    """Take over the seal stage's group member of a killed worker (processors/predecessors.py), on a thread with its
+    own event loop: faust's loop is not running yet, and the worker's imports go on meanwhile."""
+    from processors.predecessors import before_join
 
-    thread = threading.Thread(target=lambda: asyncio.run(leave_for_dead(settings, settings.app_id)), daemon=True)
+    thread = threading.Thread(target=lambda: asyncio.run(before_join(settings, settings.app_id)), daemon=True)
     thread.start()
     return thread
 

@@ -1,16 +1,19 @@
-"""The group members a killed worker left behind, asked to leave before its successor joins.
+"""A killed worker's place in its consumer groups, taken over by its successor instead of waited for.
 
 A member killed without a LeaveGroup stays in its consumer group until its session expires, and the broker holds
-the successor's join until then (Tansu drops an expired member only when a join arrives; Apache Kafka waits for it
-in the rebalance): a restart waits out the session timeout before it seals again. So each of the worker's group
-consumers notes its member id under the worker's home, with the process that holds it, and a starting consumer
-first sends LeaveGroup for every member of its group noted by a process that no longer runs.
+the successor's join meanwhile: Apache Kafka waits for it in the rebalance; Tansu drops it only when its session has
+expired and, while the dead member is the group's leader, holds a new member's join for 3 s. So each of the worker's
+group consumers notes its member id under the worker's home, with the process that holds it, and a starting consumer
+of a group whose noted member belongs to a process that no longer runs joins under that member id: the broker takes
+it for the same member rejoining (the leader, on Tansu) and forms the group at once. If the member has meanwhile
+expired, the broker answers UNKNOWN_MEMBER_ID and aiokafka joins as a new member: what it would have done anyway.
+Further dead members of the group (several workers killed at once) are sent a LeaveGroup.
 
-Only dead processes' members are sent away: several workers may share a home (``battrace bench --workers N`` on
-``memory://``), and a live member sent away would rebalance its group for nothing. A process is the same one only if
-its start time matches too (/proc/<pid>/stat), so a pid reused after a reboot or in a new container is not taken for
-the one that noted the member. A LeaveGroup for a member the broker no longer knows is answered with an error and
-changes nothing; the broker checks no more than the group and member id, on Tansu as on Apache Kafka.
+Only dead processes' members are taken: several workers may share a home (``battrace bench --workers N`` on
+``memory://``), and a live member's id in another consumer would fence it. A process is the same one only if its
+start time matches too (/proc/<pid>/stat), so a pid reused after a reboot or in a new container is not taken for the
+one that noted the member. aiokafka has no option for the member id a consumer starts with: ``_take_over`` sets it
+on the group coordinator aiokafka creates, for the groups this process took over (once each).
 """
 
 from __future__ import annotations
@@ -32,12 +35,14 @@ def members_dir(settings: Settings) -> Path:
 
 
 def _started(pid: int) -> str | None:
-    """The process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat), None if it is gone."""
+    """The process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat), None if it is gone or a
+    zombie (killed, not yet reaped: a killed worker's ingest child waits for its new parent to reap it)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return stat.rpartition(")")[2].split()[19]  # the fields after the command name, which may hold spaces
+    fields = stat.rpartition(")")[2].split()  # the fields after the command name, which may hold spaces
+    return None if fields[0] in ("Z", "X") else fields[19]
 
 
 class MemberNote:
@@ -77,6 +82,42 @@ def dead_members(settings: Settings, group: str) -> list[tuple[Path, str]]:
     return found
 
 
+_taken_over: dict[str, str] = {}  # group -> the dead member id this process's next consumer of it joins as
+
+
+def _take_over() -> None:
+    """Make aiokafka's group coordinators start as the member taken over for their group (module docstring)."""
+    from aiokafka.consumer.group_coordinator import GroupCoordinator
+
+    if getattr(GroupCoordinator, "_battrace_takes_over", False):
+        return
+    original = GroupCoordinator.__init__
+
+    def init(self: GroupCoordinator, *args: object, **kwargs: object) -> None:
+        original(self, *args, **kwargs)
+        member = _taken_over.pop(self.group_id, None)
+        if member:
+            self.member_id = member
+
+    GroupCoordinator.__init__ = init  # type: ignore[method-assign]
+    GroupCoordinator._battrace_takes_over = True  # type: ignore[attr-defined]
+
+
+def take_over_dead(settings: Settings, group: str) -> str | None:
+    """The member id of the group's newest member noted by a dead process, which this process's next consumer of
+    the group joins as; its note is forgotten (the consumer notes itself once it joined)."""
+    dead = dead_members(settings, group)
+    if not dead:
+        return None
+    path, member = max(dead, key=lambda found: found[0].stat().st_mtime)
+    path.unlink(missing_ok=True)
+    if not member:
+        return None
+    _take_over()
+    _taken_over[group] = member
+    return member
+
+
 async def leave_for_dead(settings: Settings, group: str, timeout_s: float = 5.0) -> int:
     """Send LeaveGroup for the group's members noted by dead processes, then forget them; how many were asked.
 
@@ -109,6 +150,14 @@ async def leave_for_dead(settings: Settings, group: str, timeout_s: float = 5.0)
     return left
 
 
+async def before_join(settings: Settings, group: str) -> None:
+    """Take over the group's newest dead member and send any other dead ones away, before a consumer of it starts."""
+    member = take_over_dead(settings, group)
+    asked = await leave_for_dead(settings, group)
+    if member or asked:
+        log.info("%s: joining as dead member %s; %d other dead member(s) asked to leave", group, member, asked)
+
+
 class Succession:
     """One consumer group's side of it: ``before_join`` sends the dead members away, ``joined`` notes this one."""
 
@@ -118,9 +167,7 @@ class Succession:
         self._note = MemberNote(settings, group)
 
     async def before_join(self) -> None:
-        asked = await leave_for_dead(self.settings, self.group)
-        if asked:
-            log.info("asked %d member(s) of %s left by a dead process to leave", asked, self.group)
+        await before_join(self.settings, self.group)
 
     def joined(self, member_id: str) -> None:
         try:
