@@ -121,7 +121,9 @@ def _require_first_record(
     if first == 1:
         return
     log_id = rows[0][7]
-    start = series.archives[0].manifest["logs"].get(log_id, {}).get("start") or {}
+    start = series.archives[0].manifest["logs"].get(log_id, {}).get("start")
+    if not start:
+        raise NothingToExport(f"{entity_type} {entity_id}: records 1 to {first - 1} are in none of the archives given")
     raise NothingToExport(
         f"{entity_type} {entity_id}: records 1 to {first - 1} are in an archive before {series.archives[0].directory},"
         f" the one ending {log_id} at entry {start.get('size')} (manifest SHA-256 {start.get('manifest_sha256')}); "
