@@ -36,25 +36,36 @@ def build_bundle(
     ``proofs``: checkpoints' trees and heads kept between bundles (a server's)."""
     proofs = proofs or CheckpointProofs(kept=1)
     latest = log_store.latest_checkpoints(client)  # before the records: a newer checkpoint could cover newer records
-    result = client.query(
-        "SELECT s.entity_type, s.entity_id, s.seq, s.event_id, s.event_hash, s.prev_hash, s.chain_hash, "
-        "s.log_id, s.log_index, toUnixTimestamp64Milli(s.sealed_at), e.kind, "
-        "toUnixTimestamp64Milli(e.event_time), e.canonical "
-        "FROM (SELECT * FROM battrace.sealed FINAL WHERE entity_type = {t:String} AND entity_id = {i:String}) AS s "
-        "LEFT JOIN (SELECT event_id, kind, event_time, canonical FROM battrace.events FINAL) AS e "
-        "ON e.event_id = s.event_id ORDER BY s.seq",
-        parameters={"t": entity_type, "i": entity_id},
-        column_formats={"canonical": "bytes"},
-    )
+    rows = entity_rows(client, entity_type, entity_id)
     return assemble_bundle(
         entity_type,
         entity_id,
-        result.result_rows,
+        rows,
         latest,
         lambda log_id, size: proofs.tree(client, log_id, size),
         lambda log_id, size: proofs.heads(client, log_id, size),
         verifiers,
     )
+
+
+def entity_rows(client: Client, entity_type: str, entity_id: str, from_index: int = 0) -> list[tuple[Any, ...]]:
+    """The entity's sealed rows (from log index ``from_index`` on) joined with their events, in seq order, as
+    assemble_bundle takes them. Only the entity's events are read, from the table under the events view (its FINAL
+    would merge every event of the store on each export); the rows of one event id are identical."""
+    result = client.query(
+        "SELECT s.entity_type, s.entity_id, s.seq, s.event_id, s.event_hash, s.prev_hash, s.chain_hash, "
+        "s.log_id, s.log_index, toUnixTimestamp64Milli(s.sealed_at), e.kind, "
+        "toUnixTimestamp64Milli(e.event_time), e.canonical "
+        "FROM (SELECT * FROM battrace.sealed FINAL WHERE entity_type = {t:String} AND entity_id = {i:String} "
+        "AND log_index >= {f:UInt64}) AS s "
+        "LEFT JOIN (SELECT event_id, kind, event_time, canonical FROM battrace.event_store "
+        "WHERE event_id IN (SELECT event_id FROM battrace.sealed_store WHERE entity_type = {t:String} "
+        "AND entity_id = {i:String}) LIMIT 1 BY event_id) AS e "
+        "ON e.event_id = s.event_id ORDER BY s.seq",
+        parameters={"t": entity_type, "i": entity_id, "f": from_index},
+        column_formats={"canonical": "bytes"},
+    )
+    return [tuple(r) for r in result.result_rows]
 
 
 def assemble_bundle(
@@ -84,8 +95,9 @@ def assemble_bundle(
         raise NothingToExport(f"{entity_type} {entity_id} is not under a signed checkpoint yet; retry")
     if rows[0][2] != 1:  # the chain's beginning was archived and dropped (battrace/store/archive_marks.py)
         raise NothingToExport(
-            f"{entity_type} {entity_id}: records 1 to {rows[0][2] - 1} are archived elsewhere and a bundle starts at "
-            "the first record; build it from the archive that holds them with `battrace export --archive DIR`"
+            f"{entity_type} {entity_id}: records 1 to {rows[0][2] - 1} are archived; export the whole chain with "
+            f"`battrace export --{entity_type} {entity_id} --archive DIR [--archive DIR ...] --out FILE`, giving "
+            f"every archive of {log_id} since its beginning"
         )
     tree = tree_of(log_id, cp.size)
     records = []

@@ -100,24 +100,38 @@ def test_archive_and_live_store_both_verify(archived: tuple[Path, Path, int, str
     assert code == 0 and report["ok"], report["failures"][:5]
 
 
-def test_a_battery_bundle_from_the_archive_verifies(archived: tuple[Path, Path, int, str]) -> None:
+def bundle_verifies(home: Path, bundle: Path) -> None:
+    """The bundle verifies offline, in a home with no store and no keys, against the pinned key only."""
+    key = KeyRing(Settings(home=home)).signers(generate=False)[0].verifier_key()
+    checked = battrace(home / "offline", "verify", "--bundle", str(bundle), "--key", key, "--json")
+    assert checked.returncode == 0 and json.loads(checked.stdout)["verified"], checked.stdout + checked.stderr
+
+
+def test_a_battery_bundle_from_the_archive_and_the_live_store_verifies(archived: tuple[Path, Path, int, str]) -> None:
     home, directory, _, _ = archived
     sealed = pq.read_table(directory / "sealed.parquet").to_pylist()
-    live = {r[0] for r in run_sql(home, "SELECT DISTINCT entity_id FROM battrace.sealed WHERE entity_type = 'battery'")}
+    live = dict(
+        run_sql(home, "SELECT entity_id, count() FROM battrace.sealed WHERE entity_type = 'battery' GROUP BY 1")
+    )
     # a battery whose chain began before the archive's end and went on after it
     battery = min(r["entity_id"] for r in sealed if r["entity_type"] == "battery" and r["entity_id"] in live)
+    in_archive = sum(1 for r in sealed if r["entity_id"] == battery)
     out = home / "bundle.json"
     result = battrace(home, "export", "--archive", str(directory), "--battery", battery, "--out", str(out))
     assert result.returncode == 0, result.stderr
     bundle = json.loads(out.read_text())
-    assert len(bundle["records"]) == sum(1 for r in sealed if r["entity_id"] == battery)
-    key = KeyRing(Settings(home=home)).signers(generate=False)[0].verifier_key()
-    checked = battrace(home / "offline", "verify", "--bundle", str(out), "--key", key, "--json")
-    assert checked.returncode == 0 and json.loads(checked.stdout)["verified"], checked.stdout + checked.stderr
-    from_store = battrace(home, "export", "--battery", battery, "--out", str(home / "live.json"))
-    assert from_store.returncode == 1 and "archived" in from_store.stderr and "--archive" in from_store.stderr, (
-        from_store.stderr
+    assert [r["seq"] for r in bundle["records"]] == list(range(1, in_archive + live[battery] + 1))
+    bundle_verifies(home, out)
+    only = home / "archived-bundle.json"
+    result = battrace(
+        home, "export", "--archive", str(directory), "--archives-only", "--battery", battery, "--out", str(only)
     )
+    assert result.returncode == 0, result.stderr
+    assert [r["seq"] for r in json.loads(only.read_text())["records"]] == list(range(1, in_archive + 1))
+    bundle_verifies(home, only)
+    from_store = battrace(home, "export", "--battery", battery, "--out", str(home / "live.json"))
+    assert from_store.returncode == 1 and "archived" in from_store.stderr, from_store.stderr
+    assert f"--battery {battery} --archive DIR" in from_store.stderr, from_store.stderr
 
 
 def test_a_chain_begun_after_the_archive_exports_from_the_live_store(archived: tuple[Path, Path, int, str]) -> None:
@@ -233,6 +247,62 @@ def test_a_second_archive_goes_on_from_the_first(archived: tuple[Path, Path, int
         assert code == 0 and report["ok"], report["failures"][:5]
     code, report = verify_all(home)
     assert code == 0 and report["ok"], report["failures"][:5]
+
+
+def _spanning_battery(home: Path, first: Path, second: Path) -> tuple[str, int]:
+    """A battery with records in both archives (and, where one exists, in the live store), and its record count."""
+    counts: dict[str, list[int]] = {}
+    for position, directory in enumerate((first, second)):
+        for r in pq.read_table(directory / "sealed.parquet").to_pylist():
+            if r["entity_type"] == "battery":
+                counts.setdefault(r["entity_id"], [0, 0, 0])[position] += 1
+    live = dict(
+        run_sql(home, "SELECT entity_id, count() FROM battrace.sealed WHERE entity_type = 'battery' GROUP BY 1")
+    )
+    for battery, n in live.items():
+        if battery in counts:
+            counts[battery][2] = n
+    spanning = sorted((-(c[2] > 0), b) for b, c in counts.items() if c[0] and c[1])
+    assert spanning, "no battery has records in both archives"
+    battery = spanning[0][1]
+    return battery, sum(counts[battery])
+
+
+def test_a_battery_spanning_two_archives_exports_whole(archived: tuple[Path, Path, int, str]) -> None:
+    """After the second archive: both archives (in either order) and the live store give the whole chain."""
+    home, first, _, _ = archived
+    second = home / "archive-2"
+    battery, total = _spanning_battery(home, first, second)
+    for order in ((first, second), (second, first)):
+        out = home / "spanning.json"
+        args = [a for d in order for a in ("--archive", str(d))]
+        result = battrace(home, "export", *args, "--battery", battery, "--out", str(out))
+        assert result.returncode == 0, result.stderr
+        assert [r["seq"] for r in json.loads(out.read_text())["records"]] == list(range(1, total + 1))
+        bundle_verifies(home, out)
+
+
+def test_archives_with_a_gap_or_a_tampered_file_are_refused(
+    archived: tuple[Path, Path, int, str], tmp_path: Path
+) -> None:
+    home, first, keep, _ = archived
+    second = home / "archive-2"
+    battery, _ = _spanning_battery(home, first, second)
+    out = tmp_path / "bundle.json"
+    gap = battrace(home, "export", "--archive", str(second), "--battery", battery, "--out", str(out))
+    assert gap.returncode == 1 and "Traceback" not in gap.stderr, gap.stderr
+    assert f"at entry {keep}" in gap.stderr and sha256_file(first / "manifest.json") in gap.stderr, gap.stderr
+    copy = tmp_path / "archive"
+    shutil.copytree(first, copy)
+    path = copy / "sealed.parquet"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 3] ^= 0x01
+    path.write_bytes(bytes(data))
+    args = ("--archive", str(copy), "--archive", str(second), "--battery", battery, "--out", str(out))
+    tampered = battrace(home, "export", *args)
+    assert tampered.returncode == 1 and "Traceback" not in tampered.stderr, tampered.stderr
+    assert str(copy) in tampered.stderr and "sealed.parquet" in tampered.stderr, tampered.stderr
+    assert not out.exists()
 
 
 _PROVE_AFTER_THE_CUT = """

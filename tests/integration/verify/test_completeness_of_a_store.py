@@ -58,6 +58,17 @@ def test_a_bundle_short_of_its_newest_record_and_a_checkpoint_over_forged_heads_
     }
     ok = _cli(tmp_path, "verify", "--bundle", str(path), "--key", signer.verifier_key())
     assert ok.returncode == 0, ok.stdout + ok.stderr
+    # the bundle's events are the events view's (export reads them from the table under it, the entity's alone)
+    viewed = run_sql(
+        tmp_path,
+        "SELECT event_id, kind, toUnixTimestamp64Milli(event_time), base64Encode(canonical) FROM battrace.events "
+        f"WHERE event_id IN (SELECT event_id FROM battrace.sealed WHERE entity_id = '{battery}') ORDER BY event_id",
+    )
+    exported_events = sorted(
+        [r["event_id"], r["event"]["kind"], r["event"]["event_time_ms"], r["event"]["canonical"]]
+        for r in bundle["records"]
+    )
+    assert [[e, k, int(t), c] for e, k, t, c in viewed] == exported_events
 
     bundle["records"].pop()  # the newest record left out: every remaining one still verifies
     path.write_text(json.dumps(bundle))
