@@ -163,3 +163,4 @@ class CompactTree:
 
     def __repr__(self) -> str:
         return f"CompactTree(size={self._size}, root={self.root().hex()})"
+

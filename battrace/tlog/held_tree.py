@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from battrace.tlog.proof import subproof
-from battrace.tlog.rfc6962 import node_hash, split_point
+from battrace.tlog.rfc6962 import compact_range_nodes, node_hash, split_point
 from battrace.tlog.tree import path
 
 
@@ -24,13 +24,7 @@ class HeldFromTree:
         self.start, self.size = start, start + len(held)
         self._held = list(held)
         self._memo: dict[tuple[int, int], bytes] = {}
-        subtrees = [1 << bit for bit in reversed(range(start.bit_length())) if start >> bit & 1]  # largest first
-        if len(compact_range) != len(subtrees):
-            raise ValueError(f"a compact range at {start} has {len(subtrees)} hashes, not {len(compact_range)}")
-        offset = 0
-        for width, h in zip(subtrees, compact_range, strict=True):
-            self._memo[(offset, offset + width)] = h
-            offset += width
+        self._memo.update(compact_range_nodes(start, compact_range))
 
     def extend(self, leaf_hashes: Sequence[bytes]) -> None:
         """Append leaves: the memoised ranges stay true, as a range's hash never changes once it is whole."""

@@ -70,3 +70,16 @@ def root_hash(leaf_hashes: Sequence[bytes]) -> bytes:
     if not leaf_hashes:
         return EMPTY_ROOT
     return subtree_root(leaf_hashes, 0, len(leaf_hashes))
+
+
+def compact_range_nodes(start: int, compact_range: Sequence[bytes]) -> dict[tuple[int, int], bytes]:
+    """The leaf range [a, b) each hash of the compact range at ``start`` is the root of (one per set bit of
+    ``start``, largest first); a readers' tree that holds leaves only from ``start`` on seeds its memo with them."""
+    subtrees = [1 << bit for bit in reversed(range(start.bit_length())) if start >> bit & 1]
+    if len(compact_range) != len(subtrees):
+        raise ValueError(f"a compact range at {start} has {len(subtrees)} hashes, not {len(compact_range)}")
+    nodes, offset = {}, 0
+    for width, h in zip(subtrees, compact_range, strict=True):
+        nodes[(offset, offset + width)] = h
+        offset += width
+    return nodes

@@ -20,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 from battrace.tlog.proof import subproof
-from battrace.tlog.rfc6962 import EMPTY_ROOT, node_hash, split_point, subtree_root
+from battrace.tlog.rfc6962 import EMPTY_ROOT, compact_range_nodes, node_hash, split_point, subtree_root
 from battrace.tlog.tree import path
 
 KEPT_BLOCKS = 8  # leaf blocks a tree keeps: the right edge and the last few proven ones (a server proves many)
@@ -65,13 +65,7 @@ class TiledTree:
         # Only ranges of at least a block are remembered: smaller ones are rehashed from their block's leaves, so a
         # tree without stored nodes keeps about size / 256 hashes, not size.
         self._memo: dict[tuple[int, int], bytes] = {}
-        subtrees = [1 << bit for bit in reversed(range(start.bit_length())) if start >> bit & 1]  # largest first
-        if len(compact_range) != len(subtrees):
-            raise ValueError(f"a compact range at {start} has {len(subtrees)} hashes, not {len(compact_range)}")
-        offset = 0
-        for width, h in zip(subtrees, compact_range, strict=True):
-            self._memo[(offset, offset + width)] = h
-            offset += width
+        self._memo.update(compact_range_nodes(start, compact_range))
 
     def root(self, size: int | None = None) -> bytes:
         """MTH of the first ``size`` leaves (default: all)."""
