@@ -123,11 +123,18 @@ def verify_cmd(
         from battrace.verify.archive_check import verify_archive
         from battrace.verify.archive_files import ArchiveError
 
+        trusted = trusted_keys(settings, keys)
         try:
-            report = verify_archive(archive_dir, trusted_keys(settings, keys))
+            report = verify_archive(archive_dir, trusted)
         except ArchiveError as exc:
             raise click.UsageError(str(exc)) from None
+        advanced = _advance_memory(archive_dir, trusted, settings.home, report) if report.ok else []
         print_report(report, as_json, f"chains of the archive {archive_dir}")
+        if not as_json:
+            for checkpoint in advanced:
+                click.echo(
+                    f"log {checkpoint.log_id}: this verifier now remembers the archive's checkpoint {checkpoint.size}"
+                )
         sys.exit(0 if report.ok else 1)
     from battrace.verify.chains import verify
 
@@ -170,6 +177,19 @@ def _report_keys(args: tuple[str, ...]) -> dict[str, list[Any]]:
             raise click.UsageError(f"--report-key {arg[:60]!r}: give ROLE=KEY with ROLE one of {', '.join(ROLES)}")
         out.setdefault(role, []).append(Verifier.from_key(key))
     return out
+
+
+def _advance_memory(directory: Path, trusted: list[Any], home: Path, report: Any) -> list[Any]:
+    """Move checkpoints this verifier remembers from inside the verified archive on to its end
+    (battrace/verify/archive_memory.py)."""
+    from battrace.verify.archive_files import load_archive
+    from battrace.verify.archive_memory import advance_memory
+    from battrace.verify.checkpoint_memory import CheckpointMemory, CheckpointMemoryError
+
+    try:
+        return advance_memory(load_archive(directory, trusted), trusted, CheckpointMemory.in_home(home), report)
+    except CheckpointMemoryError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _check_against_memory(

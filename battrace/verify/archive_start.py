@@ -81,7 +81,10 @@ def consistency_prover(
             return consistency_proof(leaves(log_id, 0, new_size), old_size)
         start = archived.start
         if old_size < start.size:
-            raise LookupError(f"its entries below {start.size} are archived: verify the archive for them")
+            raise LookupError(
+                f"its entries below {start.size} are archived: run `battrace verify --archive DIR` on the archive "
+                "that holds them, which moves this verifier on to the archive's end"
+            )
         tree = start.tree.copy()
         tree.extend(leaves(log_id, start.size, old_size))
         return consistency_proof_appended(tree.hashes, old_size, leaves(log_id, old_size, new_size))

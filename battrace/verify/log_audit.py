@@ -201,10 +201,15 @@ def check_rows(view: LogView, rows: Iterable[dict], prove: bool) -> list[tuple[s
 
 
 def logged_records(view: LogView) -> Iterable[tuple[int, dict]]:
-    """(index, entry) of every ``sealed`` entry: each must still have its sealed row."""
+    """(index, entry) of every ``sealed`` entry: each must still have its sealed row. An entry that is not a log
+    entry at all (damaged bytes) is skipped here: its leaf no longer hashes to the signed root, which fails the log."""
     for index, entry in enumerate(view.entries, start=view.start):
-        obj = json.loads(entry)
-        if obj["kind"] == SEALED:
+        try:
+            obj = json.loads(entry)
+            sealed = isinstance(obj, dict) and obj.get("kind") == SEALED
+        except ValueError:
+            continue
+        if sealed and all(k in obj for k in ("entity_type", "entity_id", "seq")):
             yield index, obj
 
 

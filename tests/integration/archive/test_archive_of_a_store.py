@@ -20,6 +20,7 @@ from battrace.keys import KeyRing
 from battrace.settings import Settings
 from battrace.stack.broker import EmbeddedBroker
 from battrace.verify.archive_files import sha256_file
+from battrace.verify.checkpoint_memory import CheckpointMemory, RememberedCheckpoint
 from streams.kafka import ensure_topics
 from streams.simulator import simulate
 
@@ -53,8 +54,9 @@ def archived(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, int,
     with EmbeddedBroker(home / "broker") as broker:
         ensure_topics(broker.bootstrap, settings.partitions)
         stack = Stack(settings, broker.bootstrap)
-        stack.publish(events[:400])
-        stack.process()
+        for part in (events[:200], events[200:400]):  # two runs: at least two checkpoints, whatever the batching
+            stack.publish(part)
+            stack.process()
         code, report = verify_all(home)  # remembered by the verifier: the drop must not look like a rollback
         assert code == 0, report["failures"][:5]
         sizes = sorted(
@@ -69,8 +71,9 @@ def archived(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, int,
         )
         result = battrace(home, "archive", "--until", MONTH, "--out", str(directory), "--drop")
         assert result.returncode == 0, result.stderr
-        stack.publish(events[400:])  # the worker resumes the log and its chains from where the archive left them
-        stack.process()
+        for part in (events[400:500], events[500:]):  # the worker resumes the log and its chains from the archive
+            stack.publish(part)
+            stack.process()
     return home, directory, keep, log
 
 
@@ -235,6 +238,14 @@ def test_a_second_archive_goes_on_from_the_first(archived: tuple[Path, Path, int
         "ALTER TABLE battrace.checkpoints UPDATE created_at = toDateTime64('2025-02-15 12:00:00', 3, 'UTC') "
         f"WHERE log_id = '{log}' AND size > {keep} AND size <= {later}",
     )
+    # This verifier last accepted a checkpoint between the two cuts: the second drop takes its history away.
+    [(between, root, note)] = run_sql(
+        home,
+        f"SELECT size, root, note FROM battrace.checkpoints FINAL WHERE log_id = '{log}' AND size > {keep} "
+        f"AND size < {later} ORDER BY size LIMIT 1",
+    )
+    memory = CheckpointMemory.in_home(home)
+    memory.remember(RememberedCheckpoint(log, between, bytes.fromhex(root), note))
     second = home / "archive-2"
     result = battrace(home, "archive", "--until", "2025-02", "--out", str(second), "--drop")
     assert result.returncode == 0, result.stderr
@@ -242,9 +253,14 @@ def test_a_second_archive_goes_on_from_the_first(archived: tuple[Path, Path, int
     assert manifest["logs"][log]["start"]["size"] == keep and manifest["logs"][log]["size"] == later
     assert manifest["logs"][log]["start"]["manifest_sha256"] == sha256_file(first / "manifest.json")
     assert run_sql(home, f"SELECT min(log_index) FROM battrace.log_entries WHERE log_id = '{log}'") == [[later]]
+    code, report = verify_all(home)  # the live store alone cannot prove the remembered checkpoint
+    assert code == 1 and [f["entity"] for f in report["failures"]] == [log], report["failures"][:5]
+    assert "battrace verify --archive DIR" in report["failures"][0]["problem"], report["failures"][0]
     for directory in (first, second):
         code, report = verify_archive(home, directory)
         assert code == 0 and report["ok"], report["failures"][:5]
+    remembered = memory.recall(log)
+    assert remembered is not None and remembered.size == later  # moved on by the archive that holds it
     code, report = verify_all(home)
     assert code == 0 and report["ok"], report["failures"][:5]
 

@@ -159,3 +159,12 @@ def test_what_depends_on_archived_history_is_closed_over_shared_events() -> None
     found = depends_on_archive({"lot:L1"}, events)
     assert found == {"lot:L1", "battery:C1", "battery:P1", "event:a", "event:b", "event:c"}
     assert depends_on_archive({"battery:Z9"}, events) == {"battery:Z9", "event:d"}
+
+
+def test_a_damaged_entry_fails_the_log_and_is_not_read_as_a_record() -> None:
+    found = archived_start(mark(), heads(), [SIGNER.verifier()])
+    held = [dict(e) for e in LOG_ROWS.tables["log_entries"][SIZE:]]
+    held[0]["entry"] = held[0]["entry"][:-2] + b"x}"  # no longer JSON: damaged bytes, not a log entry
+    view = live_view(found.start, held)
+    assert view.problems  # its leaf no longer hashes to the signed root
+    assert [index for index, _ in logged_records(view)] == [5]
