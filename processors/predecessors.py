@@ -18,6 +18,7 @@ on the group coordinator aiokafka creates, for the groups this process took over
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
@@ -54,9 +55,13 @@ class MemberNote:
         self._noted: str | None = None
 
     def note(self, member_id: str) -> None:
-        """Called whenever the consumer may have (re)joined: writes only when the id changed."""
+        """Called whenever the consumer may have (re)joined: writes only when the id changed. The note is removed
+        when the process exits normally: a consumer stopped in order has left its group, and only a killed one's
+        member is there to take over."""
         if not member_id or member_id == self._noted:
             return
+        if self._noted is None:
+            atexit.register(self._path.unlink, missing_ok=True)
         pid = os.getpid()
         record = {"group": self._group, "member_id": member_id, "pid": pid, "started": _started(pid)}
         self._path.parent.mkdir(parents=True, exist_ok=True)
