@@ -25,6 +25,7 @@ import os
 from pathlib import Path
 
 from battrace.settings import Settings
+from processors.broker import embedded_tansu
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +157,15 @@ async def leave_for_dead(settings: Settings, group: str, timeout_s: float = 5.0)
 
 
 async def before_join(settings: Settings, group: str) -> None:
-    """Take over the group's newest dead member and send any other dead ones away, before a consumer of it starts."""
+    """Take over the group's newest dead member and send any other dead ones away, before a consumer of it starts.
+
+    Not on the embedded Tansu: it holds a successor's join whatever member id it sends, and a join under a member
+    that had meanwhile left could leave the group without an assignment there; its dead members' notes are only
+    forgotten."""
+    if embedded_tansu(settings):
+        for path, _ in dead_members(settings, group):
+            path.unlink(missing_ok=True)
+        return
     member = take_over_dead(settings, group)
     asked = await leave_for_dead(settings, group)
     if member or asked:
