@@ -24,6 +24,15 @@ offset is a real message that must be processed before a commit passes it.
    recovery, for tables an app defines after it started. The worker defines its one table before (processors/
    worker.py ``build_worker``), so the second only delayed joining the group, on every restart.
 
+6. Messages fetched and dropped at the end of a recovery (``AIOKafkaConsumerThread._fetch_records`` and
+   ``seek_to_committed``): faust hands aiokafka its live set of active partitions, and that set is empty for a moment
+   when recovery pauses the changelogs before it resumes the streams; aiokafka reads an empty set as *every*
+   partition and returns the records it had buffered for the paused stream partitions, which faust then skips.
+   Their positions have moved past them, and the seek that follows does nothing for a partition with no committed
+   offset (or 0): the first records of a partition nothing was ever committed on were lost for good (a worker
+   restarted on a home whose new entity landed on a fresh partition sealed nothing of it). aiokafka now sees the
+   live set, never empty, and the seek takes every stream partition without a committed offset back to its start.
+
 And one setting faust does not expose, the worker consumer's ``fetch_max_wait_ms`` (hard-coded to 1,500 ms):
 Tansu holds a fetch that finds no new records for the whole wait, even when records arrive meanwhile, so a pack
 produced just after the seal stage's fetch waited up to 1.5 s. At 5,000 events/s offered: p50 1.59 s and p99
@@ -32,6 +41,7 @@ produced just after the seal stage's fetch waited up to 1.5 s. At 5,000 events/s
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 import faust
@@ -96,6 +106,59 @@ async def _start_tables(self: TableManager) -> None:
         await self.recovery.start()
 
 
+class LivePartitions:
+    """faust's active partitions as aiokafka's fetcher reads them (fix 6): the live set, so a partition resumed while a
+    fetch waits is drained at once, but never falsy, because aiokafka takes an empty set for every partition."""
+
+    __slots__ = ("_live",)
+
+    def __init__(self, live: Collection[Any]) -> None:
+        self._live = live
+
+    def __contains__(self, tp: object) -> bool:
+        return tp in self._live
+
+    def __bool__(self) -> bool:
+        return True
+
+
+_FAUST_FETCH_RECORDS = AIOKafkaConsumerThread._fetch_records
+
+
+async def _fetch_records(
+    self: AIOKafkaConsumerThread,
+    consumer: Any,
+    active_partitions: Collection[Any] | None,
+    timeout: float | None = None,
+    max_records: int | None = None,
+) -> Any:
+    """faust's ``_fetch_records`` on the live active partitions, never read as every partition (fix 6)."""
+    partitions = None if active_partitions is None else LivePartitions(active_partitions)
+    return await _FAUST_FETCH_RECORDS(self, consumer, partitions, timeout=timeout, max_records=max_records)
+
+
+async def seek_to_committed_or_start(consumer: Any, skip_topics: Iterable[str] = ()) -> Mapping[Any, int | None]:
+    """Seek every assigned partition to its committed offset, and those without one (or at 0) to their start, which
+    aiokafka's ``seek_to_committed`` leaves where they are (fix 6); ``skip_topics``: left as aiokafka leaves them (the
+    changelogs, whose positions faust's recovery owns). Returns the committed offsets, as aiokafka does."""
+    committed = await consumer.seek_to_committed()
+    skip = set(skip_topics)
+    for tp, offset in committed.items():
+        if tp.topic in skip:
+            continue
+        if offset is None or offset < 0:
+            await consumer.seek_to_beginning(tp)
+        elif offset == 0:
+            consumer.seek(tp, 0)
+    return committed
+
+
+async def _seek_to_committed(self: AIOKafkaConsumerThread) -> Mapping[Any, int | None]:
+    """faust's ``seek_to_committed`` that also rewinds the stream partitions nothing was committed on (fix 6)."""
+    changelogs = set(self.app.tables.changelog_topics)
+    return await self.call_thread(seek_to_committed_or_start, self._ensure_consumer(), changelogs)
+
+
 def check_version(version: str | None = None) -> None:
     """Refuse a faust whose major.minor is not SUPPORTED_MINOR (``version``: faust.__version__ if None)."""
     installed = faust.__version__ if version is None else version
@@ -107,8 +170,10 @@ def check_version(version: str | None = None) -> None:
 
 
 def apply() -> None:
-    """Install the fixes (1-5 above) on faust's classes; for the worker process only (processors/__main__.py)."""
+    """Install the fixes (1-6 above) on faust's classes; for the worker process only (processors/__main__.py)."""
     check_version()
+    AIOKafkaConsumerThread._fetch_records = _fetch_records  # type: ignore[method-assign]
+    AIOKafkaConsumerThread.seek_to_committed = _seek_to_committed  # type: ignore[method-assign]
     TableManager.on_start = _start_tables  # type: ignore[method-assign]
     Consumer._new_offset = _new_offset  # type: ignore[method-assign]
     Consumer._add_gap = _add_gap  # type: ignore[method-assign]
