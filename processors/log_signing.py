@@ -13,6 +13,12 @@ interleave (a log observed twice, or loaded while observed, would fail the check
 a fork). Only a resume's ClickHouse read runs outside the lock: it reads the entries below the size the resume was
 started with, which are stored already and never change, and while it runs the log is not in the checkpointer and
 every observation of it goes to the resume's queue.
+
+A start-up's resumes also wait for the first batch sealed after it, ``first_batch_s`` at most: a resume reads one row
+per entity its log ever sealed (the heads), and on a long history that read and its hashing took the cores from the
+first batch, which is what a restart waits for (sealing again). Once the first batch is acknowledged (plus one commit
+interval, so its offsets go out first), or after ``first_batch_s`` without one (nothing to seal, but a crashed
+worker's unsigned tail to sign), resumes read at once.
 """
 
 from __future__ import annotations
@@ -83,6 +89,8 @@ class LogSigning:
         cosigning: Cosigning | None = None,
         on_signed: OnSigned | None = None,
         on_all_followed: Callable[[], None] | None = None,
+        first_batch_s: float = 0.0,
+        commit_interval_s: float = 0.0,
     ) -> None:
         self.checkpointer = checkpointer
         self._read_stored = read_stored
@@ -95,6 +103,10 @@ class LogSigning:
         self._on_all_followed = on_all_followed  # no resume runs any more (start-up metrics)
         self._resumes: dict[str, _Resume] = {}  # log id -> its resume, while it runs
         self._failed: ResumeFailed | None = None
+        self._first_batch_s = first_batch_s  # resumes wait this long at most for the first batch (module docstring)
+        self._commit_interval_s = commit_interval_s
+        self._first_batch: asyncio.Event | None = None  # set once the first batch is acknowledged; made in the loop
+        self._resumes_may_read = first_batch_s <= 0
 
     @property
     def resuming(self) -> set[str]:
@@ -115,10 +127,33 @@ class LogSigning:
         self._resumes[log_id] = _Resume(task)
         task.add_done_callback(lambda done: self._resumed(log_id, done))
 
+    def _first_batch_event(self) -> asyncio.Event:
+        if self._first_batch is None:
+            self._first_batch = asyncio.Event()
+        return self._first_batch
+
+    def batch_acknowledged(self) -> None:
+        """The seal stage acknowledged a stored batch: resumes waiting for the first one may read (module
+        docstring)."""
+        if not self._resumes_may_read:
+            self._first_batch_event().set()
+
+    async def _wait_for_first_batch(self) -> None:
+        """Until the first batch after start-up is acknowledged and committed, ``first_batch_s`` at most."""
+        if self._resumes_may_read:
+            return
+        try:
+            await asyncio.wait_for(self._first_batch_event().wait(), self._first_batch_s)
+            await asyncio.sleep(self._commit_interval_s)
+        except TimeoutError:
+            pass
+        self._resumes_may_read = True
+
     async def _resume(self, log_id: str, size: int, tree: CompactTree) -> None:
         """Read the stored log (outside the lock: module docstring), load it, then apply the observations queued
         meanwhile in order. One that jumps past what was read (a batch whose observation never came) reads again up
         to it; one that ends within what was read is in it already."""
+        await self._wait_for_first_batch()
         while True:
             last, leaves, heads = await self._read_stored(log_id, size)
             async with self.lock:

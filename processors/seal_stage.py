@@ -430,6 +430,7 @@ class SealStage:
         for sealed in group:
             for event in sealed.events:
                 event.ack()  # the last reference: faust may commit these offsets now
+        self.signing.batch_acknowledged()
         if self.metrics is not None:
             events, rows = sum(s.sealed_events for s in group), sum(s.sealed_rows for s in group)
             self.metrics.batches_stored(events, rows, [s.started_s for s in group], time.monotonic())

@@ -53,6 +53,9 @@ log = logging.getLogger(__name__)
 # takes them again below 40 %; with 2 batches (16 packs) the seal stage often found the queue empty while the
 # next fetch was under way (100k events: 8.5k/s and 2.7 s waiting for packs; with 4 batches 8.9k/s and 1.6 s).
 STREAM_BUFFER_PACKS_PER_BATCH = 4
+# How long a start-up's log resumes wait for the first batch to be sealed before they read the logs' history anyway
+# (processors/log_signing.py): what a start-up takes to seal its first batch, and about two checkpoint intervals.
+RESUME_WAITS_FOR_FIRST_BATCH_S = 2.0
 RAW: dict[str, Any] = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
 # faust's RocksDB defaults are sized for a server: 3 x 64 MiB memtables and a 2 GiB block cache per partition
 # database, so a million entities would hold gigabytes in memory. These keep the store a disk store.
@@ -194,6 +197,8 @@ def build_worker(settings: Settings, tansu: bool | None = None, ingest_process: 
         cosigning=witness_cosigning(settings, clickhouse, publish_checkpoint),
         on_signed=metrics.checkpoints.signed,
         on_all_followed=lambda: metrics.startup.reached(LOGS_FOLLOWED),
+        first_batch_s=RESUME_WAITS_FOR_FIRST_BATCH_S,
+        commit_interval_s=settings.commit_interval_s,
     )
     backlog = report_stage.SealBacklog()  # reports yield the cores to a seal backlog
     seal_stage = SealStage(

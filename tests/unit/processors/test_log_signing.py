@@ -67,9 +67,11 @@ async def published(log_id: str, note: str) -> None:
     pass
 
 
-def signing(stored: StoredLog) -> LogSigning:
+def signing(stored: StoredLog, first_batch_s: float = 0.0) -> LogSigning:
     checkpointer = Checkpointer([generate_signer("test.example/log")], every=1, seconds=10**9)
-    return LogSigning(checkpointer, stored.read, stored.write, published, clock_ms=lambda: 0)
+    return LogSigning(
+        checkpointer, stored.read, stored.write, published, clock_ms=lambda: 0, first_batch_s=first_batch_s
+    )
 
 
 def batch(before: PartitionLog | None, offset: int, items: range, salt: str = "") -> PartitionLog:
@@ -209,5 +211,39 @@ def test_a_queued_batch_that_forks_the_log_it_was_resumed_from_stops_the_signing
         with pytest.raises(ResumeFailed):
             await new.observe_stored([(LOG, batch(c, 3, range(12, 13)))])
         assert stored.newest()["size"] == 9 and LOG not in new.checkpointer.logs
+
+    asyncio.run(scenario())
+
+
+def test_a_start_ups_resume_reads_the_history_only_once_the_first_batch_is_acknowledged() -> None:
+    stored = StoredLog()
+
+    async def scenario() -> None:
+        b = await a_first_worker(stored)
+        new = signing(stored, first_batch_s=60)
+        await new.follow(LOG, b.state())  # the table recovered: the log's resume is asked for at once ...
+        await asyncio.sleep(0.05)
+        assert stored.reads == [] and new.resuming == {LOG}  # ... but reads nothing while the first batch is sealed
+        c = stored.store(batch(b, 2, range(9, 12)))
+        await new.observe_stored([(LOG, c)])  # queued behind the waiting resume
+        new.batch_acknowledged()
+        await asyncio.wait_for(new.wait_resumed(), 1)
+        await new.publish_due()
+        assert stored.reads == [9] and stored.newest()["size"] == 12
+
+    asyncio.run(scenario())
+
+
+def test_with_no_batch_to_seal_a_start_ups_resume_reads_after_the_wait() -> None:
+    stored = StoredLog()
+
+    async def scenario() -> None:
+        b = await a_first_worker(stored)
+        new = signing(stored, first_batch_s=0.2)
+        await new.follow(LOG, b.state())
+        await asyncio.sleep(0.05)
+        assert stored.reads == []
+        await asyncio.wait_for(new.wait_resumed(), 1)  # a crashed worker's unsigned tail is signed all the same
+        assert stored.reads == [9] and LOG in new.checkpointer.logs
 
     asyncio.run(scenario())
