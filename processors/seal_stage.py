@@ -29,7 +29,7 @@ import logging
 import os
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -42,6 +42,7 @@ from battrace.settings import Settings
 from battrace.store.report_rows import report_rows
 from battrace.store.sink import Blocks, SinkBatch
 from processors import table_codec
+from processors.delivered_watch import DeliveredWatch
 from processors.evicted import EvictedStates
 from processors.failures import EXIT_PROCESSING_FAILED, run_or_exit
 from processors.group_commit import GroupCommit
@@ -289,9 +290,9 @@ class SealStage:
         self.evicted = EvictedStates(settings)  # opens its own client on the first tombstone an event touches
         self.horizon_ms = horizon_ms(settings.evict_after_days)
         self.newest_ms = 0  # the newest source event time of the stored groups: eviction's clock, not the wall's
-        # Delivered consignments not yet past the horizon (entity key -> the time of its Delivered event), sealed
-        # since this worker started or read back: rechecked every group, since one is rarely touched after delivery.
-        self.delivered: dict[str, int] = {}
+        # Delivered consignments not yet past the horizon (entity key -> the time of its Delivered event): rechecked
+        # every group, since one is rarely touched after delivery; kept in the table (processors/delivered_watch.py).
+        self.delivered = DeliveredWatch(settings.partitions)
 
     async def run(self, stream: Any) -> None:
         """The agent's body. Batches are computed while the batches before them are written (ClickHouse, then
@@ -367,6 +368,8 @@ class SealStage:
             reason = finished(stored, self.newest_ms, self.horizon_ms, delivered_ms) if stored is not None else None
             if reason is not None:
                 put(entity.encode(), tombstone(stored, reason, delivered_ms), carrier)
+        for key, watched in self.delivered.changed(newest.logs):
+            put(key, watched, newest.logs[key_partition(key, self.settings.partitions)][1])
         lasts = await self.changelog(records)
         for partition, offset in lasts.items():  # what a disk store has applied, for recovery (as faust records it)
             self.table.changelogged(partition, offset)
@@ -381,6 +384,11 @@ class SealStage:
         if delivered_ms is not None and not delivered(state):  # on the move again
             del self.delivered[entity]
         return state
+
+    def recovered(self, partitions: Iterable[int]) -> None:
+        """The table recovered these partitions of trace.chain (this worker's now): their watch lists are read back
+        from it, the others' forgotten."""
+        self.delivered.recovered({p: self.table.get(self.delivered.key(p)) for p in partitions})
 
     def _read_back(self, entity: str, stone: dict[str, Any]) -> dict[str, Any]:
         """An evicted entity's full state from the store; a consignment's delivery time goes back on the watch list,

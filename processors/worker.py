@@ -257,6 +257,7 @@ def build_worker(settings: Settings, tansu: bool | None = None, ingest_process: 
     async def on_recovered(sender: Any, **kwargs: Any) -> None:
         """faust's signal: the table holds every assigned partition's states now; the logs start resuming here."""
         metrics.startup.reached(TABLE_RECOVERED)
+        seal_stage.recovered(tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topics.CHAIN.name)
         try:
             await follow_assigned_logs(recovered=True)
         except Exception:

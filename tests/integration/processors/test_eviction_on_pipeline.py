@@ -23,6 +23,7 @@ from battrace.domain.chain import chain_step
 from battrace.domain.entities import kind_of
 from battrace.domain.finished import DELIVERED, DESTROYED, is_tombstone
 from battrace.domain.sources import REPORT_EVENT
+from processors.delivered_watch import watch_key
 from processors.sealing import log_state_key
 from schemas.codec import Decoder, canonical_bytes, encode
 from streams.kafka import end_offsets
@@ -39,9 +40,13 @@ CHAINS = (
 
 
 def changelog_values(stack: Stack) -> dict[bytes, dict[str, Any]]:
-    """The entity values the table's changelog holds: its last record per key, log states left out."""
+    """The entity values the table's changelog holds: its last record per key, log states and watch lists left
+    out."""
     topic = f"{stack.settings.app_id}-entities-changelog"
-    log_keys = {log_state_key(p, stack.settings.partitions) for p in range(stack.settings.partitions)}
+    partitions = range(stack.settings.partitions)
+    log_keys = {log_state_key(p, len(partitions)) for p in partitions} | {
+        watch_key(p, len(partitions)) for p in partitions
+    }
     ends = {partition: end for (_, partition), end in end_offsets(stack.bootstrap, [topic]).items()}
 
     async def read() -> dict[bytes, dict[str, Any]]:

@@ -18,6 +18,7 @@ from battrace.domain.finished import EvictedStateMismatch, is_tombstone
 from battrace.settings import Settings
 from battrace.store.tables import COLUMNS
 from processors import table_codec
+from processors.delivered_watch import WATCH_FIELD, watch_key
 from processors.evicted import SealedEvent, rebuild
 from processors.runtime import heap
 from schemas.log_entries import REDELIVERED
@@ -79,8 +80,11 @@ def seal_one_by_one(w: Worker, packs: dict[int, list[bytes]]) -> None:
         w.seal([message])
 
 
+WATCH_KEYS = {watch_key(p, PARTITIONS) for p in range(PARTITIONS)}
+
+
 def entity_values(w: Worker) -> dict[bytes, Any]:
-    return {k: table_codec.copy(v) for k, v in w.table.items() if k not in LOG_KEYS}
+    return {k: table_codec.copy(v) for k, v in w.table.items() if k not in LOG_KEYS | WATCH_KEYS}
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +114,34 @@ def test_finished_entities_are_tombstones_and_the_rest_are_the_same_states(runs)
         else:
             assert value == kept[key]
     print(f"\ntable entries: {len(stones)} tombstones, {len(evicted) - len(stones)} full states")
+
+
+def watched(w: Worker) -> set[str]:
+    """The consignments the table's watch lists hold."""
+    lists = (w.table.get(key) or {WATCH_FIELD: {}} for key in WATCH_KEYS)
+    return {entity for watch in lists for entity in watch[WATCH_FIELD]}
+
+
+def test_a_consignment_delivered_before_a_restart_leaves_the_table_as_if_the_worker_had_never_stopped(
+    runs, packs
+) -> None:
+    evicting, _, _ = runs
+    story = iter(messages(packs))
+    before = evicting_worker()[0]
+    for message in story:  # the worker stops as soon as it watches a delivered consignment
+        before.seal([message])
+        if watched(before):
+            break
+    waiting = watched(before)
+    assert waiting  # delivered, not past the horizon yet
+
+    after = worker(table=before.table, clickhouse=before.sink, settings=EVICTING)  # a new process: nothing in memory
+    after.stage.evicted = StoredChains(after.sink)
+    after.stage.recovered(range(PARTITIONS))  # the table recovered: the watch lists come back with it
+    for message in story:
+        after.seal([message])
+    assert entity_values(after) == entity_values(evicting)
+    assert all(is_tombstone(entity_values(after)[entity.encode()]) for entity in waiting)  # they left on time
 
 
 def test_an_evicted_battery_touched_again_is_read_back_and_its_chain_goes_on_with_the_same_rows(runs) -> None:
