@@ -14,18 +14,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from processors.sealing import key_partition
+from processors.sealing import key_partition, partition_key
 
 WATCH_FIELD = "delivered_ms"  # the table value: {"delivered_ms": {entity key: time of its Delivered event}}
 
 
 def watch_key(partition: int, partitions: int) -> bytes:
-    """A table key that Kafka's default partitioner puts on ``partition`` (so the watch list follows the partition)."""
-    for salt in range(100_000):
-        key = f"watch:{partition}:{salt}".encode()
-        if key_partition(key, partitions) == partition:
-            return key
-    raise RuntimeError(f"no watch key found for partition {partition} of {partitions}")  # pragma: no cover
+    """The table key of a partition's watch list (so it follows the partition)."""
+    return partition_key("watch", partition, partitions)
 
 
 class DeliveredWatch:

@@ -40,13 +40,19 @@ def key_partition(key: bytes, partitions: int) -> int:
 
 
 @cache
-def log_state_key(partition: int, partitions: int) -> bytes:
-    """A table key that Kafka's default partitioner puts on ``partition`` (so the state follows the log)."""
+def partition_key(kind: str, partition: int, partitions: int) -> bytes:
+    """A table key ``<kind>:<partition>:<salt>`` that Kafka's default partitioner puts on ``partition``, for a value
+    that belongs to the partition rather than to an entity (it moves with the partition in a rebalance)."""
     for salt in range(100_000):
-        key = f"log:{partition}:{salt}".encode()
+        key = f"{kind}:{partition}:{salt}".encode()
         if key_partition(key, partitions) == partition:
             return key
-    raise RuntimeError(f"no log key found for partition {partition} of {partitions}")  # pragma: no cover
+    raise RuntimeError(f"no {kind} key found for partition {partition} of {partitions}")  # pragma: no cover
+
+
+def log_state_key(partition: int, partitions: int) -> bytes:
+    """The table key of a partition's log state (so the state follows the log)."""
+    return partition_key("log", partition, partitions)
 
 
 class LogEntry(NamedTuple):  # one per sealed item: a frozen dataclass's __init__ cost several times as much
