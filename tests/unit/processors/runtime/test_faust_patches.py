@@ -148,3 +148,23 @@ def test_the_patches_refuse_a_faust_they_were_not_written_for(monkeypatch: pytes
 def test_the_patches_take_any_release_of_their_minor_version(monkeypatch: pytest.MonkeyPatch, version: str) -> None:
     monkeypatch.setattr(faust, "__version__", version)
     faust_patches.check_version()
+
+
+def test_a_topic_is_declared_once_per_name_however_often_faust_resubscribes(monkeypatch: pytest.MonkeyPatch) -> None:
+    declared: list[tuple[str, ...]] = []
+
+    async def record(topic: Any) -> None:  # what faust's declare would ask the broker's controller
+        declared.append(tuple(topic.topics))
+
+    monkeypatch.setattr(faust_patches, "_FAUST_DECLARE", record)
+    app = faust.App("declare-once", broker="kafka://127.0.0.1:1")  # never connects: declare is recorded above
+    changelog = app.topic("declare-once-changelog", internal=True)
+
+    async def resubscribe_three_times() -> None:
+        for _ in range(3):
+            await faust_patches._declare_once(changelog)
+        await faust_patches._declare_once(app.topic("declare-once-changelog", internal=True))  # a new object
+        await faust_patches._declare_once(app.topic("declare-once-leader", internal=True))
+
+    asyncio.run(resubscribe_three_times())
+    assert declared == [("declare-once-changelog",), ("declare-once-leader",)]
