@@ -26,6 +26,7 @@ test: lint
 # Maven fetch its jars from Maven Central once, into ~/.cache/battrace).
 KAFKA_TESTS := tests/integration/test_pipeline.py tests/integration/test_restart.py \
 	tests/integration/processors/test_table_store.py tests/integration/processors/test_changelog_on_broker.py \
+	tests/integration/processors/test_group_takeover.py \
 	tests/integration/stack
 test-kafka: $(STAMP)
 	BATTRACE_BROKER=kafka $(BIN)/python -m pytest $(KAFKA_TESTS) $(PYTEST_ARGS)

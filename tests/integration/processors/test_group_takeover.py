@@ -1,5 +1,6 @@
 """A killed consumer's successor joins its group as the killed member (processors/predecessors.py), on the real
-broker: the member id it ends up with is the dead one's, and the dead process's note is gone."""
+broker (Tansu, and Apache Kafka under `make test-kafka`): the member id it ends up with is the dead one's, and the
+dead process's note is gone."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from embedded import broker_for_tests
+
 from battrace.settings import Settings
-from battrace.stack.broker import EmbeddedBroker
 from processors.group_consumer import group_consumer, member_id
 from processors.predecessors import Succession, members_dir
 from streams.kafka import ensure_topics
@@ -57,7 +59,7 @@ async def _join_as_successor(settings: Settings) -> str:
 
 
 def test_the_successor_of_a_killed_member_joins_as_that_member(tmp_path: Path) -> None:
-    with EmbeddedBroker(tmp_path / "broker") as broker:
+    with broker_for_tests(Settings(home=tmp_path, partitions=1), tmp_path / "broker") as broker:
         settings = Settings(home=tmp_path, kafka=broker.bootstrap, partitions=1)
         ensure_topics(broker.bootstrap, settings.partitions)
         env = {**os.environ, "BATTRACE_HOME": str(tmp_path), "BATTRACE_KAFKA": broker.bootstrap}
