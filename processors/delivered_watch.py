@@ -25,12 +25,14 @@ def watch_key(partition: int, partitions: int) -> bytes:
 
 
 class DeliveredWatch:
-    """Entity key -> delivered time of the consignments watched, per partition; remembers which partitions changed
-    since their lists were last written."""
+    """Entity key -> delivered time of the consignments watched, grouped per partition; remembers which partitions
+    changed since their lists were last written. Looking an entity up costs a dict lookup: the seal stage asks for
+    every entity state it stores, and only a change (a delivery, an eviction) hashes the key to its partition."""
 
     def __init__(self, partitions: int) -> None:
         self._partitions = partitions
         self._keys = [watch_key(p, partitions) for p in range(partitions)]
+        self._watched: dict[str, int] = {}
         self._by_partition: dict[int, dict[str, int]] = {}
         self._changed: set[int] = set()
 
@@ -38,37 +40,36 @@ class DeliveredWatch:
         return key_partition(entity.encode(), self._partitions)
 
     def __setitem__(self, entity: str, delivered_ms: int) -> None:
+        if self._watched.get(entity) == delivered_ms:
+            return
         partition = self._partition(entity)
-        watched = self._by_partition.setdefault(partition, {})
-        if watched.get(entity) != delivered_ms:
-            watched[entity] = delivered_ms
-            self._changed.add(partition)
+        self._watched[entity] = self._by_partition.setdefault(partition, {})[entity] = delivered_ms
+        self._changed.add(partition)
 
     def get(self, entity: str) -> int | None:
-        return self._by_partition.get(self._partition(entity), {}).get(entity)
+        return self._watched.get(entity)
 
     def pop(self, entity: str, *default: int | None) -> int | None:
-        partition = self._partition(entity)
-        watched = self._by_partition.get(partition, {})
-        if entity not in watched:
+        if entity not in self._watched:
             if default:
                 return default[0]
             raise KeyError(entity)
+        partition = self._partition(entity)
+        del self._by_partition[partition][entity]
         self._changed.add(partition)
-        return watched.pop(entity)
+        return self._watched.pop(entity)
 
     def __delitem__(self, entity: str) -> None:
         self.pop(entity)
 
     def __contains__(self, entity: object) -> bool:
-        return isinstance(entity, str) and self.get(entity) is not None
+        return entity in self._watched
 
     def __len__(self) -> int:
-        return sum(len(watched) for watched in self._by_partition.values())
+        return len(self._watched)
 
     def items(self) -> Iterator[tuple[str, int]]:
-        for watched in self._by_partition.values():
-            yield from watched.items()
+        return iter(self._watched.items())
 
     def changed(self, writable: Iterable[int]) -> list[tuple[bytes, dict[str, Any]]]:
         """The (table key, value) of each changed partition's list among ``writable`` (the partitions a group can
@@ -83,6 +84,7 @@ class DeliveredWatch:
         """The table recovered these partitions (partition -> its stored value, None if none): their lists are the
         stored ones; partitions not among them are no longer this worker's and are forgotten."""
         self._by_partition = {p: dict((value or {}).get(WATCH_FIELD, {})) for p, value in values.items()}
+        self._watched = {entity: ms for watched in self._by_partition.values() for entity, ms in watched.items()}
         self._changed = set()  # what the table holds now
 
     def key(self, partition: int) -> bytes:
