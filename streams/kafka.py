@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from battrace.settings import Settings, get_settings
@@ -113,3 +113,18 @@ def committed_offsets(bootstrap: str, group: str, tps: Iterable[tuple[str, int]]
                 time.sleep(0.1)
     finally:
         consumer.close()
+
+
+def consume_until_quiet(
+    consumer: Consumer, quiet_s: float, max_s: float = 30.0, batch: int = 10_000
+) -> Iterator[Message]:
+    """The records an assigned consumer reads until ``quiet_s`` passes without one, ``max_s`` at most.
+
+    Only records count: a consumer error (a fetch refused, a broker gone) comes back on every call, and counting it
+    as traffic kept these reads going for ever once the worker they waited for had died."""
+    last_seen = started = time.monotonic()
+    while time.monotonic() - last_seen < quiet_s and time.monotonic() - started < max_s:
+        records = [m for m in consumer.consume(num_messages=batch, timeout=0.1) if m.error() is None]
+        if records:
+            last_seen = time.monotonic()
+        yield from records

@@ -12,15 +12,13 @@ read the batch and sent it). ``sealed`` is ``recovery_s``. All are the same mach
 
 from __future__ import annotations
 
-import time
-
 import httpx
 from confluent_kafka import Consumer
 from confluent_kafka import TopicPartition as ConfluentTP
 from prometheus_client.parser import text_string_to_metric_families
 
 from processors.metrics import STARTUP_METRIC, STARTUP_STEPS
-from streams.kafka import client_config, end_offsets
+from streams.kafka import client_config, consume_until_quiet, end_offsets
 
 SPAWNED, INGESTED, SEALED = "spawned", "ingested", "sealed"
 # The order the phases are shown in: a start-up's steps as they usually follow each other.
@@ -50,15 +48,10 @@ def first_sent_since(
     try:
         consumer.assign([ConfluentTP(topic, p, max(0, start - 1)) for p, start in starts.items()])
         first: float | None = None
-        last_seen = time.monotonic()
-        while time.monotonic() - last_seen < quiet_s:
-            msgs = consumer.consume(num_messages=1000, timeout=0.1)
-            for m in msgs:
-                created = m.timestamp()[1] / 1000 if m.error() is None else None
-                if created is not None and created >= since_s and (first is None or created < first):
-                    first = created
-            if msgs:
-                last_seen = time.monotonic()
+        for m in consume_until_quiet(consumer, quiet_s, batch=1000):
+            created = m.timestamp()[1] / 1000
+            if created >= since_s and (first is None or created < first):
+                first = created
         return first
     finally:
         consumer.close()

@@ -18,7 +18,7 @@ from battrace.runs.commit_clock import TP
 from battrace.settings import get_settings
 from schemas.envelope import loads_pack
 from streams import topics
-from streams.kafka import client_config, topic_partitions
+from streams.kafka import client_config, consume_until_quiet, topic_partitions
 from streams.kafka_security import aiokafka_options
 
 
@@ -37,14 +37,8 @@ def first_output_time(bootstrap: str, topic_names: list[str], quiet_s: float = 1
         meta = consumer.list_topics(timeout=10)
         consumer.assign([ConfluentTP(t, p, 0) for t in topic_names for p in meta.topics[t].partitions])
         first: dict[TP, int] = {}
-        last_seen = time.monotonic()
-        while time.monotonic() - last_seen < quiet_s:
-            msgs = consumer.consume(num_messages=1000, timeout=0.1)
-            for m in msgs:
-                if m.error() is None:
-                    first.setdefault((m.topic(), m.partition()), m.timestamp()[1])
-            if msgs:
-                last_seen = time.monotonic()
+        for m in consume_until_quiet(consumer, quiet_s, batch=1000):
+            first.setdefault((m.topic(), m.partition()), m.timestamp()[1])
         return min(first.values()) / 1000 if first else None
     finally:
         consumer.close()
@@ -65,16 +59,10 @@ def chain_positions(bootstrap: str, quiet_s: float = 1.0) -> dict[str, dict[int,
         meta = consumer.list_topics(timeout=10)
         name = topics.CHAIN.name
         consumer.assign([ConfluentTP(name, p, 0) for p in meta.topics[name].partitions])
-        last_seen = time.monotonic()
-        while time.monotonic() - last_seen < quiet_s:
-            msgs = consumer.consume(num_messages=1000, timeout=0.1)
-            for m in msgs:
-                if m.error() is None:
-                    at = PackAt(m.offset(), m.timestamp()[1] / 1000)
-                    for entry in loads_pack(m.value()):
-                        positions.setdefault(entry.event.event_id, {}).setdefault(m.partition(), at)
-            if msgs:
-                last_seen = time.monotonic()
+        for m in consume_until_quiet(consumer, quiet_s, max_s=600, batch=1000):  # the whole topic: a longer cap
+            at = PackAt(m.offset(), m.timestamp()[1] / 1000)
+            for entry in loads_pack(m.value()):
+                positions.setdefault(entry.event.event_id, {}).setdefault(m.partition(), at)
         return positions
     finally:
         consumer.close()

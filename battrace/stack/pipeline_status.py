@@ -24,7 +24,7 @@ from battrace.tlog.note import parse_note
 from processors.consumer_lag import stage_groups, topic_lags
 from processors.metrics import TopicLag
 from streams import topics
-from streams.kafka import client_config, committed_offsets
+from streams.kafka import client_config, committed_offsets, consume_until_quiet
 
 
 class BrokerProblem(RuntimeError):
@@ -80,17 +80,12 @@ def newest_checkpoints(bootstrap: str, now_ms: int, quiet_s: float = 0.5) -> lis
     try:
         parts = consumer.list_topics(topics.CHECKPOINTS.name, timeout=10).topics[topics.CHECKPOINTS.name].partitions
         consumer.assign([TopicPartition(topics.CHECKPOINTS.name, p, OFFSET_BEGINNING) for p in parts])
-        last_seen = time.monotonic()
-        while time.monotonic() - last_seen < quiet_s:
-            msgs = consumer.consume(num_messages=10_000, timeout=0.1)
-            for m in msgs:
-                if m.error() is not None or not m.value():
-                    continue
-                cp = Checkpoint.parse(parse_note(m.value())[0])
-                if cp.size >= newest.get(cp.origin, (-1, 0))[0]:
-                    newest[cp.origin] = (cp.size, m.timestamp()[1])
-            if msgs:
-                last_seen = time.monotonic()
+        for m in consume_until_quiet(consumer, quiet_s):
+            if not m.value():
+                continue
+            cp = Checkpoint.parse(parse_note(m.value())[0])
+            if cp.size >= newest.get(cp.origin, (-1, 0))[0]:
+                newest[cp.origin] = (cp.size, m.timestamp()[1])
     finally:
         consumer.close()
     return [

@@ -20,7 +20,7 @@ from battrace.verify.witness_quorum import WitnessQuorum
 from processors.broker import BROKER_ENV, TANSU
 from processors.consumer_lag import stage_groups
 from streams import topics
-from streams.kafka import client_config, committed_offsets, end_offsets
+from streams.kafka import client_config, committed_offsets, consume_until_quiet, end_offsets
 
 
 class WorkerError(RuntimeError):
@@ -92,13 +92,14 @@ class WorkerProcess:
 
 
 def true_end_offsets(
-    bootstrap: str, topic_names: Iterable[str], quiet_s: float = 0.5, tansu: bool = True
+    bootstrap: str, topic_names: Iterable[str], quiet_s: float = 0.5, tansu: bool = True, max_s: float = 30.0
 ) -> dict[tuple[str, int], int]:
     """End offsets read from the data itself on Tansu; Kafka's high watermarks elsewhere.
 
     Tansu 0.6 reports a partition's high watermark as the base offset of its last record batch + 1,
     so a multi-record last batch hides its tail. Reading from (reported - 1) to the end finds the real one.
     Apache Kafka's high watermark is the offset after the last replicated record, as documented: the end.
+    The tail is read until ``quiet_s`` passes without a record, ``max_s`` at most (the callers poll again).
     """
     reported = end_offsets(bootstrap, topic_names)
     if not tansu:
@@ -110,15 +111,9 @@ def true_end_offsets(
     try:
         consumer.assign([TopicPartition(t, p, high - 1) for (t, p), high in tail.items()])
         true_end = dict(reported)
-        last_seen = time.monotonic()
-        while time.monotonic() - last_seen < quiet_s:
-            msgs = consumer.consume(num_messages=10_000, timeout=0.1)
-            for m in msgs:
-                if m.error() is None:
-                    key = (m.topic(), m.partition())
-                    true_end[key] = max(true_end[key], m.offset() + 1)
-            if msgs:
-                last_seen = time.monotonic()
+        for m in consume_until_quiet(consumer, quiet_s, max_s):
+            key = (m.topic(), m.partition())
+            true_end[key] = max(true_end[key], m.offset() + 1)
         return true_end
     finally:
         consumer.close()
@@ -189,12 +184,7 @@ def topic_keys(bootstrap: str, topic: str, quiet_s: float = 0.5) -> set[str]:
     try:
         meta = consumer.list_topics(topic, timeout=10)
         consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in meta.topics[topic].partitions])
-        last_seen = time.monotonic()
-        while time.monotonic() - last_seen < quiet_s:
-            msgs = consumer.consume(num_messages=10_000, timeout=0.1)
-            keys.update(m.key().decode("utf-8", "replace") for m in msgs if m.error() is None and m.key())
-            if msgs:
-                last_seen = time.monotonic()
+        keys.update(m.key().decode("utf-8", "replace") for m in consume_until_quiet(consumer, quiet_s) if m.key())
         return keys
     finally:
         consumer.close()
@@ -264,17 +254,12 @@ def checkpointed_sizes(bootstrap: str, quiet_s: float = 0.5, witnesses: WitnessQ
         meta = consumer.list_topics(topics.CHECKPOINTS.name, timeout=10)
         parts = meta.topics[topics.CHECKPOINTS.name].partitions
         consumer.assign([TopicPartition(topics.CHECKPOINTS.name, p, OFFSET_BEGINNING) for p in parts])
-        last_seen = time.monotonic()
-        while time.monotonic() - last_seen < quiet_s:
-            msgs = consumer.consume(num_messages=10_000, timeout=0.1)
-            for m in msgs:
-                if m.error() is None and m.value():
-                    if witnesses is not None and witnesses.problem(m.value()) is not None:
-                        continue
-                    cp = Checkpoint.parse(parse_note(m.value())[0])
-                    sizes[cp.origin] = max(sizes.get(cp.origin, 0), cp.size)
-            if msgs:
-                last_seen = time.monotonic()
+        for m in consume_until_quiet(consumer, quiet_s):
+            if m.value():
+                if witnesses is not None and witnesses.problem(m.value()) is not None:
+                    continue
+                cp = Checkpoint.parse(parse_note(m.value())[0])
+                sizes[cp.origin] = max(sizes.get(cp.origin, 0), cp.size)
         return sizes
     finally:
         consumer.close()
