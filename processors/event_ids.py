@@ -61,15 +61,19 @@ def _small_memory_options() -> Any:
 class EventIdIndex:
     """Lookups for the ingest stage; ``apply`` adds what the changelog holds (replayed or just written)."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, read_only: bool = False) -> None:
+        """``read_only``: beside the ingest process that writes it (what the bench reads before a kill)."""
         self._db: _Store
         if path is None:
             self._db = {}  # type: ignore[assignment]
         else:
-            from rocksdict import Rdict  # optional dependency: only with the rocksdb table store
+            from rocksdict import AccessType, Rdict  # optional dependency: only with the rocksdb table store
 
-            path.mkdir(parents=True, exist_ok=True)
-            self._db = Rdict(str(path), _small_memory_options())
+            if read_only:
+                self._db = Rdict(str(path), _small_memory_options(), access_type=AccessType.read_only())
+            else:
+                path.mkdir(parents=True, exist_ok=True)
+                self._db = Rdict(str(path), _small_memory_options())
         self._rdict = path is not None
 
     def first(self, event_id: str) -> Coordinates | None:

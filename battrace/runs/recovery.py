@@ -62,7 +62,8 @@ class StoreStarts:
 
 
 def store_starts(settings: Settings) -> StoreStarts:
-    """Read from the stores on disk; only while no worker runs (a RocksDB store has one writer)."""
+    """Read from the stores on disk, opened read-only: beside a caught-up worker that writes nothing any more (the
+    bench reads them before its kill, so its own reading is not timed as the successor's recovery)."""
     partitions = range(settings.partitions)
     if not settings.table_store.startswith("rocksdb"):
         return StoreStarts(dict.fromkeys(partitions), dict.fromkeys(partitions))
@@ -89,7 +90,10 @@ def _faust_persisted(settings: Settings) -> dict[int, int | None]:
 
 
 def _index_positions(settings: Settings) -> dict[int, int | None]:
-    index = EventIdIndex(settings.home / "faust" / "event_ids")  # where processors/ingest.py keeps it on disk
+    path = settings.home / "faust" / "event_ids"  # where processors/ingest.py keeps it on disk
+    if not path.is_dir():
+        return dict.fromkeys(range(settings.partitions))
+    index = EventIdIndex(path, read_only=True)
     try:
         return {p: index.position(p) or None for p in range(settings.partitions)}
     finally:
