@@ -151,11 +151,10 @@ async def seek_to_committed_or_start(consumer: Any, skip_topics: Iterable[str] =
     committed = await consumer.seek_to_committed()
     skip = set(skip_topics)
     for tp, offset in committed.items():
-        if tp.topic in skip:
-            continue
-        if offset is None or offset < 0:
-            await consumer.seek_to_beginning(tp)
-        elif offset == 0:
+        if tp.topic not in skip and (offset is None or offset <= 0):
+            # Offset 0, not seek_to_beginning: that waits for the fetcher to reset the position, behind a fetch in
+            # flight (up to faust's 1.5 s wait on Kafka); below a topic's start, the consumer's "earliest" reset
+            # takes 0 to the start.
             consumer.seek(tp, 0)
     return committed
 
