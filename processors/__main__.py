@@ -13,11 +13,13 @@ import on two shared cores) are imported only after it: the two processes load a
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
+import os
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from battrace.log_format import json_formatter
 from battrace.settings import Settings, get_settings
@@ -62,10 +64,32 @@ def main() -> None:
     ingest = IngestProcess(settings).start() if settings.ingest_process else None
     try:
         _run_worker(settings, ingest, listener, entered)
+    except SystemExit as exc:  # how faust ends every run, a command line it refuses included
+        if ingest is not None:
+            ingest.stop()
+        exit_skipping_engine_teardown(exc.code)
     except BaseException:
         if ingest is not None:
             ingest.stop()
         raise
+
+
+def exit_skipping_engine_teardown(code: object) -> NoReturn:
+    """End the process once faust is done: the exit handlers run and the output is flushed, but not the embedded
+    ClickHouse engine's own teardown at interpreter exit, which could hang for good when the process ended while the
+    engine was still opening (a worker whose command line faust refused stayed alive, its launcher waiting on it).
+    Every row is on disk once its insert returned; what the teardown would do, the next open does (as after a
+    SIGKILL, which the store is built to survive)."""
+    atexit._run_exitfuncs()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if code is None:
+        os._exit(0)
+    if isinstance(code, int):
+        os._exit(code)
+    print(code, file=sys.stderr, flush=True)
+    os._exit(1)
 
 
 def _run_worker(settings: Settings, ingest: IngestProcess | None, listener: WSGIServer | None, entered: float) -> None:
