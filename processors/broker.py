@@ -60,10 +60,12 @@ def group_timeouts(settings: Settings, tansu: bool) -> GroupTimeouts:
     """The consumer groups' session and rebalance timeouts: the settings, else the broker's defaults.
 
     A crashed worker must leave its group while its successor joins (session < rebalance timeout), and the sooner
-    it leaves, the sooner sealing resumes. Tansu holds a JoinGroup for about half the rebalance timeout and drops a
-    dead member only when its session expires: 3 s and 6 s keep a restart short. Apache Kafka refuses a session
-    timeout under ``group.min.session.timeout.ms`` (6 s by default) and drops a dead member when its session
-    expires too: 10 s and 20 s, within every default cluster's limits.
+    it leaves, the sooner sealing resumes. Tansu holds every JoinGroup that names a member for half the session
+    timeout, in whole seconds (2 s at a 3 s session), and drops a dead member only when its session expires: 3 s and
+    6 s keep a restart short. A 2 s session would halve the hold, at the price of dropping a member whose heartbeats
+    stall for 2 s on two busy cores. Apache Kafka refuses a session timeout under ``group.min.session.timeout.ms``
+    (6 s by default) and drops a dead member when its session expires too: 10 s and 20 s, within every default
+    cluster's limits.
     """
     session = settings.session_timeout_s or (3.0 if tansu else 10.0)
     rebalance = settings.rebalance_timeout_s or max(2 * session, 6.0 if tansu else 20.0)

@@ -1,13 +1,13 @@
 """A killed worker's place in its consumer groups, taken over by its successor instead of waited for.
 
 A member killed without a LeaveGroup stays in its consumer group until its session expires, and the broker holds
-the successor's join meanwhile: Apache Kafka waits for it in the rebalance; Tansu drops it only when its session has
-expired and, while the dead member is the group's leader, holds a new member's join for 3 s. So each of the worker's
-group consumers notes its member id under the worker's home, with the process that holds it, and a starting consumer
-of a group whose noted member belongs to a process that no longer runs joins under that member id: the broker takes
-it for the same member rejoining (the leader, on Tansu) and forms the group at once. If the member has meanwhile
-expired, the broker answers UNKNOWN_MEMBER_ID and aiokafka joins as a new member: what it would have done anyway.
-Further dead members of the group (several workers killed at once) are sent a LeaveGroup.
+the successor's join meanwhile: Apache Kafka waits for it in the rebalance. So each of the worker's group consumers
+notes its member id under the worker's home, with the process that holds it, and a starting consumer of a group
+whose noted member belongs to a process that no longer runs joins under that member id: the broker takes it for the
+same member rejoining and forms the group at once. If the member has meanwhile expired, the broker answers
+UNKNOWN_MEMBER_ID and aiokafka joins as a new member: what it would have done anyway. Further dead members of the
+group (several workers killed at once) are sent a LeaveGroup. On the embedded Tansu none of this is done
+(``before_join`` says why).
 
 Only dead processes' members are taken: several workers may share a home (``battrace bench --workers N`` on
 ``memory://``), and a live member's id in another consumer would fence it. A process is the same one only if its
@@ -159,9 +159,10 @@ async def leave_for_dead(settings: Settings, group: str, timeout_s: float = 5.0)
 async def before_join(settings: Settings, group: str) -> None:
     """Take over the group's newest dead member and send any other dead ones away, before a consumer of it starts.
 
-    Not on the embedded Tansu: it holds a successor's join whatever member id it sends, and a join under a member
-    that had meanwhile left could leave the group without an assignment there; its dead members' notes are only
-    forgotten."""
+    Not on the embedded Tansu: it holds every JoinGroup that names a member for half the group's session timeout
+    (whole seconds, a 1 s sleep per round of its join loop), the dead member's id included, so a take-over saves
+    nothing there, and a join under a member that had meanwhile left could leave the group without an assignment;
+    its dead members' notes are only forgotten."""
     if embedded_tansu(settings):
         for path, _ in dead_members(settings, group):
             path.unlink(missing_ok=True)

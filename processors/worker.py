@@ -97,7 +97,7 @@ def make_app(settings: Settings, tansu: bool) -> faust.App:
         value_serializer="raw",
         table_standby_replicas=0,
         producer_acks=-1,
-        # Tansu holds a JoinGroup for about half the rebalance timeout before it answers; keep start-up short.
+        # Tansu holds a JoinGroup for half the session timeout (processors/broker.py); keep start-up short.
         broker_rebalance_timeout=timeouts.rebalance_s,
         # A crashed worker must leave the group *during* the next worker's join (session < rebalance timeout):
         # Tansu only drops it when its session expires, and a second rebalance right after start-up makes faust
