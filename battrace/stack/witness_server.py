@@ -11,7 +11,7 @@ from types import TracebackType
 import httpx
 
 from battrace.stack.broker import free_port
-from battrace.stack.process import stop_group
+from battrace.stack.process import spawn, stop_group
 
 
 class WitnessServerError(RuntimeError):
@@ -32,9 +32,7 @@ class WitnessServer:
         self.url = f"http://127.0.0.1:{port}"
         cmd = [sys.executable, "-m", "battrace", "witness", "serve", "--home", str(self.home), "--port", str(port)]
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
-            )
+            self.proc = spawn(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         return self
 
     def wait_ready(self, timeout_s: float = 30) -> None:

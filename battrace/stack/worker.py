@@ -13,7 +13,7 @@ from types import TracebackType
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from battrace.settings import Settings
-from battrace.stack.process import kill_group, stop_group
+from battrace.stack.process import kill_group, spawn, stop_group
 from battrace.tlog import Checkpoint
 from battrace.tlog.note import parse_note
 from battrace.verify.witness_quorum import WitnessQuorum
@@ -55,7 +55,7 @@ class WorkerProcess:
         env = self.environment()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
+            self.proc = spawn(
                 [
                     sys.executable,
                     "-m",
@@ -69,7 +69,6 @@ class WorkerProcess:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 env=env,
-                start_new_session=True,
             )
         return self
 
