@@ -60,6 +60,16 @@ def kill_left(launcher: subprocess.Popen[str], pids: list[int]) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
+def assert_end_with_launcher(launcher: subprocess.Popen[str], pids: list[int], timeout_s: float) -> None:
+    """``pids`` run until the launcher is killed, and end within ``timeout_s`` after it."""
+    try:
+        assert all(running(pid) for pid in pids)
+        kill_launcher(launcher)
+        assert ended_within(pids, timeout_s)
+    finally:
+        kill_left(launcher, pids)
+
+
 def test_a_spawned_child_ends_when_its_launcher_is_killed(tmp_path: Path) -> None:
     launcher, pids = launch(
         f"""
@@ -69,12 +79,7 @@ def test_a_spawned_child_ends_when_its_launcher_is_killed(tmp_path: Path) -> Non
         """,
         tmp_path,
     )
-    try:
-        assert all(running(pid) for pid in pids)
-        kill_launcher(launcher)
-        assert ended_within(pids, 10)
-    finally:
-        kill_left(launcher, pids)
+    assert_end_with_launcher(launcher, pids, 10)
 
 
 def test_a_child_started_without_it_outlives_its_killed_launcher(tmp_path: Path) -> None:
@@ -112,9 +117,4 @@ def test_the_broker_and_a_witness_end_when_the_launcher_is_killed(tmp_path: Path
         """,
         tmp_path,
     )
-    try:
-        assert all(running(pid) for pid in pids)
-        kill_launcher(launcher)
-        assert ended_within(pids, 15)
-    finally:
-        kill_left(launcher, pids)
+    assert_end_with_launcher(launcher, pids, 15)
