@@ -4,10 +4,10 @@ and none outlives the command that started it.
 A launcher stops its children on the way out, but a launcher that is killed (SIGKILL, the OOM killer, a test
 runner's timeout) has no way out: its broker, worker and witness server went on running, holding their ports and the
 worker's store. On Linux each child asks the kernel for SIGTERM when its parent dies (``PR_SET_PDEATHSIG``, prctl(2)),
-set between fork and exec; a parent that died before that is caught by comparing the parent pid (the child then
-ends before it starts). The signal follows
-the *thread* that forked the child, so children are spawned from the launcher's main thread (all of them are).
-Elsewhere the children are only stopped by their launcher, as before.
+set between fork and exec; a parent that died before that is caught by comparing the parent pid (the child then ends
+before it starts). The signal follows the *thread* that forked the child, so children are spawned from the
+launcher's main thread (all of them are). The hook makes subprocess fork instead of vfork, about 15 ms a spawn from a
+launcher holding 1.2 GB; a launcher spawns a handful. Elsewhere the children are only stopped by their launcher.
 """
 
 from __future__ import annotations
