@@ -64,13 +64,11 @@ def main() -> None:
     ingest = IngestProcess(settings).start() if settings.ingest_process else None
     try:
         _run_worker(settings, ingest, listener, entered)
-    except SystemExit as exc:  # how faust ends every run, a command line it refuses included
+    except BaseException as exc:
         if ingest is not None:
             ingest.stop()
-        exit_skipping_engine_teardown(exc.code)
-    except BaseException:
-        if ingest is not None:
-            ingest.stop()
+        if isinstance(exc, SystemExit):  # how faust ends every run, a command line it refuses included
+            exit_skipping_engine_teardown(exc.code)
         raise
 
 
